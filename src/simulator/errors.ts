@@ -1,0 +1,22 @@
+/**
+ * An error answered the way pveproxy answers it: the status line's reason is the
+ * message up to its first newline; the JSON body carries the whole message
+ * (PVE >= 8.3 / libpve-http-server-perl 5.2) and, for 400, the per-parameter errors.
+ */
+export class PveError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly errors?: Record<string, string>,
+  ) {
+    super(message);
+  }
+
+  get reason(): string {
+    return this.message.split("\n")[0] ?? "";
+  }
+}
+
+export function parameterError(errors: Record<string, string>): PveError {
+  return new PveError(400, "Parameter verification failed.\n", errors);
+}

@@ -1,0 +1,276 @@
+/**
+ * Cluster-wide views: /version, /cluster/status, /cluster/resources, /nodes,
+ * node status and /pools, with PVE's handler-side filtering (pve-reference §4).
+ */
+import type { Cluster, GuestState } from "../cluster.js";
+import type { NodeSpec, StorageSpec } from "../scenario.js";
+import { PveError } from "../errors.js";
+import { param, route, type RouteContext, type Route } from "./route.js";
+
+/** Stats PVE drops from node entries without Sys.Audit on /nodes/<node>. */
+function nodeStats(cluster: Cluster, n: NodeSpec): Record<string, number> {
+  if (!n.online) return { maxcpu: n.cpus, maxmem: n.memTotal, maxdisk: n.rootfsTotal };
+  return {
+    uptime: n.uptime + (cluster.now() - cluster.startedAt),
+    cpu: n.cpu,
+    maxcpu: n.cpus,
+    mem: n.memUsed,
+    maxmem: n.memTotal,
+    disk: n.rootfsUsed,
+    maxdisk: n.rootfsTotal,
+  };
+}
+
+export function guestResource(cluster: Cluster, g: GuestState): Record<string, unknown> {
+  const entry: Record<string, unknown> = { id: `${g.type}/${g.vmid}`, type: g.type, vmid: g.vmid, node: g.node };
+  entry["name"] = g.name;
+  if (!cluster.isOnline(g.node)) {
+    entry["status"] = "unknown";
+  } else {
+    const running = g.status !== "stopped";
+    Object.assign(entry, {
+      status: g.status === "paused" ? "running" : g.status,
+      template: g.template ? 1 : 0,
+      uptime: cluster.guestUptime(g),
+      maxcpu: g.cpus,
+      cpu: running ? g.cpu : 0,
+      maxmem: g.maxmem,
+      mem: running ? g.mem : 0,
+    });
+    if (g.type === "qemu" && cluster.version === 9) entry["memhost"] = running ? Math.round(g.mem * 1.18) : 0;
+    Object.assign(entry, {
+      maxdisk: g.maxdisk,
+      disk: g.type === "lxc" && running ? g.disk : 0,
+      netin: running ? g.netin : 0,
+      netout: running ? g.netout : 0,
+      diskread: running ? g.diskread : 0,
+      diskwrite: running ? g.diskwrite : 0,
+    });
+  }
+  if (g.pool) entry["pool"] = g.pool;
+  if (g.tags) entry["tags"] = g.tags;
+  if (g.lock) entry["lock"] = g.lock;
+  if (g.ha && cluster.isOnline(g.node)) entry["hastate"] = g.ha.state;
+  return entry;
+}
+
+export function storageOnNode(s: StorageSpec, node: string): boolean {
+  return !s.disable && (!s.nodes || s.nodes.includes(node));
+}
+
+export function storageUsage(s: StorageSpec, node: string): { total: number; used: number } {
+  return s.perNode[node] ?? { total: s.total, used: s.used };
+}
+
+function resources(ctx: RouteContext): unknown[] {
+  const { cluster, authid } = ctx;
+  const type = param.optStr(ctx, "type");
+  const engine = cluster.engine;
+  const out: Record<string, unknown>[] = [];
+  const guests = [...cluster.guests.values()];
+
+  if (!type) {
+    for (const pool of cluster.scenario.pools) {
+      if (!engine.has(authid, `/pool/${pool.poolid}`, "Pool.Audit")) continue;
+      const members = guests.filter((g) => g.pool === pool.poolid && cluster.isOnline(g.node));
+      const running = members.filter((g) => g.status !== "stopped");
+      const maxcpu = members.reduce((s, g) => s + g.cpus, 0);
+      out.push({
+        id: `/pool/${pool.poolid}`,
+        type: "pool",
+        pool: pool.poolid,
+        uptime: Math.max(0, ...running.map((g) => cluster.guestUptime(g))),
+        mem: running.reduce((s, g) => s + g.mem, 0),
+        maxmem: members.reduce((s, g) => s + g.maxmem, 0),
+        cpu: maxcpu ? running.reduce((s, g) => s + g.cpu * g.cpus, 0) / maxcpu : 0,
+        maxcpu,
+      });
+    }
+  }
+  if (!type || type === "vm") {
+    // PVE sorts guests by vmid as strings ("100" < "1000" < "101").
+    const sorted = guests.sort((a, b) => (String(a.vmid) < String(b.vmid) ? -1 : 1));
+    for (const g of sorted) {
+      if (!engine.has(authid, `/vms/${g.vmid}`, "VM.Audit")) continue;
+      const entry = guestResource(cluster, g);
+      if (g.pool && !engine.has(authid, `/pool/${g.pool}`, "Pool.Audit")) delete entry["pool"];
+      out.push(entry);
+    }
+  }
+  if (!type || type === "node") {
+    for (const n of cluster.nodes.values()) {
+      const entry: Record<string, unknown> = {
+        id: `node/${n.name}`,
+        type: "node",
+        node: n.name,
+        status: n.online ? "online" : "offline",
+        level: n.level,
+      };
+      if (engine.has(authid, `/nodes/${n.name}`, "Sys.Audit")) Object.assign(entry, nodeStats(cluster, n));
+      entry["cgroup-mode"] = 2;
+      out.push(entry);
+    }
+  }
+  if (!type || type === "storage") {
+    for (const s of cluster.storages.values()) {
+      if (!engine.has(authid, `/storage/${s.storage}`, "Datastore.Audit")) continue;
+      for (const n of cluster.nodes.values()) {
+        if (!storageOnNode(s, n.name)) continue;
+        const entry: Record<string, unknown> = {
+          id: `storage/${n.name}/${s.storage}`,
+          type: "storage",
+          storage: s.storage,
+          node: n.name,
+          plugintype: s.type,
+          status: n.online && s.active ? "available" : "unknown",
+          shared: s.shared,
+          content: s.content,
+        };
+        if (n.online && s.active) {
+          const usage = storageUsage(s, n.name);
+          Object.assign(entry, { disk: usage.used, maxdisk: usage.total });
+        }
+        out.push(entry);
+      }
+    }
+  }
+  if (!type || type === "sdn") {
+    if (engine.has(authid, "/sdn/zones/localnetwork", "SDN.Audit")) {
+      for (const n of cluster.nodes.values()) {
+        out.push(
+          cluster.version === 9
+            ? {
+                id: `network/${n.name}/zone/localnetwork`,
+                type: "network",
+                "network-type": "zone",
+                network: "localnetwork",
+                node: n.name,
+                status: "ok",
+              }
+            : { id: `sdn/${n.name}/localnetwork`, type: "sdn", sdn: "localnetwork", node: n.name, status: "ok" },
+        );
+      }
+    }
+  }
+  return out;
+}
+
+function nodeStatus(ctx: RouteContext): unknown {
+  const n = ctx.cluster.nodes.get(param.str(ctx, "node")) as NodeSpec;
+  const stats = nodeStats(ctx.cluster, n);
+  const version = ctx.cluster.version;
+  const status: Record<string, unknown> = {
+    uptime: stats["uptime"],
+    idle: 0,
+    loadavg: n.loadavg,
+    kversion: `Linux ${n.kernel} ${n.kernelBuild}`,
+  };
+  if (version === 9) {
+    status["current-kernel"] = { sysname: "Linux", release: n.kernel, version: n.kernelBuild, machine: "x86_64" };
+  }
+  status["boot-info"] = { mode: n.bootMode, secureboot: n.secureboot };
+  status["cpuinfo"] = {
+    user_hz: 100,
+    mhz: n.mhz,
+    model: n.cpuModel,
+    sockets: n.sockets,
+    cores: n.cores,
+    cpus: n.cpus,
+    hvm: "1",
+    flags: "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ht syscall nx lm svm aes avx avx2",
+  };
+  const memFree = n.memTotal - n.memUsed;
+  Object.assign(status, {
+    cpu: n.cpu,
+    wait: n.wait,
+    memory: { free: Math.floor(memFree * 0.2), total: n.memTotal, available: memFree, used: n.memUsed },
+    ksm: { shared: 0 },
+    swap: { free: n.swapTotal - n.swapUsed, total: n.swapTotal, used: n.swapUsed },
+    pveversion: `pve-manager/${n.pveManager}/${n.repoid}`,
+    rootfs: {
+      total: n.rootfsTotal,
+      avail: n.rootfsTotal - n.rootfsUsed - Math.floor(n.rootfsTotal * 0.05),
+      used: n.rootfsUsed,
+      free: n.rootfsTotal - n.rootfsUsed,
+    },
+  });
+  return status;
+}
+
+export const clusterRoutes: Route[] = [
+  route("GET /version", ({ cluster }) => {
+    const local = cluster.nodes.get(cluster.localNode) as NodeSpec;
+    return {
+      release: local.pveManager.split(".").slice(0, 2).join("."),
+      repoid: local.repoid,
+      version: local.pveManager,
+    };
+  }),
+
+  route("GET /cluster/status", ({ cluster }) => {
+    const nodes = [...cluster.nodes.values()];
+    const name = cluster.scenario.clusterName;
+    const nodeEntries = nodes.map((n) => ({
+      type: "node",
+      id: `node/${n.name}`,
+      name: n.name,
+      nodeid: name ? n.nodeid : 0,
+      ip: n.ip,
+      local: n.name === cluster.localNode ? 1 : 0,
+      online: n.online ? 1 : 0,
+      level: n.level,
+    }));
+    if (!name) return nodeEntries;
+    const online = nodes.filter((n) => n.online).length;
+    return [
+      {
+        type: "cluster",
+        id: "cluster",
+        name,
+        nodes: nodes.length,
+        quorate: online * 2 > nodes.length ? 1 : 0,
+        version: cluster.scenario.clusterConfigVersion,
+      },
+      ...nodeEntries,
+    ];
+  }),
+
+  route("GET /cluster/resources", resources),
+
+  route("GET /nodes", ({ cluster, authid }) =>
+    [...cluster.nodes.values()].map((n) => {
+      const entry: Record<string, unknown> = {
+        node: n.name,
+        status: n.online ? "online" : "offline",
+        type: "node",
+        id: `node/${n.name}`,
+        level: n.level,
+      };
+      if (cluster.engine.has(authid, `/nodes/${n.name}`, "Sys.Audit")) Object.assign(entry, nodeStats(cluster, n));
+      const cert = cluster.certificates.get(n.name)?.find((c) => c.filename === "pve-ssl.pem");
+      entry["ssl_fingerprint"] = cert?.fingerprint;
+      return entry;
+    }),
+  ),
+
+  route("GET /nodes/{node}", () =>
+    [
+      "aplinfo", "apt", "capabilities", "ceph", "certificates", "config", "disks", "dns", "execute", "firewall",
+      "hardware", "hosts", "journal", "lxc", "migrateall", "netstat", "network", "qemu", "query-url-metadata",
+      "replication", "report", "rrd", "rrddata", "scan", "sdn", "services", "spiceshell", "startall", "status",
+      "stopall", "storage", "subscription", "suspendall", "syslog", "tasks", "termproxy", "time", "version",
+      "vncshell", "vzdump", "wakeonlan",
+    ].map((name) => ({ name })),
+  ),
+
+  route("GET /nodes/{node}/status", nodeStatus),
+
+  route("GET /pools", (ctx) => {
+    const poolid = param.optStr(ctx, "poolid");
+    const pools = ctx.cluster.scenario.pools.filter(
+      (p) => (!poolid || p.poolid === poolid) && ctx.cluster.engine.has(ctx.authid, `/pool/${p.poolid}`, "Pool.Audit"),
+    );
+    if (poolid && pools.length === 0) throw new PveError(500, `pool '${poolid}' does not exist\n`);
+    return pools.map((p) => ({ poolid: p.poolid, ...(p.comment ? { comment: p.comment } : {}) }));
+  }),
+];

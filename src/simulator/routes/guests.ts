@@ -1,0 +1,179 @@
+/**
+ * QEMU and LXC guests of a node: lists, status/current, config and snapshots,
+ * shaped like qemu-server's and pve-container's vmstatus() (pve-reference §2).
+ */
+import type { Cluster, GuestState } from "../cluster.js";
+import { PveError } from "../errors.js";
+import { param, route, type RouteContext, type Route } from "./route.js";
+
+export type GuestType = "qemu" | "lxc";
+
+/** PVE's load_config: a guest that is not on this node (or not of this type) has no config file here. */
+export function findGuest(ctx: RouteContext, type: GuestType): GuestState {
+  const node = param.str(ctx, "node");
+  const vmid = param.int(ctx, "vmid");
+  const g = ctx.cluster.guests.get(vmid);
+  if (!g || g.node !== node || g.type !== type) {
+    const dir = type === "qemu" ? "qemu-server" : "lxc";
+    throw new PveError(500, `Configuration file 'nodes/${node}/${dir}/${vmid}.conf' does not exist\n`);
+  }
+  return g;
+}
+
+function isRunning(g: GuestState): boolean {
+  return g.status === "running" || g.status === "paused";
+}
+
+/** The common part of vmstatus() for one guest. */
+function vmstatus(cluster: Cluster, g: GuestState): Record<string, unknown> {
+  const running = isRunning(g);
+  const entry: Record<string, unknown> = { vmid: g.vmid, name: g.name };
+  if (g.type === "lxc") entry["type"] = "lxc";
+  entry["status"] = running ? "running" : "stopped";
+  if (running) entry["pid"] = g.pid ?? 1000 + (g.vmid % 60000);
+  Object.assign(entry, {
+    uptime: cluster.guestUptime(g),
+    cpus: g.cpus,
+    cpu: running ? g.cpu : 0,
+    mem: running ? g.mem : 0,
+  });
+  if (g.type === "qemu" && cluster.version === 9) entry["memhost"] = running ? Math.round(g.mem * 1.18) : 0;
+  entry["maxmem"] = g.maxmem;
+  if (g.type === "lxc") {
+    entry["swap"] = 0;
+    entry["maxswap"] = g.maxswap ?? g.maxmem;
+  }
+  Object.assign(entry, {
+    disk: g.type === "lxc" && running ? g.disk : 0,
+    maxdisk: g.maxdisk,
+    netin: running ? g.netin : 0,
+    netout: running ? g.netout : 0,
+    diskread: running ? g.diskread : 0,
+    diskwrite: running ? g.diskwrite : 0,
+  });
+  if (g.template) entry["template"] = 1;
+  if (g.type === "qemu" && g.config["serial0"] !== undefined) entry["serial"] = 1;
+  if (g.lock) entry["lock"] = g.lock;
+  if (g.tags) entry["tags"] = g.tags;
+  if (running && cluster.version === 9) {
+    entry["pressurecpusome"] = 0;
+    if (g.type === "qemu") entry["pressurecpufull"] = 0;
+    Object.assign(entry, { pressureiosome: 0, pressureiofull: 0, pressurememorysome: 0, pressurememoryfull: 0 });
+  }
+  return entry;
+}
+
+function listGuests(ctx: RouteContext, type: GuestType): unknown[] {
+  const node = param.str(ctx, "node");
+  const out: unknown[] = [];
+  for (const g of ctx.cluster.guests.values()) {
+    if (g.node !== node || g.type !== type) continue;
+    if (!ctx.cluster.engine.has(ctx.authid, `/vms/${g.vmid}`, "VM.Audit")) continue;
+    out.push(vmstatus(ctx.cluster, g));
+  }
+  // Perl hash order: not sorted by vmid. A stable shuffle keeps answers reproducible.
+  return out.sort((a, b) => hashOrder((a as { vmid: number }).vmid) - hashOrder((b as { vmid: number }).vmid));
+}
+
+function hashOrder(vmid: number): number {
+  return Math.imul(vmid ^ 0x5bd1e995, 0x27d4eb2d) >>> 0;
+}
+
+function haStatus(g: GuestState): Record<string, unknown> {
+  if (!g.ha) return { managed: 0 };
+  return { managed: 1, state: g.ha.state, ...(g.ha.group ? { group: g.ha.group } : {}) };
+}
+
+function statusCurrent(ctx: RouteContext, type: GuestType): unknown {
+  const { cluster } = ctx;
+  const g = findGuest(ctx, type);
+  const entry = vmstatus(cluster, g);
+  const running = isRunning(g);
+  entry["ha"] = haStatus(g);
+  if (type === "lxc") return entry;
+  if (g.config["agent"] !== undefined && /^(?:1|enabled=1)/.test(String(g.config["agent"]))) entry["agent"] = 1;
+  entry["qmpstatus"] = g.status === "paused" ? "paused" : running ? "running" : "stopped";
+  if (running) {
+    const freemem = Math.max(0, g.maxmem - g.mem);
+    Object.assign(entry, {
+      "running-machine": "pc-i440fx-10.0+pve0",
+      "running-qemu": "10.0.2",
+      balloon: g.maxmem,
+      ballooninfo: {
+        actual: g.maxmem,
+        max_mem: g.maxmem,
+        free_mem: freemem,
+        total_mem: g.maxmem - 190000000,
+        major_page_faults: 2417,
+        minor_page_faults: 91837742,
+        mem_swapped_in: 0,
+        mem_swapped_out: 0,
+        last_update: cluster.now(),
+      },
+      freemem,
+      nics: { [`tap${g.vmid}i0`]: { netin: g.netin, netout: g.netout } },
+      "proxmox-support": {
+        "pbs-dirty-bitmap": true,
+        "pbs-dirty-bitmap-migration": true,
+        "pbs-dirty-bitmap-savevm": true,
+        "pbs-masterkey": true,
+        "pbs-library-version": "2.0.1 (UNKNOWN)",
+        "query-bitmap-info": true,
+        "backup-fleecing": true,
+        "backup-max-workers": true,
+      },
+    });
+  }
+  return entry;
+}
+
+function config(ctx: RouteContext, type: GuestType): unknown {
+  const g = findGuest(ctx, type);
+  const snapname = param.optStr(ctx, "snapshot");
+  if (snapname && !g.snapshots.some((s) => s.name === snapname)) {
+    throw new PveError(500, `snapshot '${snapname}' does not exist\n`);
+  }
+  const out: Record<string, unknown> = { ...g.config };
+  if (type === "qemu") out["name"] = g.name;
+  else out["hostname"] = g.name;
+  if (g.tags) out["tags"] = g.tags;
+  if (g.template) out["template"] = 1;
+  if (g.lock) out["lock"] = g.lock;
+  const latest = latestSnapshot(g);
+  if (latest && !snapname) out["parent"] = latest;
+  // qemu-server never returns the cloud-init password in clear.
+  if (out["cipassword"] !== undefined) out["cipassword"] = "**********";
+  out["digest"] = ctx.cluster.guestDigest(g);
+  return out;
+}
+
+function latestSnapshot(g: GuestState): string | undefined {
+  return [...g.snapshots].sort((a, b) => b.snaptime - a.snaptime)[0]?.name;
+}
+
+function snapshots(ctx: RouteContext, type: GuestType): unknown[] {
+  const g = findGuest(ctx, type);
+  const list: Record<string, unknown>[] = g.snapshots.map((s) => {
+    const entry: Record<string, unknown> = { name: s.name, description: s.description, snaptime: s.snaptime };
+    if (type === "qemu") entry["vmstate"] = s.vmstate ?? 0;
+    if (s.parent) entry["parent"] = s.parent;
+    return entry;
+  });
+  const current: Record<string, unknown> = {
+    name: "current",
+    description: "You are here!",
+    digest: ctx.cluster.guestDigest(g),
+    running: isRunning(g) ? 1 : 0,
+  };
+  const parent = latestSnapshot(g);
+  if (parent) current["parent"] = parent;
+  list.push(current);
+  return list;
+}
+
+export const guestRoutes: Route[] = (["qemu", "lxc"] as const).flatMap((type) => [
+  route(`GET /nodes/{node}/${type}`, (ctx) => listGuests(ctx, type)),
+  route(`GET /nodes/{node}/${type}/{vmid}/status/current`, (ctx) => statusCurrent(ctx, type)),
+  route(`GET /nodes/{node}/${type}/{vmid}/config`, (ctx) => config(ctx, type)),
+  route(`GET /nodes/{node}/${type}/{vmid}/snapshot`, (ctx) => snapshots(ctx, type)),
+]);

@@ -1,0 +1,332 @@
+/**
+ * The HTTPS front of the simulator: pveproxy's request pipeline in PVE's order
+ * (pve-reference §6): authentication (401) -> handler lookup (501) -> allowtoken
+ * (403) -> permission check (403) -> node forwarding (500 / 595) -> parameter
+ * validation (400) -> handler (500 on die). Faults and the request log wrap it.
+ */
+import { createServer, type Server } from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { gzipSync } from "node:zlib";
+import { API_SCHEMA } from "./api-schema.js";
+import type { ApiMethodSchema } from "./api-types.js";
+import { authenticate, csrfTokenValid, type AuthResult } from "./auth.js";
+import { checkApiPermissions, permissionDenied } from "./checks.js";
+import type { Cluster } from "./cluster.js";
+import { PveError } from "./errors.js";
+import type { FaultRule, Faults } from "./faults.js";
+import { ALL_ROUTES } from "./routes/index.js";
+import type { Route, RouteContext } from "./routes/route.js";
+import { validateParameters } from "./validate.js";
+import { splitTokenId } from "./acl.js";
+
+export interface RequestLogEntry {
+  time: string;
+  method: string;
+  /** API path below /api2/json, percent-decoded as pveproxy routes it. */
+  path: string;
+  query: Record<string, string | string[]>;
+  /** Names of the body parameters (never their values: they may be secrets). */
+  bodyKeys: string[];
+  /** The authenticated token or user id, or null. */
+  tokenId: string | null;
+  status: number;
+}
+
+export interface PipelineOptions {
+  cluster: Cluster;
+  faults: Faults;
+  latencyMs: number;
+  authFailureDelayMs: number;
+  onRequest(entry: RequestLogEntry): void;
+}
+
+const API_PREFIX = "/api2/json";
+/** pveproxy refuses larger request bodies (pve-http-server $limit_max_post). */
+const MAX_BODY = 64 * 1024;
+const UNAUTHENTICATED = new Set(["POST /access/ticket"]);
+
+export function createApiServer(tls: { cert: string; key: string }, options: PipelineOptions): Server {
+  const sockets = new Set<Socket>();
+  const server = createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+    handle(req, res, options).catch((err: unknown) => {
+      if (!res.headersSent) sendError(res, new PveError(500, `${(err as Error).message}\n`), options.cluster);
+      else res.destroy();
+    });
+  });
+  server.on("secureConnection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  server.on("close", () => sockets.forEach((s) => s.destroy()));
+  // close() must not wait for hung or stalled requests.
+  const close = server.close.bind(server);
+  server.close = (cb?: (err?: Error) => void) => {
+    close(cb);
+    sockets.forEach((s) => s.destroy());
+    return server;
+  };
+  return server;
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, o: PipelineOptions): Promise<void> {
+  const url = new URL(req.url ?? "/", "https://pve");
+  const method = (req.method ?? "GET").toUpperCase();
+  let relPath: string;
+  try {
+    relPath = decodeURIComponent(url.pathname.startsWith(API_PREFIX) ? url.pathname.slice(API_PREFIX.length) : url.pathname);
+  } catch {
+    relPath = url.pathname;
+  }
+  const query = formToObject(url.searchParams);
+  const entry: RequestLogEntry = {
+    time: new Date().toISOString(),
+    method,
+    path: relPath,
+    query,
+    bodyKeys: [],
+    tokenId: null,
+    status: 0,
+  };
+  res.on("finish", () => o.onRequest({ ...entry, status: res.statusCode }));
+  res.on("close", () => {
+    if (!res.writableFinished) o.onRequest({ ...entry, status: res.headersSent ? res.statusCode : 0 });
+  });
+
+  const faults = o.faults.match(method, relPath);
+  const latency = o.latencyMs + faults.reduce((sum, f) => sum + (f.kind === "latency" ? (f.ms ?? 0) : 0), 0);
+  if (latency > 0) await delay(latency);
+  for (const fault of faults) {
+    if (fault.kind === "hang") return; // never answer; the client's deadline must fire
+    if (fault.kind === "reset") {
+      req.socket.resetAndDestroy();
+      return;
+    }
+    if (fault.kind === "status") {
+      sendError(res, new PveError(fault.status ?? 500, `${fault.message ?? "simulated failure"}\n`), o.cluster);
+      return;
+    }
+  }
+  const bodyFault = faults.find((f) => f.kind === "stall" || f.kind === "truncate");
+
+  let rawBody: Buffer;
+  try {
+    rawBody = await readBody(req);
+  } catch (err) {
+    if (err instanceof PveError) return sendError(res, err, o.cluster, bodyFault);
+    throw err;
+  }
+
+  if (!url.pathname.startsWith(`${API_PREFIX}/`)) {
+    return sendError(res, new PveError(501, `Unknown format or path '${url.pathname}'\n`), o.cluster);
+  }
+
+  let bodyParams: Record<string, string | string[]> = {};
+  try {
+    bodyParams = parseBody(req.headers["content-type"], rawBody);
+  } catch {
+    return sendError(res, new PveError(400, "malformed JSON request body\n"), o.cluster);
+  }
+  entry.bodyKeys = Object.keys(bodyParams).sort();
+
+  const routeKey = `${method} ${relPath}`;
+  let auth: Extract<AuthResult, { ok: true }> | undefined;
+  if (!UNAUTHENTICATED.has(routeKey)) {
+    const result = authenticate(req.headers, o.cluster);
+    if (!result.ok) {
+      if (o.authFailureDelayMs > 0) await delay(o.authFailureDelayMs);
+      return sendUnauthorized(res, result.reason);
+    }
+    auth = result;
+    entry.tokenId = auth.authid;
+    if (auth.kind === "ticket" && method !== "GET" && !csrfTokenValid(req.headers, auth.authid, o.cluster)) {
+      return sendUnauthorized(res, "Permission denied - invalid csrf token");
+    }
+  }
+
+  const found = findRoute(method, relPath);
+  if (!found) {
+    return sendError(res, new PveError(501, `Method '${method} ${relPath}' not implemented`), o.cluster, bodyFault);
+  }
+  const { route, uriParams } = found;
+  const schema = API_SCHEMA[route.key] as ApiMethodSchema;
+
+  try {
+    const authid = auth?.authid ?? "";
+    const isToken = auth?.kind === "token";
+    if (isToken && !schema.allowtoken) {
+      throw permissionDenied(`URI '${relPath}' not available with API token, need proper ticket.\n`);
+    }
+    const raw: Record<string, string | string[]> = { ...bodyParams, ...query };
+    for (const [k, v] of Object.entries(uriParams)) {
+      if (raw[k] !== undefined && raw[k] !== v) {
+        throw new PveError(400, "duplicate parameter (already defined in URI) with conflicting values!\n");
+      }
+      raw[k] = v;
+    }
+    if (auth) {
+      const permissions = o.cluster.version === 8 && "permissionsPve8" in schema ? schema.permissionsPve8! : schema.permissions;
+      checkApiPermissions(permissions, {
+        engine: o.cluster.engine,
+        authid,
+        params: raw,
+        userExists: (u) => o.cluster.scenario.users.some((x) => x.userid === u),
+        groupMembers: (g) => o.cluster.scenario.groups.find((x) => x.groupid === g)?.users ?? [],
+        groupIds: () => o.cluster.scenario.groups.map((g) => g.groupid),
+      });
+    }
+    if (schema.proxyto === "node" && typeof raw["node"] === "string") {
+      raw["node"] = forwardTo(raw["node"], o.cluster);
+    }
+    const params = validateParameters(schema, raw);
+    let total: number | undefined;
+    const ctx: RouteContext = {
+      cluster: o.cluster,
+      params,
+      authid,
+      userid: isToken ? splitTokenId(authid).userid : authid,
+      isToken,
+      setTotal: (n) => (total = n),
+    };
+    const data = await route.handler(ctx);
+    const body: Record<string, unknown> = { data: data === undefined ? null : data };
+    if (total) body["total"] = total;
+    sendJson(res, 200, "OK", body, req.headers["accept-encoding"], bodyFault);
+  } catch (err) {
+    const pveErr = err instanceof PveError ? err : new PveError(500, `${(err as Error).message}\n`);
+    sendError(res, pveErr, o.cluster, bodyFault);
+  }
+}
+
+/**
+ * pveproxy forwards `{node}` requests to that node: an unknown name fails the
+ * hostname lookup (500), an offline member answers the proxy's 595.
+ */
+function forwardTo(node: string, cluster: Cluster): string {
+  if (node === "localhost" || node === cluster.localNode) return cluster.localNode;
+  if (!cluster.nodes.has(node)) {
+    throw new PveError(
+      500,
+      `hostname lookup '${node}' failed - failed to get address info for: ${node}: Name or service not known\n`,
+    );
+  }
+  if (!cluster.isOnline(node)) throw new PveError(595, "No route to host\n");
+  return node;
+}
+
+function findRoute(method: string, path: string): { route: Route; uriParams: Record<string, string> } | undefined {
+  for (const route of ALL_ROUTES) {
+    if (route.method !== method) continue;
+    const m = route.pattern.exec(path);
+    if (!m) continue;
+    const uriParams: Record<string, string> = {};
+    route.paramNames.forEach((name, i) => (uriParams[name] = m[i + 1] as string));
+    return { route, uriParams };
+  }
+  return undefined;
+}
+
+function formToObject(params: URLSearchParams): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of params) {
+    const prev = out[k];
+    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+  }
+  return out;
+}
+
+function parseBody(contentType: string | undefined, raw: Buffer): Record<string, string | string[]> {
+  if (raw.length === 0) return {};
+  if (contentType?.startsWith("application/json")) {
+    const parsed: unknown = JSON.parse(raw.toString("utf8"));
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return {};
+    const out: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
+      if (v === null || v === undefined) continue;
+      if (Array.isArray(v)) out[k] = v.map((x) => String(x));
+      else if (typeof v === "boolean") out[k] = v ? "1" : "0";
+      else out[k] = typeof v === "object" ? JSON.stringify(v) : String(v);
+    }
+    return out;
+  }
+  return formToObject(new URLSearchParams(raw.toString("utf8")));
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        reject(new PveError(413, "Request Entity Too Large\n"));
+        req.removeAllListeners("data");
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+function pveHeaders(): Record<string, string> {
+  const date = new Date().toUTCString();
+  return { "Cache-Control": "max-age=0", Pragma: "no-cache", Expires: date, Server: "pve-api-daemon/3.0" };
+}
+
+function sendUnauthorized(res: ServerResponse, reason: string): void {
+  res.writeHead(401, reason, { ...pveHeaders(), Connection: "close" });
+  res.end();
+}
+
+function sendError(res: ServerResponse, err: PveError, cluster: Cluster, bodyFault?: FaultRule): void {
+  const body: Record<string, unknown> = { data: null };
+  if (err.errors) body["errors"] = err.errors;
+  // libpve-http-server-perl >= 5.2.0 (PVE 8.3+) adds the message; PVE 8 mode models the older form.
+  if (cluster.version === 9) body["message"] = err.message;
+  if (err.status === 595) {
+    res.writeHead(595, err.reason, { ...pveHeaders(), Connection: "close" });
+    res.end();
+    return;
+  }
+  sendJson(res, err.status, err.reason, body, undefined, bodyFault, { Connection: "close" });
+}
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  reason: string,
+  body: unknown,
+  acceptEncoding: string | string[] | undefined,
+  bodyFault: FaultRule | undefined,
+  extraHeaders: Record<string, string> = {},
+): void {
+  let payload = Buffer.from(JSON.stringify(body), "utf8");
+  const headers: Record<string, string | number> = {
+    ...pveHeaders(),
+    ...extraHeaders,
+    "Content-Type": "application/json;charset=UTF-8",
+  };
+  if (bodyFault?.kind === "truncate") {
+    payload = payload.subarray(0, Math.max(1, Math.floor(payload.length / 2)));
+  } else if (payload.length > 1024 && /\bgzip\b/.test(String(acceptEncoding ?? "")) && !bodyFault) {
+    payload = gzipSync(payload);
+    headers["Content-Encoding"] = "gzip";
+  }
+  if (bodyFault?.kind === "stall") {
+    // Headers and half the body, then silence: only a body deadline gets the client out.
+    headers["Content-Length"] = payload.length;
+    res.writeHead(status, reason, headers);
+    res.write(payload.subarray(0, Math.floor(payload.length / 2)));
+    return;
+  }
+  headers["Content-Length"] = payload.length;
+  res.writeHead(status, reason, headers);
+  res.end(payload);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
