@@ -22,7 +22,9 @@ async function main(argv: string[]): Promise<void> {
       return runSimulatorCommand(rest);
     case "--version":
     case "-v": {
-      const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+      const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+        version: string;
+      };
       process.stdout.write(`${pkg.version}\n`);
       return;
     }

@@ -74,7 +74,11 @@ export class PermissionEngine {
     const valid = new Set(allPrivileges(version));
     for (const [role, privs] of Object.entries(config.roles)) {
       // PVE drops unknown privilege names from user.cfg roles (with a warning).
-      if (!this.rolePrivs.has(role)) this.rolePrivs.set(role, privs.filter((p) => valid.has(p)));
+      if (!this.rolePrivs.has(role))
+        this.rolePrivs.set(
+          role,
+          privs.filter((p) => valid.has(p)),
+        );
     }
     for (const g of config.groups) {
       for (const u of g.users) this.groupsOfUser.set(u, [...(this.groupsOfUser.get(u) ?? []), g.groupid]);
@@ -82,7 +86,8 @@ export class PermissionEngine {
     for (const t of config.tokens) this.tokens.set(t.tokenid, { privsep: t.privsep });
     for (const pool of config.pools) {
       for (const vmid of pool.vms) this.vmPool.set(String(vmid), pool.poolid);
-      for (const sid of pool.storage) this.storagePools.set(sid, [...(this.storagePools.get(sid) ?? []), pool.poolid]);
+      for (const sid of pool.storage)
+        this.storagePools.set(sid, [...(this.storagePools.get(sid) ?? []), pool.poolid]);
     }
     for (const entry of config.acl) this.addAcl(entry);
   }
@@ -144,7 +149,8 @@ export class PermissionEngine {
         continue;
       }
       let fromGroups: RoleSet | undefined;
-      for (const g of this.groupsOfUser.get(authid) ?? []) fromGroups = applicable(node.groups.get(g), fromGroups);
+      for (const g of this.groupsOfUser.get(authid) ?? [])
+        fromGroups = applicable(node.groups.get(g), fromGroups);
       if (fromGroups) roles = fromGroups;
     }
     if (roles.has(NO_ACCESS)) return new Map([[NO_ACCESS, roles.get(NO_ACCESS) as boolean]]);
@@ -203,7 +209,8 @@ export class PermissionEngine {
     const privs: PrivSet = new Map();
     if (roles.has(NO_ACCESS)) return privs;
     for (const [role, propagate] of roles) {
-      for (const priv of this.rolePrivs.get(role) ?? []) privs.set(priv, (privs.get(priv) ?? false) || propagate);
+      for (const priv of this.rolePrivs.get(role) ?? [])
+        privs.set(priv, (privs.get(priv) ?? false) || propagate);
     }
     return privs;
   }

@@ -30,7 +30,8 @@ function extractAuthValue(header: string | undefined, key: string): string | und
 
 export function authenticate(headers: IncomingHttpHeaders, cluster: Cluster): AuthResult {
   const ticket =
-    extractAuthValue(headers.cookie, "PVEAuthCookie") ?? extractAuthValue(headers.authorization, "PVEAuthCookie");
+    extractAuthValue(headers.cookie, "PVEAuthCookie") ??
+    extractAuthValue(headers.authorization, "PVEAuthCookie");
   if (ticket) {
     const userid = verifyTicket(ticket, cluster);
     return userid ? { ok: true, kind: "ticket", authid: userid } : FAILED;
@@ -56,7 +57,9 @@ function verifyToken(tokenid: string, secret: string, cluster: Cluster): boolean
   if (!tokenid.includes("!")) return false;
   const { userid, name } = splitTokenId(tokenid);
   if (!userActive(userid, cluster)) return false;
-  const token = cluster.scenario.users.find((u) => u.userid === userid)?.tokens.find((t) => t.tokenid === name);
+  const token = cluster.scenario.users
+    .find((u) => u.userid === userid)
+    ?.tokens.find((t) => t.tokenid === name);
   if (!token) return false;
   const expire = cluster.time(token.expire);
   if (expire !== 0 && expire <= cluster.now()) return false;

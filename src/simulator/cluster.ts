@@ -67,15 +67,18 @@ export function hex8(n: number): string {
   return n.toString(16).toUpperCase().padStart(8, "0");
 }
 
-export function formatUpid(t: Pick<Task, "node" | "pid" | "pstart" | "starttime" | "type" | "id" | "authid">): string {
+export function formatUpid(
+  t: Pick<Task, "node" | "pid" | "pstart" | "starttime" | "type" | "id" | "authid">,
+): string {
   return `UPID:${t.node}:${hex8(t.pid)}:${hex8(t.pstart)}:${hex8(t.starttime)}:${t.type}:${t.id}:${t.authid}:`;
 }
 
 /** Parses a UPID (pve-common PVE/UPID.pm); undefined when malformed. */
 export function parseUpid(upid: string): { node: string; authid: string } | undefined {
-  const m = /^UPID:([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?):([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8,9}):(?:[0-9A-Fa-f]{8}):([^:\s]+):([^:\s]*):([^:\s]+):$/.exec(
-    upid,
-  );
+  const m =
+    /^UPID:([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?):([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8,9}):(?:[0-9A-Fa-f]{8}):([^:\s]+):([^:\s]*):([^:\s]+):$/.exec(
+      upid,
+    );
   return m ? { node: m[1] as string, authid: m[7] as string } : undefined;
 }
 
@@ -125,7 +128,8 @@ export class Cluster {
     }
     for (const t of scenario.tasks) this.tasks.push(this.taskFromSpec(t));
     this.tasks.sort((a, b) => b.starttime - a.starttime);
-    this.localNode = scenario.localNode ?? scenario.nodes.find((n) => n.online)?.name ?? scenario.nodes[0]!.name;
+    this.localNode =
+      scenario.localNode ?? scenario.nodes.find((n) => n.online)?.name ?? scenario.nodes[0]!.name;
     this.engine = new PermissionEngine(
       {
         users: scenario.users.map((u) => ({ userid: u.userid })),
@@ -167,8 +171,16 @@ export class Cluster {
   private nodeCertificates(n: NodeSpec): NodeCertificate[] {
     const fqdn = `${n.name}.${(this.scenario.clusterName ?? "pve").toLowerCase()}.example`;
     const notbefore = this.startedAt - 120 * 86400;
-    const notafter = n.certificates.nodeNotAfter ? this.time(n.certificates.nodeNotAfter) : notbefore + 730 * 86400;
-    const nodePem = this.pki.issueNodeCertificate({ nodeName: n.name, fqdn, ips: [n.ip], notBefore: notbefore, notAfter: notafter });
+    const notafter = n.certificates.nodeNotAfter
+      ? this.time(n.certificates.nodeNotAfter)
+      : notbefore + 730 * 86400;
+    const nodePem = this.pki.issueNodeCertificate({
+      nodeName: n.name,
+      fqdn,
+      ips: [n.ip],
+      notBefore: notbefore,
+      notAfter: notafter,
+    });
     const san = ["127.0.0.1", "0000:0000:0000:0000:0000:0000:0000:0001", "localhost", n.name, fqdn, n.ip];
     const certs: NodeCertificate[] = [
       {

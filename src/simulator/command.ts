@@ -24,7 +24,12 @@ Options:
   --auth-delay-ms X    delay failed authentications like pveproxy (3000 on real PVE; default 0)
   --task-ms X          how long power-action tasks run (default 0)`;
 
-function integerOption(name: string, value: string | undefined, min: number, max: number): number | undefined {
+function integerOption(
+  name: string,
+  value: string | undefined,
+  min: number,
+  max: number,
+): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
     throw new Error(`--${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
@@ -56,8 +61,10 @@ export async function runSimulatorCommand(argv: string[]): Promise<void> {
   }
   const nodes = integerOption("nodes", values.nodes, 1, 64);
   const guests = integerOption("guests", values.guests, 0, 100_000);
-  if ((nodes === undefined) !== (guests === undefined)) throw new Error("--nodes and --guests go together, e.g. --nodes 32 --guests 10000");
-  if (nodes !== undefined && values.scenario) throw new Error("use either --scenario or --nodes/--guests, not both");
+  if ((nodes === undefined) !== (guests === undefined))
+    throw new Error("--nodes and --guests go together, e.g. --nodes 32 --guests 10000");
+  if (nodes !== undefined && values.scenario)
+    throw new Error("use either --scenario or --nodes/--guests, not both");
   const pve = integerOption("pve", values.pve, 8, 9);
   const options: SimulatorOptions = {
     host: values.host ?? "127.0.0.1",
@@ -83,5 +90,13 @@ export async function runSimulatorCommand(argv: string[]): Promise<void> {
   process.once("SIGTERM", stop);
   process.stdout.write(
     `${JSON.stringify({ url: sim.url, host: sim.host, port: sim.port, fingerprint: sim.fingerprint, caFile, tokens: sim.tokens })}\n`,
+  );
+  const { scenario } = sim.cluster;
+  const auditor = sim.tokens.auditor;
+  process.stderr.write(
+    `Simulated Proxmox VE ${options.pve} cluster "${scenario.clusterName ?? sim.cluster.localNode}" ` +
+      `(${scenario.nodes.length} nodes, ${scenario.guests.length} guests) at ${sim.url}\n` +
+      `Try: curl --cacert ${caFile} -H 'Authorization: PVEAPIToken=${auditor.id}=${auditor.secret}' ` +
+      `${sim.url}/api2/json/cluster/resources\nCtrl-C stops it.\n`,
   );
 }

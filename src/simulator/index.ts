@@ -66,7 +66,8 @@ export interface Simulator {
 }
 
 export function resolveScenario(options: SimulatorOptions): Scenario {
-  if (options.scale) return parseScenario(scaleScenario(options.scale.nodes, options.scale.guests), "scale scenario");
+  if (options.scale)
+    return parseScenario(scaleScenario(options.scale.nodes, options.scale.guests), "scale scenario");
   const s = options.scenario ?? "demo";
   if (s === "demo") return parseScenario(demoScenario, "demo scenario");
   if (typeof s === "string") return loadScenarioFile(s);
@@ -107,7 +108,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   });
   const port = (server.address() as AddressInfo).port;
   const credentials = (tokenid: string): TokenCredentials => {
-    const [userid, name] = [tokenid.slice(0, tokenid.lastIndexOf("!")), tokenid.slice(tokenid.lastIndexOf("!") + 1)];
+    const [userid, name] = [
+      tokenid.slice(0, tokenid.lastIndexOf("!")),
+      tokenid.slice(tokenid.lastIndexOf("!") + 1),
+    ];
     const token = scenario.users.find((u) => u.userid === userid)?.tokens.find((t) => t.tokenid === name);
     return { id: tokenid, secret: token!.secret };
   };

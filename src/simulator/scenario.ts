@@ -1,6 +1,6 @@
 /**
  * The scenario format: everything the simulated cluster knows, as plain data.
- * Documented in docs/simulator.md; the demo scenario (scenarios/demo.ts) and
+ * Documented in docs/scenario-format.md; the demo scenario (scenarios/demo.ts) and
  * the scale generator (scale.ts) both produce this shape, and a user can pass
  * the same shape as a JSON file with `--scenario FILE`.
  *
@@ -156,7 +156,9 @@ const nodeSchema = z
     aptUpdates: z.array(aptUpdate).default([]),
     disks: z.array(disk).default([]),
     /** Entries as GET /nodes/{node}/network returns them (iface, type, active, ...). */
-    network: z.array(z.record(z.string(), z.union([z.string(), z.number(), z.array(z.string())]))).default([]),
+    network: z
+      .array(z.record(z.string(), z.union([z.string(), z.number(), z.array(z.string())])))
+      .default([]),
     firewall: firewall.default({ options: {}, rules: [] }),
     /** Lines of GET /nodes/{node}/syslog, oldest first. */
     syslog: z.array(z.string()).default([]),
@@ -389,7 +391,9 @@ export const scenarioSchema = z
     users: z.array(userSchema).default([]),
     groups: z
       .array(
-        z.object({ groupid: z.string(), users: z.array(z.string()), comment: z.string().optional() }).strict(),
+        z
+          .object({ groupid: z.string(), users: z.array(z.string()), comment: z.string().optional() })
+          .strict(),
       )
       .default([]),
     /** Custom roles: name -> privileges (built-in roles are always present). */
@@ -405,9 +409,7 @@ export const scenarioSchema = z
       .strict()
       .default({ quorate: true }),
     /** The three tokens the CLI prints (auditor, admin, root); each must exist under `users`. */
-    tokens: z
-      .object({ auditor: z.string(), admin: z.string(), root: z.string() })
-      .strict(),
+    tokens: z.object({ auditor: z.string(), admin: z.string(), root: z.string() }).strict(),
   })
   .strict();
 
@@ -456,10 +458,22 @@ function checkReferences(s: Scenario, source: string): void {
       seen.add(id);
     }
   };
-  unique("node", s.nodes.map((n) => n.name));
-  unique("vmid", s.guests.map((g) => g.vmid));
-  unique("storage", s.storages.map((st) => st.storage));
-  unique("userid", s.users.map((u) => u.userid));
+  unique(
+    "node",
+    s.nodes.map((n) => n.name),
+  );
+  unique(
+    "vmid",
+    s.guests.map((g) => g.vmid),
+  );
+  unique(
+    "storage",
+    s.storages.map((st) => st.storage),
+  );
+  unique(
+    "userid",
+    s.users.map((u) => u.userid),
+  );
   const pools = new Set(s.pools.map((p) => p.poolid));
   for (const g of s.guests) {
     if (!nodes.has(g.node)) problems.push(`guest ${g.vmid} is on unknown node ${g.node}`);

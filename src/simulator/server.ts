@@ -74,7 +74,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: PipelineOpti
   const method = (req.method ?? "GET").toUpperCase();
   let relPath: string;
   try {
-    relPath = decodeURIComponent(url.pathname.startsWith(API_PREFIX) ? url.pathname.slice(API_PREFIX.length) : url.pathname);
+    relPath = decodeURIComponent(
+      url.pathname.startsWith(API_PREFIX) ? url.pathname.slice(API_PREFIX.length) : url.pathname,
+    );
   } catch {
     relPath = url.pathname;
   }
@@ -88,10 +90,20 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: PipelineOpti
     tokenId: null,
     status: 0,
   };
-  res.on("finish", () => o.onRequest({ ...entry, status: res.statusCode }));
-  res.on("close", () => {
-    if (!res.writableFinished) o.onRequest({ ...entry, status: res.headersSent ? res.statusCode : 0 });
-  });
+  // Logged when the status line is written, so the entry exists before the client sees
+  // the answer; a request that never gets one (hang, reset) is logged with status 0.
+  let logged = false;
+  const log = (status: number) => {
+    if (logged) return;
+    logged = true;
+    o.onRequest({ ...entry, status });
+  };
+  const writeHead = res.writeHead.bind(res) as (status: number, ...rest: unknown[]) => ServerResponse;
+  res.writeHead = ((status: number, ...rest: unknown[]) => {
+    log(status);
+    return writeHead(status, ...rest);
+  }) as typeof res.writeHead;
+  res.on("close", () => log(0));
 
   const faults = o.faults.match(method, relPath);
   const latency = o.latencyMs + faults.reduce((sum, f) => sum + (f.kind === "latency" ? (f.ms ?? 0) : 0), 0);
@@ -103,7 +115,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: PipelineOpti
       return;
     }
     if (fault.kind === "status") {
-      sendError(res, new PveError(fault.status ?? 500, `${fault.message ?? "simulated failure"}\n`), o.cluster);
+      sendError(
+        res,
+        new PveError(fault.status ?? 500, `${fault.message ?? "simulated failure"}\n`),
+        o.cluster,
+      );
       return;
     }
   }
@@ -146,7 +162,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: PipelineOpti
 
   const found = findRoute(method, relPath);
   if (!found) {
-    return sendError(res, new PveError(501, `Method '${method} ${relPath}' not implemented`), o.cluster, bodyFault);
+    return sendError(
+      res,
+      new PveError(501, `Method '${method} ${relPath}' not implemented`),
+      o.cluster,
+      bodyFault,
+    );
   }
   const { route, uriParams } = found;
   const schema = API_SCHEMA[route.key] as ApiMethodSchema;
@@ -165,7 +186,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: PipelineOpti
       raw[k] = v;
     }
     if (auth) {
-      const permissions = o.cluster.version === 8 && "permissionsPve8" in schema ? schema.permissionsPve8! : schema.permissions;
+      const permissions =
+        o.cluster.version === 8 && "permissionsPve8" in schema ? schema.permissionsPve8! : schema.permissions;
       checkApiPermissions(permissions, {
         engine: o.cluster.engine,
         authid,
@@ -214,7 +236,10 @@ function forwardTo(node: string, cluster: Cluster): string {
   return node;
 }
 
-function findRoute(method: string, path: string): { route: Route; uriParams: Record<string, string> } | undefined {
+function findRoute(
+  method: string,
+  path: string,
+): { route: Route; uriParams: Record<string, string> } | undefined {
   for (const route of ALL_ROUTES) {
     if (route.method !== method) continue;
     const m = route.pattern.exec(path);

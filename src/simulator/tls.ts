@@ -4,7 +4,14 @@
  * DER writer and node:crypto signatures: the maintained JS X.509 libraries either
  * need a global reflect-metadata polyfill or generate RSA keys in pure JS (seconds).
  */
-import { createHash, generateKeyPairSync, randomBytes, sign, X509Certificate, type KeyObject } from "node:crypto";
+import {
+  createHash,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  X509Certificate,
+  type KeyObject,
+} from "node:crypto";
 import { isIP } from "node:net";
 
 // --- minimal DER writer -------------------------------------------------------
@@ -83,7 +90,9 @@ export interface CertificateSpec {
 }
 
 function keyId(publicKey: KeyObject): Buffer {
-  return createHash("sha1").update(publicKey.export({ type: "spki", format: "der" })).digest();
+  return createHash("sha1")
+    .update(publicKey.export({ type: "spki", format: "der" }))
+    .digest();
 }
 
 export function issueCertificate(spec: CertificateSpec): string {
@@ -92,7 +101,11 @@ export function issueCertificate(spec: CertificateSpec): string {
   serial[0] = (serial[0] ?? 1) & 0x7f || 1;
   const extensions = [
     extension("2.5.29.19", true, spec.isCa ? seq(bool(true)) : seq()),
-    extension("2.5.29.15", true, spec.isCa ? tlv(0x03, Buffer.from([1, 0x06])) : tlv(0x03, Buffer.from([5, 0xa0]))),
+    extension(
+      "2.5.29.15",
+      true,
+      spec.isCa ? tlv(0x03, Buffer.from([1, 0x06])) : tlv(0x03, Buffer.from([5, 0xa0])),
+    ),
     extension("2.5.29.14", false, octets(keyId(spec.publicKey))),
   ];
   if (spec.issuerKeyId) extensions.push(extension("2.5.29.35", false, seq(tlv(0x80, spec.issuerKeyId))));
@@ -138,12 +151,25 @@ export interface ClusterPki {
   caNotAfter: number;
   nodeKeyPem: string;
   /** Issues a node certificate signed by the cluster CA. */
-  issueNodeCertificate(opts: { nodeName: string; fqdn: string; ips: string[]; notBefore: number; notAfter: number }): string;
+  issueNodeCertificate(opts: {
+    nodeName: string;
+    fqdn: string;
+    ips: string[];
+    notBefore: number;
+    notAfter: number;
+  }): string;
   /** Issues a certificate with an arbitrary issuer name (e.g. an ACME one) for display. */
-  issueDisplayCertificate(opts: { subject: string; issuer: string; san: string[]; notBefore: number; notAfter: number }): string;
+  issueDisplayCertificate(opts: {
+    subject: string;
+    issuer: string;
+    san: string[];
+    notBefore: number;
+    notAfter: number;
+  }): string;
 }
 
-export const NODE_CERT_SUBJECT = (fqdn: string) => `/OU=PVE Cluster Node/O=Proxmox Virtual Environment/CN=${fqdn}`;
+export const NODE_CERT_SUBJECT = (fqdn: string) =>
+  `/OU=PVE Cluster Node/O=Proxmox Virtual Environment/CN=${fqdn}`;
 
 export function createClusterPki(clusterId: string, now: number): ClusterPki {
   const { ca, node } = keys();

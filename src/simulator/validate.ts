@@ -18,7 +18,9 @@ const FORMATS: Record<string, (value: string) => string | undefined> = {
   "pve-vmid": (v) => (/^[1-9][0-9]{2,8}$/.test(v) ? undefined : "value does not look like a valid VM ID"),
   "pve-storage-id": (v) => {
     if (v.length < 2) return `storage ID '${v}' cannot be shorter than 2 characters`;
-    return /^[a-z][a-z0-9\-_.]*[a-z0-9]$/i.test(v) ? undefined : `storage ID '${v}' contains illegal characters`;
+    return /^[a-z][a-z0-9\-_.]*[a-z0-9]$/i.test(v)
+      ? undefined
+      : `storage ID '${v}' contains illegal characters`;
   },
   "pve-configid": (v) => (/^[a-z][a-z0-9_-]+$/i.test(v) ? undefined : `invalid configuration ID '${v}'`),
   "pve-userid": (v) => {
@@ -33,7 +35,10 @@ const FORMATS: Record<string, (value: string) => string | undefined> = {
 
 /** Perl regex syntax in schema patterns that JavaScript spells differently. */
 function compilePattern(pattern: string): RegExp {
-  const js = pattern.replace(/\(\?\^:/g, "(?:").replace(/\(\?>/g, "(?:").replace(/\{,(\d+)\}/g, "{0,$1}");
+  const js = pattern
+    .replace(/\(\?\^:/g, "(?:")
+    .replace(/\(\?>/g, "(?:")
+    .replace(/\{,(\d+)\}/g, "{0,$1}");
   return new RegExp(`^${js}$`);
 }
 const patternCache = new Map<string, RegExp>();
@@ -62,7 +67,8 @@ export function validateParameters(
       continue;
     }
     if (prop.type === "array" && !Array.isArray(value)) value = [value];
-    if (Array.isArray(value) && prop.type !== "array" && prop.format?.endsWith("-list")) value = value.join(",");
+    if (Array.isArray(value) && prop.type !== "array" && prop.format?.endsWith("-list"))
+      value = value.join(",");
     const result = checkProp(prop, value);
     if ("error" in result) errors[name] = result.error;
     else out[name] = result.value;

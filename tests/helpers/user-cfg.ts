@@ -36,7 +36,9 @@ export function parseUserCfg(text: string): AccessConfig {
         config.pools.push({
           poolid: field(0),
           vms: field(2).split(",").filter(Boolean),
-          storage: field(3).split(/[\s,]+/).filter(Boolean),
+          storage: field(3)
+            .split(/[\s,]+/)
+            .filter(Boolean),
         });
         break;
       default:

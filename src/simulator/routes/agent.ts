@@ -16,12 +16,15 @@ function agentGuest(ctx: RouteContext): GuestState {
   if (!/^(?:1|enabled=1|enabled=true)(?:,|$)/.test(String(agent))) {
     throw new PveError(500, "QEMU guest agent is not enabled\n");
   }
-  if (g.status !== "running" && g.status !== "paused") throw new PveError(500, `VM ${g.vmid} is not running\n`);
+  if (g.status !== "running" && g.status !== "paused")
+    throw new PveError(500, `VM ${g.vmid} is not running\n`);
   if (!g.agent?.running) throw new PveError(500, "QEMU guest agent is not running\n");
   return g;
 }
 
-const UNSUPPORTED = { error: { class: "Unsupported", desc: "this feature or command is not currently supported" } };
+const UNSUPPORTED = {
+  error: { class: "Unsupported", desc: "this feature or command is not currently supported" },
+};
 
 function agentCommand(command: string, answer: (g: GuestState) => unknown): Route {
   return route(`GET /nodes/{node}/qemu/{vmid}/agent/${command}`, (ctx) => {
@@ -52,7 +55,10 @@ function runInGuest(g: GuestState, argv: string[], input: string | undefined): G
       if (args.length === 0) return { exitcode: 0, out: input ?? "" };
       if (args[0] === "/etc/hostname") return { exitcode: 0, out: `${g.name}\n` };
       if (args[0] === "/etc/os-release") {
-        return { exitcode: 0, out: 'PRETTY_NAME="Debian GNU/Linux 13 (trixie)"\nNAME="Debian GNU/Linux"\nVERSION_ID="13"\nID=debian\n' };
+        return {
+          exitcode: 0,
+          out: 'PRETTY_NAME="Debian GNU/Linux 13 (trixie)"\nNAME="Debian GNU/Linux"\nVERSION_ID="13"\nID=debian\n',
+        };
       }
       return { exitcode: 1, err: `cat: ${args[0]}: No such file or directory\n` };
     case "hostname":
@@ -62,10 +68,18 @@ function runInGuest(g: GuestState, argv: string[], input: string | undefined): G
     case "id":
       return { exitcode: 0, out: "uid=0(root) gid=0(root) groups=0(root)\n" };
     case "uname":
-      return { exitcode: 0, out: args.includes("-a") ? `Linux ${g.name} 6.12.48+deb13-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.12.48-1 x86_64 GNU/Linux\n` : "Linux\n" };
+      return {
+        exitcode: 0,
+        out: args.includes("-a")
+          ? `Linux ${g.name} 6.12.48+deb13-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.12.48-1 x86_64 GNU/Linux\n`
+          : "Linux\n",
+      };
     case "uptime": {
       const days = Math.floor((Date.now() / 1000 - g.startedAt) / 86400);
-      return { exitcode: 0, out: ` 10:15:02 up ${days} days, 23:50,  0 users,  load average: 0.08, 0.03, 0.01\n` };
+      return {
+        exitcode: 0,
+        out: ` 10:15:02 up ${days} days, 23:50,  0 users,  load average: 0.08, 0.03, 0.01\n`,
+      };
     }
     case "ls": {
       const target = args.find((a) => !a.startsWith("-")) ?? "/root";
@@ -83,7 +97,9 @@ function runInGuest(g: GuestState, argv: string[], input: string | undefined): G
       return { exitcode: 0 };
     default:
       // GLib's g_spawn error text, passed through by qemu-ga and PVE's check_agent_error.
-      return { spawnError: `Failed to execute child process \u201c${program}\u201d (No such file or directory)` };
+      return {
+        spawnError: `Failed to execute child process \u201c${program}\u201d (No such file or directory)`,
+      };
   }
 }
 

@@ -11,7 +11,13 @@ type BackupJob = Scenario["backupJobs"][number];
 /** PVE::VZDump::get_included_guests: all (minus exclude, optionally per node), a vmid list, or a pool. */
 function includedGuests(cluster: Cluster, job: BackupJob): Set<number> {
   const guests = [...cluster.guests.values()].filter((g) => !job.node || g.node === job.node);
-  const list = (s?: string) => new Set((s ?? "").split(/[,;\s]+/).filter(Boolean).map(Number));
+  const list = (s?: string) =>
+    new Set(
+      (s ?? "")
+        .split(/[,;\s]+/)
+        .filter(Boolean)
+        .map(Number),
+    );
   if (job.all) {
     const excluded = list(job.exclude);
     return new Set(guests.filter((g) => !excluded.has(g.vmid)).map((g) => g.vmid));
@@ -25,12 +31,17 @@ function jobEntry(cluster: Cluster, job: BackupJob): Record<string, unknown> {
   return {
     ...rest,
     type: "vzdump",
-    "next-run": nextRun !== undefined ? cluster.time(nextRun) : cluster.startedAt + 86400 - (cluster.startedAt % 86400) + 3600,
+    "next-run":
+      nextRun !== undefined
+        ? cluster.time(nextRun)
+        : cluster.startedAt + 86400 - (cluster.startedAt % 86400) + 3600,
   };
 }
 
 export const backupRoutes: Route[] = [
-  route("GET /cluster/backup", ({ cluster }) => cluster.scenario.backupJobs.map((job) => jobEntry(cluster, job))),
+  route("GET /cluster/backup", ({ cluster }) =>
+    cluster.scenario.backupJobs.map((job) => jobEntry(cluster, job)),
+  ),
 
   route("GET /cluster/backup-info", () => [{ subdir: "not-backed-up" }]),
 

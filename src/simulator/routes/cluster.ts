@@ -22,7 +22,12 @@ function nodeStats(cluster: Cluster, n: NodeSpec): Record<string, number> {
 }
 
 export function guestResource(cluster: Cluster, g: GuestState): Record<string, unknown> {
-  const entry: Record<string, unknown> = { id: `${g.type}/${g.vmid}`, type: g.type, vmid: g.vmid, node: g.node };
+  const entry: Record<string, unknown> = {
+    id: `${g.type}/${g.vmid}`,
+    type: g.type,
+    vmid: g.vmid,
+    node: g.node,
+  };
   entry["name"] = g.name;
   if (!cluster.isOnline(g.node)) {
     entry["status"] = "unknown";
@@ -147,7 +152,13 @@ function resources(ctx: RouteContext): unknown[] {
                 node: n.name,
                 status: "ok",
               }
-            : { id: `sdn/${n.name}/localnetwork`, type: "sdn", sdn: "localnetwork", node: n.name, status: "ok" },
+            : {
+                id: `sdn/${n.name}/localnetwork`,
+                type: "sdn",
+                sdn: "localnetwork",
+                node: n.name,
+                status: "ok",
+              },
         );
       }
     }
@@ -166,7 +177,12 @@ function nodeStatus(ctx: RouteContext): unknown {
     kversion: `Linux ${n.kernel} ${n.kernelBuild}`,
   };
   if (version === 9) {
-    status["current-kernel"] = { sysname: "Linux", release: n.kernel, version: n.kernelBuild, machine: "x86_64" };
+    status["current-kernel"] = {
+      sysname: "Linux",
+      release: n.kernel,
+      version: n.kernelBuild,
+      machine: "x86_64",
+    };
   }
   status["boot-info"] = { mode: n.bootMode, secureboot: n.secureboot };
   status["cpuinfo"] = {
@@ -177,7 +193,8 @@ function nodeStatus(ctx: RouteContext): unknown {
     cores: n.cores,
     cpus: n.cpus,
     hvm: "1",
-    flags: "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ht syscall nx lm svm aes avx avx2",
+    flags:
+      "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ht syscall nx lm svm aes avx avx2",
   };
   const memFree = n.memTotal - n.memUsed;
   Object.assign(status, {
@@ -246,7 +263,8 @@ export const clusterRoutes: Route[] = [
         id: `node/${n.name}`,
         level: n.level,
       };
-      if (cluster.engine.has(authid, `/nodes/${n.name}`, "Sys.Audit")) Object.assign(entry, nodeStats(cluster, n));
+      if (cluster.engine.has(authid, `/nodes/${n.name}`, "Sys.Audit"))
+        Object.assign(entry, nodeStats(cluster, n));
       const cert = cluster.certificates.get(n.name)?.find((c) => c.filename === "pve-ssl.pem");
       entry["ssl_fingerprint"] = cert?.fingerprint;
       return entry;
@@ -255,11 +273,47 @@ export const clusterRoutes: Route[] = [
 
   route("GET /nodes/{node}", () =>
     [
-      "aplinfo", "apt", "capabilities", "ceph", "certificates", "config", "disks", "dns", "execute", "firewall",
-      "hardware", "hosts", "journal", "lxc", "migrateall", "netstat", "network", "qemu", "query-url-metadata",
-      "replication", "report", "rrd", "rrddata", "scan", "sdn", "services", "spiceshell", "startall", "status",
-      "stopall", "storage", "subscription", "suspendall", "syslog", "tasks", "termproxy", "time", "version",
-      "vncshell", "vzdump", "wakeonlan",
+      "aplinfo",
+      "apt",
+      "capabilities",
+      "ceph",
+      "certificates",
+      "config",
+      "disks",
+      "dns",
+      "execute",
+      "firewall",
+      "hardware",
+      "hosts",
+      "journal",
+      "lxc",
+      "migrateall",
+      "netstat",
+      "network",
+      "qemu",
+      "query-url-metadata",
+      "replication",
+      "report",
+      "rrd",
+      "rrddata",
+      "scan",
+      "sdn",
+      "services",
+      "spiceshell",
+      "startall",
+      "status",
+      "stopall",
+      "storage",
+      "subscription",
+      "suspendall",
+      "syslog",
+      "tasks",
+      "termproxy",
+      "time",
+      "version",
+      "vncshell",
+      "vzdump",
+      "wakeonlan",
     ].map((name) => ({ name })),
   ),
 
@@ -268,7 +322,9 @@ export const clusterRoutes: Route[] = [
   route("GET /pools", (ctx) => {
     const poolid = param.optStr(ctx, "poolid");
     const pools = ctx.cluster.scenario.pools.filter(
-      (p) => (!poolid || p.poolid === poolid) && ctx.cluster.engine.has(ctx.authid, `/pool/${p.poolid}`, "Pool.Audit"),
+      (p) =>
+        (!poolid || p.poolid === poolid) &&
+        ctx.cluster.engine.has(ctx.authid, `/pool/${p.poolid}`, "Pool.Audit"),
     );
     if (poolid && pools.length === 0) throw new PveError(500, `pool '${poolid}' does not exist\n`);
     return pools.map((p) => ({ poolid: p.poolid, ...(p.comment ? { comment: p.comment } : {}) }));

@@ -58,7 +58,12 @@ function vmstatus(cluster: Cluster, g: GuestState): Record<string, unknown> {
   if (running && cluster.version === 9) {
     entry["pressurecpusome"] = 0;
     if (g.type === "qemu") entry["pressurecpufull"] = 0;
-    Object.assign(entry, { pressureiosome: 0, pressureiofull: 0, pressurememorysome: 0, pressurememoryfull: 0 });
+    Object.assign(entry, {
+      pressureiosome: 0,
+      pressureiofull: 0,
+      pressurememorysome: 0,
+      pressurememoryfull: 0,
+    });
   }
   return entry;
 }
@@ -72,7 +77,9 @@ function listGuests(ctx: RouteContext, type: GuestType): unknown[] {
     out.push(vmstatus(ctx.cluster, g));
   }
   // Perl hash order: not sorted by vmid. A stable shuffle keeps answers reproducible.
-  return out.sort((a, b) => hashOrder((a as { vmid: number }).vmid) - hashOrder((b as { vmid: number }).vmid));
+  return out.sort(
+    (a, b) => hashOrder((a as { vmid: number }).vmid) - hashOrder((b as { vmid: number }).vmid),
+  );
 }
 
 function hashOrder(vmid: number): number {
@@ -91,7 +98,8 @@ function statusCurrent(ctx: RouteContext, type: GuestType): unknown {
   const running = isRunning(g);
   entry["ha"] = haStatus(g);
   if (type === "lxc") return entry;
-  if (g.config["agent"] !== undefined && /^(?:1|enabled=1)/.test(String(g.config["agent"]))) entry["agent"] = 1;
+  if (g.config["agent"] !== undefined && /^(?:1|enabled=1)/.test(String(g.config["agent"])))
+    entry["agent"] = 1;
   entry["qmpstatus"] = g.status === "paused" ? "paused" : running ? "running" : "stopped";
   if (running) {
     const freemem = Math.max(0, g.maxmem - g.mem);

@@ -37,7 +37,8 @@ const running = (g: GuestState) => g.status === "running" || g.status === "pause
 
 /** Checks that fail the request itself, before any task is forked. */
 function precheck(g: GuestState, action: Action, ctx: RouteContext): void {
-  if (g.lock && !param.flag(ctx, "skiplock")) throw new PveError(500, `${label(g.type)} is locked (${g.lock})\n`);
+  if (g.lock && !param.flag(ctx, "skiplock"))
+    throw new PveError(500, `${label(g.type)} is locked (${g.lock})\n`);
   if (g.type === "lxc") {
     if (action === "start" && running(g)) throw new PveError(500, `CT ${g.vmid} already running\n`);
     if (action !== "start" && !running(g)) throw new PveError(500, `CT ${g.vmid} not running\n`);
@@ -46,7 +47,11 @@ function precheck(g: GuestState, action: Action, ctx: RouteContext): void {
   if ((action === "reboot" || action === "resume" || action === "suspend") && !running(g)) {
     throw new PveError(500, `VM ${g.vmid} not running\n`);
   }
-  if ((action === "shutdown" || action === "reboot") && g.status === "paused" && !param.flag(ctx, "forceStop")) {
+  if (
+    (action === "shutdown" || action === "reboot") &&
+    g.status === "paused" &&
+    !param.flag(ctx, "forceStop")
+  ) {
     throw new PveError(500, "VM is paused - cannot shutdown\n");
   }
 }
@@ -56,7 +61,8 @@ function perform(g: GuestState, action: Action, now: () => number): Outcome {
   const kind = label(g.type);
   switch (action) {
     case "start":
-      if (g.template) return { ok: false, error: `you can't start a ${kind.toLowerCase()} if it's a template` };
+      if (g.template)
+        return { ok: false, error: `you can't start a ${kind.toLowerCase()} if it's a template` };
       if (running(g)) return { ok: false, error: `${kind} ${g.vmid} already running` };
       g.status = "running";
       g.startedAt = now();
@@ -98,7 +104,13 @@ function powerAction(ctx: RouteContext, type: GuestType, action: Action): string
       run: () => {
         ha.state = target;
         const outcome = perform(g, action, () => cluster.now());
-        return { ...outcome, log: [`Requesting HA ${action === "start" ? "start" : "stop"} for ${label(type)} ${g.vmid}`, `service '${sid}' request state changed to '${target}'`] };
+        return {
+          ...outcome,
+          log: [
+            `Requesting HA ${action === "start" ? "start" : "stop"} for ${label(type)} ${g.vmid}`,
+            `service '${sid}' request state changed to '${target}'`,
+          ],
+        };
       },
     }).upid;
   }
@@ -119,6 +131,10 @@ const QEMU_ACTIONS: Action[] = ["start", "stop", "shutdown", "reboot", "reset", 
 const LXC_ACTIONS: Action[] = ["start", "stop", "shutdown", "reboot", "suspend", "resume"];
 
 export const powerRoutes: Route[] = [
-  ...QEMU_ACTIONS.map((a) => route(`POST /nodes/{node}/qemu/{vmid}/status/${a}`, (ctx) => powerAction(ctx, "qemu", a))),
-  ...LXC_ACTIONS.map((a) => route(`POST /nodes/{node}/lxc/{vmid}/status/${a}`, (ctx) => powerAction(ctx, "lxc", a))),
+  ...QEMU_ACTIONS.map((a) =>
+    route(`POST /nodes/{node}/qemu/{vmid}/status/${a}`, (ctx) => powerAction(ctx, "qemu", a)),
+  ),
+  ...LXC_ACTIONS.map((a) =>
+    route(`POST /nodes/{node}/lxc/{vmid}/status/${a}`, (ctx) => powerAction(ctx, "lxc", a)),
+  ),
 ];

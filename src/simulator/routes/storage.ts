@@ -16,7 +16,9 @@ function canSeeStorage(ctx: RouteContext, sid: string): boolean {
 }
 
 function storageCfgDigest(cluster: Cluster): string {
-  return sha1(JSON.stringify([...cluster.storages.values()].map((s) => [s.storage, s.type, s.content, s.config])));
+  return sha1(
+    JSON.stringify([...cluster.storages.values()].map((s) => [s.storage, s.type, s.content, s.config])),
+  );
 }
 
 function nodeStorageStatus(cluster: Cluster, s: StorageSpec, node: string): Record<string, unknown> {
@@ -51,7 +53,10 @@ function volumeVisible(ctx: RouteContext, sid: string, v: VolumeSpec): boolean {
     return privs.has("Datastore.AllocateSpace") || privs.has("Datastore.Audit");
   }
   if (v.content === "backup" && v.vmid !== undefined) {
-    return privs.has("Datastore.AllocateSpace") && ctx.cluster.engine.has(ctx.authid, `/vms/${v.vmid}`, "VM.Backup");
+    return (
+      privs.has("Datastore.AllocateSpace") &&
+      ctx.cluster.engine.has(ctx.authid, `/vms/${v.vmid}`, "VM.Backup")
+    );
   }
   return false;
 }
@@ -68,7 +73,12 @@ function content(ctx: RouteContext): unknown[] {
     .filter((v) => volumeVisible(ctx, s.storage, v))
     .sort((a, b) => (a.volid < b.volid ? -1 : 1))
     .map((v) => {
-      const entry: Record<string, unknown> = { volid: v.volid, content: v.content, format: v.format, size: v.size };
+      const entry: Record<string, unknown> = {
+        volid: v.volid,
+        content: v.content,
+        format: v.format,
+        size: v.size,
+      };
       if (v.ctime !== undefined) entry["ctime"] = ctx.cluster.time(v.ctime);
       if (v.vmid !== undefined) entry["vmid"] = v.vmid;
       if (v.notes !== undefined) entry["notes"] = v.notes.split("\n")[0];
@@ -87,7 +97,12 @@ export const storageRoutes: Route[] = [
     return [...ctx.cluster.storages.values()]
       .filter((s) => (!type || s.type === type) && canSeeStorage(ctx, s.storage))
       .map((s) => {
-        const entry: Record<string, unknown> = { storage: s.storage, type: s.type, ...s.config, content: s.content };
+        const entry: Record<string, unknown> = {
+          storage: s.storage,
+          type: s.type,
+          ...s.config,
+          content: s.content,
+        };
         if (s.shared) entry["shared"] = 1;
         if (s.disable) entry["disable"] = 1;
         if (s.nodes) entry["nodes"] = s.nodes.join(",");
@@ -110,7 +125,11 @@ export const storageRoutes: Route[] = [
   }),
 
   route("GET /nodes/{node}/storage/{storage}/status", (ctx) => {
-    const { storage: _sid, ...status } = nodeStorageStatus(ctx.cluster, storageOfNode(ctx), param.str(ctx, "node"));
+    const { storage: _sid, ...status } = nodeStorageStatus(
+      ctx.cluster,
+      storageOfNode(ctx),
+      param.str(ctx, "node"),
+    );
     delete status["used_fraction"];
     return status;
   }),

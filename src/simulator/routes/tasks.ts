@@ -114,7 +114,9 @@ export const taskRoutes: Route[] = [
   route("GET /nodes/{node}/tasks/{upid}/status", (ctx) => {
     const t = findTask(ctx);
     const { endtime: _e, status: _s, ...entry } = listEntry(t);
-    return finished(t) ? { ...entry, status: "stopped", exitstatus: t.exitstatus } : { ...entry, status: "running" };
+    return finished(t)
+      ? { ...entry, status: "stopped", exitstatus: t.exitstatus }
+      : { ...entry, status: "running" };
   }),
 
   route("GET /nodes/{node}/tasks/{upid}/log", (ctx) => {
