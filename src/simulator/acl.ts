@@ -108,10 +108,6 @@ export class PermissionEngine {
     set.set(entry.roleid, entry.propagate);
   }
 
-  hasToken(tokenid: string): boolean {
-    return this.tokens.has(tokenid);
-  }
-
   /** PVE::AccessControl::roles(): roles on a path; not pool-aware, not token-intersected. */
   roles(authid: string, path: string): RoleSet {
     if (authid === ROOT) return new Map([["Administrator", true]]);

@@ -46,7 +46,8 @@ export function authenticate(headers: IncomingHttpHeaders, cluster: Cluster): Au
   return verifyToken(tokenid, secret, cluster) ? { ok: true, kind: "token", authid: tokenid } : FAILED;
 }
 
-function userActive(userid: string, cluster: Cluster): boolean {
+/** PVE::AccessControl::check_user_enabled: the user exists, is enabled and has not expired. */
+export function userActive(userid: string, cluster: Cluster): boolean {
   const user = cluster.scenario.users.find((u) => u.userid === userid);
   if (!user || user.enable !== 1) return false;
   const expire = cluster.time(user.expire);

@@ -301,10 +301,6 @@ export class Cluster {
     return task;
   }
 
-  runningTasks(): Task[] {
-    return this.tasks.filter((t) => t.endtime === undefined && !t.exitstatus);
-  }
-
   /** Resolves when no task started through the API is running any more. */
   whenTasksIdle(): Promise<void> {
     if (this.taskTimers.size === 0) return Promise.resolve();

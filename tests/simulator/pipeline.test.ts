@@ -84,6 +84,27 @@ describe("authentication", () => {
     }
   });
 
+  it("can delay failed authentications like pveproxy, without holding up valid requests", async () => {
+    const slow = await startSimulator({ scenario: testScenario(), authFailureDelayMs: 600_000 });
+    try {
+      let failedAnswered = false;
+      const failed = api(slow, {
+        path: "/version",
+        headers: { Authorization: "PVEAPIToken=x@pve!y=z" },
+      }).then(
+        () => (failedAnswered = true),
+        () => (failedAnswered = true),
+      );
+      const ok = await api(slow, { path: "/version", token: slow.tokens.auditor });
+      expect(ok.status).toBe(200);
+      expect(failedAnswered).toBe(false);
+      await slow.close();
+      await failed;
+    } finally {
+      await slow.close();
+    }
+  });
+
   it("checks authentication before looking up the method", async () => {
     expect((await api(sim, { path: "/no/such/thing" })).status).toBe(401);
     const res = await api(sim, { path: "/no/such/thing", token: sim.tokens.auditor });

@@ -4,7 +4,7 @@
  * Role.pm, TFA.pm and AccessControl.pm answer them (pve-reference §3.4, §4).
  */
 import { normalizeAclPath, splitTokenId } from "../acl.js";
-import { checkPassword, createCsrfToken, createTicket, verifyTicket } from "../auth.js";
+import { checkPassword, createCsrfToken, createTicket, userActive, verifyTicket } from "../auth.js";
 import { permissionDenied } from "../checks.js";
 import type { Cluster } from "../cluster.js";
 import { parameterError, PveError } from "../errors.js";
@@ -241,14 +241,6 @@ function effectivePermissions(ctx: RouteContext): unknown {
   return result;
 }
 
-/** PVE::AccessControl::check_user_enabled. */
-function userEnabled(cluster: Cluster, userid: string): boolean {
-  const user = cluster.scenario.users.find((u) => u.userid === userid);
-  if (!user || user.enable !== 1) return false;
-  const expire = cluster.time(user.expire);
-  return expire === 0 || expire >= cluster.now();
-}
-
 /** RPCEnvironment::compute_api_permission: per GUI section, the privileges held anywhere below it. */
 function computeCap(cluster: Cluster, userid: string): Record<string, Record<string, number>> {
   const cap: Record<string, Record<string, number>> = Object.fromEntries(CAP_SECTIONS.map(([s]) => [s, {}]));
@@ -300,7 +292,7 @@ function createTicketRoute(ctx: RouteContext): unknown {
   const username = realm ? `${param.str(ctx, "username")}@${realm}` : param.str(ctx, "username");
   const password = param.str(ctx, "password");
   const user = cluster.scenario.users.find((u) => u.userid === username);
-  if (!user || !userEnabled(cluster, username)) throw authFailure();
+  if (!user || !userActive(username, cluster)) throw authFailure();
 
   const ticketUser = password.startsWith("PVE:") ? verifyTicket(password, cluster) : undefined;
   const path = param.optStr(ctx, "path");

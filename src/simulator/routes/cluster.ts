@@ -6,6 +6,7 @@ import type { Cluster, GuestState } from "../cluster.js";
 import type { NodeSpec, StorageSpec } from "../scenario.js";
 import { PveError } from "../errors.js";
 import { param, route, type RouteContext, type Route } from "./route.js";
+import { versionInfo } from "./system.js";
 
 /** Stats PVE drops from node entries without Sys.Audit on /nodes/<node>. */
 function nodeStats(cluster: Cluster, n: NodeSpec): Record<string, number> {
@@ -215,14 +216,7 @@ function nodeStatus(ctx: RouteContext): unknown {
 }
 
 export const clusterRoutes: Route[] = [
-  route("GET /version", ({ cluster }) => {
-    const local = cluster.nodes.get(cluster.localNode) as NodeSpec;
-    return {
-      release: local.pveManager.split(".").slice(0, 2).join("."),
-      repoid: local.repoid,
-      version: local.pveManager,
-    };
-  }),
+  route("GET /version", ({ cluster }) => versionInfo(cluster.nodes.get(cluster.localNode) as NodeSpec)),
 
   route("GET /cluster/status", ({ cluster }) => {
     const nodes = [...cluster.nodes.values()];

@@ -224,8 +224,8 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-function version(ctx: RouteContext): unknown {
-  const node = nodeOf(ctx);
+/** GET /version and /nodes/{node}/version: the node's pve-manager version. */
+export function versionInfo(node: NodeSpec): Record<string, string> {
   return {
     version: node.pveManager,
     release: node.pveManager.split(".").slice(0, 2).join("."),
@@ -241,5 +241,5 @@ export const systemRoutes: Route[] = [
   route("GET /nodes/{node}/network", listNetwork),
   route("GET /nodes/{node}/subscription", subscription),
   route("GET /nodes/{node}/syslog", syslog),
-  route("GET /nodes/{node}/version", version),
+  route("GET /nodes/{node}/version", (ctx) => versionInfo(nodeOf(ctx))),
 ];
