@@ -109,7 +109,8 @@ export class Cluster {
   /** Key of this simulated cluster's ticket signatures and CSRF tokens. */
   readonly ticketKey = randomBytes(32);
   private nextPid = 0x3a0000;
-  private readonly taskTimers = new Set<NodeJS.Timeout>();
+  /** Tasks started through the API that are still running: their timer and how they end. */
+  private readonly pendingTasks = new Map<NodeJS.Timeout, () => void>();
   private readonly taskWaiters: (() => void)[] = [];
 
   constructor(scenario: Scenario, options: ClusterOptions) {
@@ -287,24 +288,33 @@ export class Cluster {
       task.log.push(result.ok ? "TASK OK" : `TASK ERROR: ${result.error}`);
       task.exitstatus = result.ok ? "OK" : result.error;
       task.endtime = this.now();
-      if (this.taskTimers.size === 0) this.taskWaiters.splice(0).forEach((resolve) => resolve());
+      if (this.pendingTasks.size === 0) this.taskWaiters.splice(0).forEach((resolve) => resolve());
     };
     if (this.options.taskDurationMs <= 0) {
       finish();
     } else {
       const timer = setTimeout(() => {
-        this.taskTimers.delete(timer);
+        this.pendingTasks.delete(timer);
         finish();
       }, this.options.taskDurationMs);
-      this.taskTimers.add(timer);
+      this.pendingTasks.set(timer, finish);
     }
     return task;
   }
 
   /** Resolves when no task started through the API is running any more. */
   whenTasksIdle(): Promise<void> {
-    if (this.taskTimers.size === 0) return Promise.resolve();
+    if (this.pendingTasks.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.taskWaiters.push(resolve));
+  }
+
+  /** Ends every running API task now, in start order, as if its time had come. */
+  finishTasks(): void {
+    for (const [timer, finish] of [...this.pendingTasks]) {
+      clearTimeout(timer);
+      this.pendingTasks.delete(timer);
+      finish();
+    }
   }
 
   nextExecPid(): number {
@@ -312,8 +322,8 @@ export class Cluster {
   }
 
   dispose(): void {
-    for (const t of this.taskTimers) clearTimeout(t);
-    this.taskTimers.clear();
+    for (const timer of this.pendingTasks.keys()) clearTimeout(timer);
+    this.pendingTasks.clear();
     this.taskWaiters.splice(0).forEach((resolve) => resolve());
   }
 }

@@ -12,8 +12,13 @@ export class PveError extends Error {
     super(message);
   }
 
+  /**
+   * The status line's reason phrase. Node writes the status line as latin1 and refuses
+   * characters above U+00FF, so a non-ASCII message (GLib's “” quotes in an agent
+   * error) goes out as its UTF-8 bytes instead of making writeHead throw.
+   */
   get reason(): string {
-    return this.message.split("\n")[0] ?? "";
+    return Buffer.from(this.message.split("\n")[0] ?? "", "utf8").toString("latin1");
   }
 }
 

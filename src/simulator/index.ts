@@ -62,6 +62,8 @@ export interface Simulator {
   clearRequests(): void;
   /** Resolves when all tasks started through the API have ended. */
   tasksIdle(): Promise<void>;
+  /** Ends all running API tasks now (tests use a long taskDurationMs and end tasks on cue). */
+  finishTasks(): void;
   close(): Promise<void>;
 }
 
@@ -131,6 +133,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     requests: () => [...log],
     clearRequests: () => void log.splice(0),
     tasksIdle: () => cluster.whenTasksIdle(),
+    finishTasks: () => cluster.finishTasks(),
     close: () =>
       new Promise<void>((resolve) => {
         cluster.dispose();

@@ -29,6 +29,17 @@ export function resolveTime(value: TimeInput, now: number): number {
   return m[1] === "+" ? now + delta : now - delta;
 }
 
+/** pve-access-control's user id (`name@realm`) and token name rules; a scenario cannot hold ids PVE would refuse. */
+const USERID = /^[^\s:/]+@[A-Za-z][A-Za-z0-9.\-_]+$/;
+const TOKEN_NAME = /^[A-Za-z][A-Za-z0-9.\-_]+$/;
+const userid = z
+  .string()
+  .max(63)
+  .regex(USERID, 'user ids look like "name@realm" (realm starting with a letter)');
+const tokenName = z
+  .string()
+  .regex(TOKEN_NAME, "token names start with a letter and have at least two characters of A-Z a-z 0-9 . - _");
+
 /** Raw config values exactly as PVE returns them (numbers for integer keys, strings otherwise). */
 const configValue = z.union([z.string(), z.number()]);
 
@@ -273,7 +284,7 @@ const guestSchema = z
 
 const userSchema = z
   .object({
-    userid: z.string(),
+    userid,
     enable: z.number().int().min(0).max(1).default(1),
     expire: timeSchema.default(0),
     firstname: z.string().optional(),
@@ -300,7 +311,7 @@ const userSchema = z
       .array(
         z
           .object({
-            tokenid: z.string(),
+            tokenid: tokenName,
             secret: z.string(),
             privsep: z.number().int().min(0).max(1).default(1),
             expire: timeSchema.default(0),

@@ -48,11 +48,22 @@ const UNAUTHENTICATED = new Set(["POST /access/ticket"]);
 
 export function createApiServer(tls: { cert: string; key: string }, options: PipelineOptions): Server {
   const sockets = new Set<Socket>();
+  // A TLS socket cannot send an RST itself (resetAndDestroy throws on its TLSWrap
+  // handle), so the reset fault resets the TCP connection under it, found by peer.
+  const tcpByPeer = new Map<string, Socket>();
+  const peer = (s: Socket) => `${s.remoteAddress}|${s.remotePort}`;
+  const resetConnection = (req: IncomingMessage) =>
+    (tcpByPeer.get(peer(req.socket)) ?? req.socket).resetAndDestroy();
   const server = createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
-    handle(req, res, options).catch((err: unknown) => {
+    handle(req, res, options, resetConnection).catch((err: unknown) => {
       if (!res.headersSent) sendError(res, new PveError(500, `${(err as Error).message}\n`), options.cluster);
       else res.destroy();
     });
+  });
+  server.on("connection", (tcp: Socket) => {
+    const key = peer(tcp);
+    tcpByPeer.set(key, tcp);
+    tcp.on("close", () => tcpByPeer.delete(key));
   });
   server.on("secureConnection", (socket: Socket) => {
     sockets.add(socket);
@@ -69,7 +80,12 @@ export function createApiServer(tls: { cert: string; key: string }, options: Pip
   return server;
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, o: PipelineOptions): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  o: PipelineOptions,
+  resetConnection: (req: IncomingMessage) => void,
+): Promise<void> {
   const url = new URL(req.url ?? "/", "https://pve");
   const method = (req.method ?? "GET").toUpperCase();
   let relPath: string;
@@ -111,7 +127,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: PipelineOpti
   for (const fault of faults) {
     if (fault.kind === "hang") return; // never answer; the client's deadline must fire
     if (fault.kind === "reset") {
-      req.socket.resetAndDestroy();
+      resetConnection(req);
       return;
     }
     if (fault.kind === "status") {

@@ -8,9 +8,9 @@ import type { ScenarioInput } from "../../src/simulator/scenario.js";
 import { demoScenario } from "../../src/simulator/scenarios/demo.js";
 
 export const TEST_TOKENS = {
-  noSysAudit: { id: "nosys@pve!t", secret: "11111111-1111-4111-8111-111111111111" },
-  empty: { id: "empty@pve!t", secret: "22222222-2222-4222-8222-222222222222" },
-  vmAuditOnly: { id: "vmaudit@pve!t", secret: "33333333-3333-4333-8333-333333333333" },
+  noSysAudit: { id: "nosys@pve!tk", secret: "11111111-1111-4111-8111-111111111111" },
+  empty: { id: "empty@pve!tk", secret: "22222222-2222-4222-8222-222222222222" },
+  vmAuditOnly: { id: "vmaudit@pve!tk", secret: "33333333-3333-4333-8333-333333333333" },
 };
 export const TICKET_USER = { userid: "ticket@pve", password: "correct horse battery staple" };
 export const AGENT_NOT_RUNNING_VMID = 150;
@@ -21,9 +21,12 @@ export function testScenario(): ScenarioInput {
   const local = s.nodes[0]!.name;
   s.users = [
     ...(s.users ?? []),
-    { userid: "nosys@pve", tokens: [{ tokenid: "t", secret: TEST_TOKENS.noSysAudit.secret, privsep: 0 }] },
-    { userid: "empty@pve", tokens: [{ tokenid: "t", secret: TEST_TOKENS.empty.secret, privsep: 1 }] },
-    { userid: "vmaudit@pve", tokens: [{ tokenid: "t", secret: TEST_TOKENS.vmAuditOnly.secret, privsep: 0 }] },
+    { userid: "nosys@pve", tokens: [{ tokenid: "tk", secret: TEST_TOKENS.noSysAudit.secret, privsep: 0 }] },
+    { userid: "empty@pve", tokens: [{ tokenid: "tk", secret: TEST_TOKENS.empty.secret, privsep: 1 }] },
+    {
+      userid: "vmaudit@pve",
+      tokens: [{ tokenid: "tk", secret: TEST_TOKENS.vmAuditOnly.secret, privsep: 0 }],
+    },
     { userid: TICKET_USER.userid, password: TICKET_USER.password },
   ];
   s.roles = {

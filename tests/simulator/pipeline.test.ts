@@ -45,8 +45,8 @@ describe("authentication", () => {
   it("rejects tokens of disabled or expired users and expired tokens", async () => {
     const s = testScenario();
     s.users!.push(
-      { userid: "off@pve", enable: 0, tokens: [{ tokenid: "t", secret: "a" }] },
-      { userid: "gone@pve", expire: "now-1d", tokens: [{ tokenid: "t", secret: "b" }] },
+      { userid: "off@pve", enable: 0, tokens: [{ tokenid: "tk", secret: "a" }] },
+      { userid: "gone@pve", expire: "now-1d", tokens: [{ tokenid: "tk", secret: "b" }] },
       {
         userid: "tok@pve",
         tokens: [
@@ -58,8 +58,8 @@ describe("authentication", () => {
     const local = await startSimulator({ scenario: s });
     try {
       for (const [id, secret] of [
-        ["off@pve!t", "a"],
-        ["gone@pve!t", "b"],
+        ["off@pve!tk", "a"],
+        ["gone@pve!tk", "b"],
         ["tok@pve!old", "c"],
       ] as const) {
         expect((await api(local, { path: "/version", token: { id, secret } })).status, id).toBe(401);

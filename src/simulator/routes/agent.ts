@@ -26,10 +26,15 @@ const UNSUPPORTED = {
   error: { class: "Unsupported", desc: "this feature or command is not currently supported" },
 };
 
+/** Whether the scenario lists this QGA command (`guest-exec`, or the short `exec`) as rejected. */
+function unsupported(g: GuestState, command: string): boolean {
+  return g.agent?.unsupported.some((c) => c === command || c === `guest-${command}`) ?? false;
+}
+
 function agentCommand(command: string, answer: (g: GuestState) => unknown): Route {
   return route(`GET /nodes/{node}/qemu/{vmid}/agent/${command}`, (ctx) => {
     const g = agentGuest(ctx);
-    if (g.agent?.unsupported.includes(command)) return { result: UNSUPPORTED };
+    if (unsupported(g, command)) return { result: UNSUPPORTED };
     return { result: answer(g) };
   });
 }
@@ -110,6 +115,8 @@ function exec(ctx: RouteContext): unknown {
   if (command.length === 0 && input === undefined) {
     throw new PveError(500, "command or input-data (or both) required\n");
   }
+  // agent_cmd + check_agent_error: a QGA error object dies as "Agent error: <desc>".
+  if (unsupported(g, "exec")) throw new PveError(500, `Agent error: ${UNSUPPORTED.error.desc}\n`);
   const result = runInGuest(g, command, input);
   if ("spawnError" in result) throw new PveError(500, `Agent error: ${result.spawnError}\n`);
   const pid = ctx.cluster.nextExecPid();
@@ -129,6 +136,7 @@ function exec(ctx: RouteContext): unknown {
 function execStatus(ctx: RouteContext): unknown {
   const g = agentGuest(ctx);
   const pid = param.int(ctx, "pid");
+  if (unsupported(g, "exec-status")) throw new PveError(500, `Agent error: ${UNSUPPORTED.error.desc}\n`);
   const table = ctx.cluster.execs.get(g.vmid);
   const proc = table?.get(pid);
   if (!proc) throw new PveError(500, "Agent error: Invalid parameter 'pid'\n");

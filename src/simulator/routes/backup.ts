@@ -4,6 +4,7 @@
  */
 import type { Cluster, GuestState } from "../cluster.js";
 import type { Scenario } from "../scenario.js";
+import { nextRun } from "../calendar.js";
 import { route, type Route } from "./route.js";
 
 type BackupJob = Scenario["backupJobs"][number];
@@ -27,15 +28,11 @@ function includedGuests(cluster: Cluster, job: BackupJob): Set<number> {
 }
 
 function jobEntry(cluster: Cluster, job: BackupJob): Record<string, unknown> {
-  const { "next-run": nextRun, ...rest } = job;
-  return {
-    ...rest,
-    type: "vzdump",
-    "next-run":
-      nextRun !== undefined
-        ? cluster.time(nextRun)
-        : cluster.startedAt + 86400 - (cluster.startedAt % 86400) + 3600,
-  };
+  const { "next-run": configured, ...rest } = job;
+  const entry: Record<string, unknown> = { ...rest, type: "vzdump" };
+  const next = configured !== undefined ? cluster.time(configured) : nextRun(job.schedule, cluster.now());
+  if (next !== undefined) entry["next-run"] = next;
+  return entry;
 }
 
 export const backupRoutes: Route[] = [

@@ -5,7 +5,7 @@
  * through the HA stack (hastart / hastop tasks).
  */
 import type { GuestState } from "../cluster.js";
-import { PveError } from "../errors.js";
+import { parameterError, PveError } from "../errors.js";
 import { findGuest, type GuestType } from "./guests.js";
 import { param, route, type RouteContext, type Route } from "./route.js";
 
@@ -37,8 +37,9 @@ const running = (g: GuestState) => g.status === "running" || g.status === "pause
 
 /** Checks that fail the request itself, before any task is forked. */
 function precheck(g: GuestState, action: Action, ctx: RouteContext): void {
-  if (g.lock && !param.flag(ctx, "skiplock"))
-    throw new PveError(500, `${label(g.type)} is locked (${g.lock})\n`);
+  if (param.flag(ctx, "skiplock") && ctx.authid !== "root@pam") {
+    throw parameterError({ skiplock: "Only root may use this option." });
+  }
   if (g.type === "lxc") {
     if (action === "start" && running(g)) throw new PveError(500, `CT ${g.vmid} already running\n`);
     if (action !== "start" && !running(g)) throw new PveError(500, `CT ${g.vmid} not running\n`);
@@ -56,9 +57,16 @@ function precheck(g: GuestState, action: Action, ctx: RouteContext): void {
   }
 }
 
-/** What the task does when it runs; it reads the state at that moment. */
-function perform(g: GuestState, action: Action, now: () => number): Outcome {
+/**
+ * What the task does when it runs; it reads the state at that moment. The guest's
+ * lock is checked here, inside the task, as qemu-server and pve-container do (a VM
+ * suspended to disk may start despite its "suspended" lock).
+ */
+function perform(g: GuestState, action: Action, now: () => number, skiplock: boolean): Outcome {
   const kind = label(g.type);
+  if (g.lock && !skiplock && !(action === "start" && g.lock === "suspended")) {
+    return { ok: false, error: `${kind} is locked (${g.lock})` };
+  }
   switch (action) {
     case "start":
       if (g.template)
@@ -91,6 +99,7 @@ function perform(g: GuestState, action: Action, now: () => number): Outcome {
 function powerAction(ctx: RouteContext, type: GuestType, action: Action): string {
   const g = findGuest(ctx, type);
   precheck(g, action, ctx);
+  const skiplock = param.flag(ctx, "skiplock");
   const { cluster } = ctx;
   if (g.ha && (action === "start" || action === "stop" || action === "shutdown")) {
     const ha = g.ha;
@@ -103,7 +112,12 @@ function powerAction(ctx: RouteContext, type: GuestType, action: Action): string
       authid: ctx.authid,
       run: () => {
         ha.state = target;
-        const outcome = perform(g, action, () => cluster.now());
+        // The task only records the requested state (ha-manager set): asking to start a
+        // running service is no error.
+        const outcome =
+          action === "start" && running(g)
+            ? { ok: true as const }
+            : perform(g, action, () => cluster.now(), skiplock);
         return {
           ...outcome,
           log: [
@@ -119,7 +133,7 @@ function powerAction(ctx: RouteContext, type: GuestType, action: Action): string
     type: TASK_TYPE[type][action],
     id: String(g.vmid),
     authid: ctx.authid,
-    run: () => perform(g, action, () => cluster.now()),
+    run: () => perform(g, action, () => cluster.now(), skiplock),
   }).upid;
 }
 

@@ -18,6 +18,7 @@
  *    enabled job covers 100,103,104,200,202,205 only. Last night's run failed for VM 103.
  *    No backup at all: 105-110, 201, 206-208, 9000; CT 203 only has an old
  *    backup on the node-local "local" storage.
+ *  - VM 109 still carries a stale "backup" lock from an aborted backup: it cannot start.
  *  - Old snapshots: db01 "before-pg16" is 200 days old, web01's are from April.
  *  - Failed tasks: vzdump "job errors", qmstart "start failed: QEMU exited with code 1",
  *    qmigrate "migration aborted", apt update 401 on pve2 (enterprise repo, no subscription).
@@ -712,6 +713,7 @@ const guests: GuestInput[] = [
     status: "stopped",
     pool: "dev",
     tags: "ci",
+    lock: "backup",
     cpus: 8,
     maxmem: 16 * GiB,
     maxdisk: 500 * GiB,
