@@ -15,7 +15,7 @@ import {
   type TaskSpec,
   type TimeInput,
 } from "./scenario.js";
-import { createClusterPki, fingerprint256, NODE_CERT_SUBJECT, type ClusterPki } from "./tls.js";
+import { createClusterPki, fingerprint256, NODE_CERT_SUBJECT, type ClusterKeys, type ClusterPki } from "./tls.js";
 
 export interface Task {
   upid: string;
@@ -90,6 +90,8 @@ export interface ClusterOptions {
   taskDurationMs: number;
   /** How long an agent exec process runs before it exits. */
   execDurationMs: number;
+  /** Key pairs of the cluster CA and the node certificates. */
+  keys: ClusterKeys;
 }
 
 export class Cluster {
@@ -148,7 +150,7 @@ export class Cluster {
       },
       options.version,
     );
-    this.pki = createClusterPki(clusterUuid(scenario.clusterName ?? this.localNode), options.now);
+    this.pki = createClusterPki(clusterUuid(scenario.clusterName ?? this.localNode), options.now, options.keys);
     for (const n of scenario.nodes) this.certificates.set(n.name, this.nodeCertificates(n));
   }
 

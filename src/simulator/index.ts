@@ -13,6 +13,7 @@ import { loadScenarioFile, parseScenario, type Scenario, type ScenarioInput } fr
 import { demoScenario } from "./scenarios/demo.js";
 import { scaleScenario } from "./scenarios/scale.js";
 import { createApiServer, type RequestLogEntry } from "./server.js";
+import { newClusterKeys } from "./tls.js";
 
 export type { RequestLogEntry } from "./server.js";
 export type { FaultRule } from "./faults.js";
@@ -83,6 +84,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     now: Math.floor(Date.now() / 1000),
     taskDurationMs: options.taskDurationMs ?? 0,
     execDurationMs: options.execDurationMs ?? 0,
+    keys: await newClusterKeys(),
   });
   const log: RequestLogEntry[] = [];
   const faults = new Faults();

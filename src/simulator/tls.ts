@@ -4,9 +4,10 @@
  * DER writer and node:crypto signatures: the maintained JS X.509 libraries either
  * need a global reflect-metadata polyfill or generate RSA keys in pure JS (seconds).
  */
+import { promisify } from "node:util";
 import {
   createHash,
-  generateKeyPairSync,
+  generateKeyPair,
   randomBytes,
   sign,
   X509Certificate,
@@ -130,18 +131,28 @@ export function issueCertificate(spec: CertificateSpec): string {
   return `-----BEGIN CERTIFICATE-----\n${b64.replace(/\n$/, "")}\n-----END CERTIFICATE-----\n`;
 }
 
-interface KeyPair {
+export interface KeyPair {
   publicKey: KeyObject;
   privateKey: KeyObject;
 }
-let cachedKeys: { ca: KeyPair; node: KeyPair } | undefined;
-/** RSA key generation costs ~100 ms; one pair per role per process is plenty for a simulator. */
-function keys(): { ca: KeyPair; node: KeyPair } {
-  cachedKeys ??= {
-    ca: generateKeyPairSync("rsa", { modulusLength: 2048 }),
-    node: generateKeyPairSync("rsa", { modulusLength: 2048 }),
-  };
-  return cachedKeys;
+export interface ClusterKeys {
+  ca: KeyPair;
+  node: KeyPair;
+}
+
+const generateKeyPairAsync = promisify(generateKeyPair);
+const generateRsaKey = () => generateKeyPairAsync("rsa", { modulusLength: 2048 });
+let nodeKey: Promise<KeyPair> | undefined;
+
+/**
+ * A fresh CA key for every simulated cluster, so no two clusters ever trust each
+ * other's certificates; the node key (~100 ms to generate) is shared per process,
+ * which is harmless because trust comes from the CA's signature.
+ */
+export async function newClusterKeys(): Promise<ClusterKeys> {
+  nodeKey ??= generateRsaKey();
+  const [ca, node] = await Promise.all([generateRsaKey(), nodeKey]);
+  return { ca, node };
 }
 
 export interface ClusterPki {
@@ -171,8 +182,7 @@ export interface ClusterPki {
 export const NODE_CERT_SUBJECT = (fqdn: string) =>
   `/OU=PVE Cluster Node/O=Proxmox Virtual Environment/CN=${fqdn}`;
 
-export function createClusterPki(clusterId: string, now: number): ClusterPki {
-  const { ca, node } = keys();
+export function createClusterPki(clusterId: string, now: number, { ca, node }: ClusterKeys): ClusterPki {
   const caSubject = `/CN=Proxmox Virtual Environment/OU=${clusterId}/O=PVE Cluster Manager CA`;
   const caNotBefore = now - 400 * 86400;
   const caNotAfter = caNotBefore + 3650 * 86400;
