@@ -2,7 +2,8 @@
  * Authentication as pveproxy does it (pve-reference §3.5): an API token in the
  * Authorization header, or a ticket in the PVEAuthCookie cookie (which wins) plus
  * a CSRFPreventionToken header on writes. Details of a failure never reach the
- * client: every failure is a bare 401 "Authentication failed!" (or "No ticket").
+ * client: every failure is a bare 401 "Authentication failed!" (or "No ticket"; a
+ * ticket write without a valid CSRF token is "Permission denied - invalid csrf token").
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
@@ -26,6 +27,11 @@ function extractAuthValue(header: string | undefined, key: string): string | und
   } catch {
     return m[1];
   }
+}
+
+/** Whether the request carries an API token header (checked even where authentication is skipped). */
+export function hasTokenHeader(headers: IncomingHttpHeaders): boolean {
+  return extractAuthValue(headers.authorization, "PVEAPIToken") !== undefined;
 }
 
 export function authenticate(headers: IncomingHttpHeaders, cluster: Cluster): AuthResult {

@@ -81,11 +81,12 @@ function permCheck(args: unknown[], ctx: CheckContext, noerr: boolean): boolean 
   return true;
 }
 
-/** `{var}` in an ACL path template is replaced from the request parameters; unknown -> empty. */
+/** PVE::Tools::template_replace: `{var}` from the request parameters; Perl-false ones (missing, "", "0") become "-". */
 export function fillTemplate(template: string, params: Record<string, unknown>): string {
   return template.replace(/\{([^}]+)\}/g, (_m, name: string) => {
     const v = params[name];
-    return v === undefined || v === null ? "" : String(v);
+    const text = v === undefined || v === null ? "" : String(v);
+    return text === "" || text === "0" ? "-" : text;
   });
 }
 

@@ -14,7 +14,8 @@ Serves a simulated Proxmox VE API over HTTPS and prints one JSON line when ready
 {"url","host","port","fingerprint","caFile","tokens":{"auditor","admin","root"}}
 
 Options:
-  --host ADDR          listen address (default 127.0.0.1)
+  --host ADDR          listen address (default 127.0.0.1; others need --allow-remote)
+  --allow-remote       allow a non-loopback --host; token secrets are then random per run
   --port N             port, 0 picks a free one (default 0)
   --scenario demo|FILE built-in demo cluster or a scenario JSON file (default demo)
   --nodes N --guests M generate a deterministic cluster of that size instead
@@ -37,6 +38,10 @@ function integerOption(
   return Number(value);
 }
 
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 export async function runSimulatorCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -51,6 +56,7 @@ export async function runSimulatorCommand(argv: string[]): Promise<void> {
       "log-file": { type: "string" },
       "auth-delay-ms": { type: "string" },
       "task-ms": { type: "string" },
+      "allow-remote": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -66,8 +72,16 @@ export async function runSimulatorCommand(argv: string[]): Promise<void> {
   if (nodes !== undefined && values.scenario)
     throw new Error("use either --scenario or --nodes/--guests, not both");
   const pve = integerOption("pve", values.pve, 8, 9);
+  const host = values.host ?? "127.0.0.1";
+  const remote = !isLoopback(host);
+  if (remote && !values["allow-remote"]) {
+    throw new Error(
+      `--host ${host} is not a loopback address: the simulator hands out admin and root tokens; add --allow-remote if you mean it`,
+    );
+  }
   const options: SimulatorOptions = {
-    host: values.host ?? "127.0.0.1",
+    host,
+    freshSecrets: remote,
     port: integerOption("port", values.port, 0, 65535) ?? 0,
     scenario: values.scenario ?? "demo",
     latencyMs: integerOption("latency-ms", values["latency-ms"], 0, 600_000) ?? 0,
@@ -79,6 +93,8 @@ export async function runSimulatorCommand(argv: string[]): Promise<void> {
   if (values["log-file"]) options.logFile = values["log-file"];
 
   const sim = await startSimulator(options);
+  if (remote)
+    process.stderr.write(`warning: the simulator listens on ${host}, reachable from other machines\n`);
   const dir = mkdtempSync(join(tmpdir(), "proxmox-mcp-simulator-"));
   const caFile = join(dir, "pve-root-ca.pem");
   writeFileSync(caFile, sim.caPem, { mode: 0o644 });

@@ -18,7 +18,8 @@ export class PveError extends Error {
    * error) goes out as its UTF-8 bytes instead of making writeHead throw.
    */
   get reason(): string {
-    return Buffer.from(this.message.split("\n")[0] ?? "", "utf8").toString("latin1");
+    const line = (this.message.split("\n")[0] ?? "").replace(/[\x00-\x1f\x7f]/g, " ");
+    return Buffer.from(line, "utf8").toString("latin1");
   }
 }
 

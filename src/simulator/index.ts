@@ -4,7 +4,9 @@
  *   const sim = await startSimulator({ scenario: "demo" });
  *   // sim.url, sim.fingerprint, sim.caPem, sim.tokens.auditor, sim.requests(), sim.faults, sim.close()
  */
-import { appendFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { closeSync, openSync, writeSync } from "node:fs";
+import { splitTokenId } from "./acl.js";
 import type { AddressInfo } from "node:net";
 import { Cluster } from "./cluster.js";
 import { Faults } from "./faults.js";
@@ -31,8 +33,12 @@ export interface SimulatorOptions {
   /** Latency added to every request. */
   latencyMs?: number;
   pve?: PveMajor;
-  /** Append every request as a JSON line to this file. */
+  /** Append every request as a JSON line to this file (created with mode 0600). */
   logFile?: string;
+  /** How many request-log entries requests() keeps; older ones are dropped (default 100,000). */
+  maxLogEntries?: number;
+  /** Replace every token secret of the scenario with a random one (for a simulator others can reach). */
+  freshSecrets?: boolean;
   /** pveproxy delays failed authentications by 3 s; 0 (default) keeps tests fast. */
   authFailureDelayMs?: number;
   /** How long power-action tasks run before they end (default 0: done when the POST returns). */
@@ -58,7 +64,7 @@ export interface Simulator {
   tokens: { auditor: TokenCredentials; admin: TokenCredentials; root: TokenCredentials };
   cluster: Cluster;
   faults: Faults;
-  /** Every request so far, oldest first. */
+  /** The requests so far (the last maxLogEntries), oldest first. */
   requests(): RequestLogEntry[];
   clearRequests(): void;
   /** Resolves when all tasks started through the API have ended. */
@@ -79,6 +85,9 @@ export function resolveScenario(options: SimulatorOptions): Scenario {
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const scenario = resolveScenario(options);
+  if (options.freshSecrets) for (const u of scenario.users) for (const t of u.tokens) t.secret = randomUUID();
+  const logFd = options.logFile === undefined ? undefined : openLogFile(options.logFile);
+  const maxLogEntries = options.maxLogEntries ?? 100_000;
   const cluster = new Cluster(scenario, {
     version: options.pve ?? 9,
     now: Math.floor(Date.now() / 1000),
@@ -98,7 +107,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       authFailureDelayMs: options.authFailureDelayMs ?? 0,
       onRequest: (entry) => {
         log.push(entry);
-        if (options.logFile) appendFileSync(options.logFile, `${JSON.stringify(entry)}\n`);
+        if (log.length > maxLogEntries) log.splice(0, log.length - maxLogEntries);
+        if (logFd !== undefined) appendLogLine(logFd, entry);
       },
     },
   );
@@ -112,10 +122,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   });
   const port = (server.address() as AddressInfo).port;
   const credentials = (tokenid: string): TokenCredentials => {
-    const [userid, name] = [
-      tokenid.slice(0, tokenid.lastIndexOf("!")),
-      tokenid.slice(tokenid.lastIndexOf("!") + 1),
-    ];
+    const { userid, name } = splitTokenId(tokenid);
     const token = scenario.users.find((u) => u.userid === userid)?.tokens.find((t) => t.tokenid === name);
     return { id: tokenid, secret: token!.secret };
   };
@@ -139,7 +146,29 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     close: () =>
       new Promise<void>((resolve) => {
         cluster.dispose();
-        server.close(() => resolve());
+        server.close(() => {
+          if (logFd !== undefined) closeSync(logFd);
+          resolve();
+        });
       }),
   };
+}
+
+function openLogFile(file: string): number {
+  try {
+    return openSync(file, "a", 0o600);
+  } catch (err) {
+    throw new Error(`cannot open the request log file ${file}: ${(err as Error).message}`);
+  }
+}
+
+let logWriteFailed = false;
+/** A failing log write must never change an API answer: warn once on stderr and go on. */
+function appendLogLine(fd: number, entry: RequestLogEntry): void {
+  try {
+    writeSync(fd, `${JSON.stringify(entry)}\n`);
+  } catch (err) {
+    if (!logWriteFailed) console.warn(`simulator: cannot write the request log: ${(err as Error).message}`);
+    logWriteFailed = true;
+  }
 }

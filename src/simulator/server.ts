@@ -10,10 +10,10 @@ import type { Socket } from "node:net";
 import { gzipSync } from "node:zlib";
 import { API_SCHEMA } from "./api-schema.js";
 import type { ApiMethodSchema } from "./api-types.js";
-import { authenticate, csrfTokenValid, type AuthResult } from "./auth.js";
+import { authenticate, csrfTokenValid, hasTokenHeader, type AuthResult } from "./auth.js";
 import { checkApiPermissions, permissionDenied } from "./checks.js";
 import type { Cluster } from "./cluster.js";
-import { PveError } from "./errors.js";
+import { parameterError, PveError } from "./errors.js";
 import type { FaultRule, Faults } from "./faults.js";
 import { ALL_ROUTES } from "./routes/index.js";
 import type { Route, RouteContext } from "./routes/route.js";
@@ -25,10 +25,11 @@ export interface RequestLogEntry {
   method: string;
   /** API path below /api2/json, percent-decoded as pveproxy routes it. */
   path: string;
+  /** Query parameters; values of keys that may hold secrets (password, ticket...) are redacted. */
   query: Record<string, string | string[]>;
   /** Names of the body parameters (never their values: they may be secrets). */
   bodyKeys: string[];
-  /** The authenticated token or user id, or null. */
+  /** The authenticated API token id, or the user id of a ticket login; null if unauthenticated. */
   tokenId: string | null;
   status: number;
 }
@@ -42,7 +43,7 @@ export interface PipelineOptions {
 }
 
 const API_PREFIX = "/api2/json";
-/** pveproxy refuses larger request bodies (pve-http-server $limit_max_post). */
+/** pve-http-server's $limit_max_post: larger bodies are refused with 501. */
 const MAX_BODY = 64 * 1024;
 const UNAUTHENTICATED = new Set(["POST /access/ticket"]);
 
@@ -88,20 +89,16 @@ async function handle(
 ): Promise<void> {
   const url = new URL(req.url ?? "/", "https://pve");
   const method = (req.method ?? "GET").toUpperCase();
-  let relPath: string;
-  try {
-    relPath = decodeURIComponent(
-      url.pathname.startsWith(API_PREFIX) ? url.pathname.slice(API_PREFIX.length) : url.pathname,
-    );
-  } catch {
-    relPath = url.pathname;
-  }
+  const apiPath = url.pathname.startsWith(`${API_PREFIX}/`)
+    ? url.pathname.slice(API_PREFIX.length)
+    : undefined;
+  const relPath = routingPath(apiPath ?? url.pathname);
   const query = formToObject(url.searchParams);
   const entry: RequestLogEntry = {
     time: new Date().toISOString(),
     method,
     path: relPath,
-    query,
+    query: redactSecrets(query),
     bodyKeys: [],
     tokenId: null,
     status: 0,
@@ -131,76 +128,61 @@ async function handle(
       return;
     }
     if (fault.kind === "status") {
-      sendError(
-        res,
-        new PveError(fault.status ?? 500, `${fault.message ?? "simulated failure"}\n`),
-        o.cluster,
-      );
-      return;
+      const status = fault.status ?? 500;
+      return sendError(res, new PveError(status, `${fault.message ?? "simulated failure"}\n`), o.cluster);
     }
   }
   const bodyFault = faults.find((f) => f.kind === "stall" || f.kind === "truncate");
+  const fail = (err: PveError) => sendError(res, err, o.cluster, bodyFault);
 
-  let rawBody: Buffer;
-  try {
-    rawBody = await readBody(req);
-  } catch (err) {
-    if (err instanceof PveError) return sendError(res, err, o.cluster, bodyFault);
-    throw err;
-  }
-
-  if (!url.pathname.startsWith(`${API_PREFIX}/`)) {
-    return sendError(res, new PveError(501, `Unknown format or path '${url.pathname}'\n`), o.cluster);
-  }
-
-  let bodyParams: Record<string, string | string[]> = {};
-  try {
-    bodyParams = parseBody(req.headers["content-type"], rawBody);
-  } catch {
-    return sendError(res, new PveError(400, "malformed JSON request body\n"), o.cluster);
-  }
-  entry.bodyKeys = Object.keys(bodyParams).sort();
+  // pve-http-server refuses these while it reads the request head, before authentication.
+  if (!["GET", "POST", "PUT", "DELETE"].includes(method))
+    return fail(new PveError(501, `method '${method}' not available\n`));
+  if (req.headers["transfer-encoding"])
+    return fail(new PveError(501, "chunked transfer encoding not supported\n"));
+  if (apiPath === undefined) return fail(new PveError(501, `no such URI '${url.pathname}'\n`));
 
   const routeKey = `${method} ${relPath}`;
   let auth: Extract<AuthResult, { ok: true }> | undefined;
   if (!UNAUTHENTICATED.has(routeKey)) {
     const result = authenticate(req.headers, o.cluster);
-    if (!result.ok) {
-      if (o.authFailureDelayMs > 0) await delay(o.authFailureDelayMs);
-      return sendUnauthorized(res, result.reason);
-    }
+    if (!result.ok) return unauthorized(res, result.reason, o);
     auth = result;
     entry.tokenId = auth.authid;
     if (auth.kind === "ticket" && method !== "GET" && !csrfTokenValid(req.headers, auth.authid, o.cluster)) {
-      return sendUnauthorized(res, "Permission denied - invalid csrf token");
+      return unauthorized(res, "Permission denied - invalid csrf token", o);
     }
   }
 
-  const found = findRoute(method, relPath);
-  if (!found) {
-    return sendError(
-      res,
-      new PveError(501, `Method '${method} ${relPath}' not implemented`),
-      o.cluster,
-      bodyFault,
-    );
+  let bodyParams: Record<string, string | string[]>;
+  try {
+    bodyParams = await readParams(req, method);
+  } catch (err) {
+    return fail(err instanceof PveError ? err : new PveError(501, `${(err as Error).message}\n`));
   }
+  entry.bodyKeys = Object.keys(bodyParams).sort();
+
+  const found = findRoute(method, relPath);
+  if (!found) return fail(new PveError(501, `Method '${method} ${relPath}' not implemented`));
   const { route, uriParams } = found;
   const schema = API_SCHEMA[route.key] as ApiMethodSchema;
 
   try {
-    const authid = auth?.authid ?? "";
-    const isToken = auth?.kind === "token";
-    if (isToken && !schema.allowtoken) {
-      throw permissionDenied(`URI '${relPath}' not available with API token, need proper ticket.\n`);
-    }
-    const raw: Record<string, string | string[]> = { ...bodyParams, ...query };
+    const raw: Record<string, string | string[]> = Object.assign(Object.create(null), bodyParams, query);
     for (const [k, v] of Object.entries(uriParams)) {
       if (raw[k] !== undefined && raw[k] !== v) {
-        throw new PveError(400, "duplicate parameter (already defined in URI) with conflicting values!\n");
+        throw parameterError({
+          [k]: "duplicate parameter (already defined in URI) with conflicting values!",
+        });
       }
       raw[k] = v;
     }
+    // The token check also applies where authentication is skipped (POST /access/ticket).
+    const isToken = auth ? auth.kind === "token" : hasTokenHeader(req.headers);
+    if (isToken && !schema.allowtoken) {
+      throw permissionDenied(`URI '${relPath}' not available with API token, need proper ticket.\n`);
+    }
+    const authid = auth?.authid ?? "";
     if (auth) {
       const permissions =
         o.cluster.version === 8 && "permissionsPve8" in schema ? schema.permissionsPve8! : schema.permissions;
@@ -222,8 +204,8 @@ async function handle(
       cluster: o.cluster,
       params,
       authid,
-      userid: isToken ? splitTokenId(authid).userid : authid,
-      isToken,
+      userid: auth?.kind === "token" ? splitTokenId(authid).userid : authid,
+      isToken: auth?.kind === "token",
       setTotal: (n) => (total = n),
     };
     const data = await route.handler(ctx);
@@ -232,8 +214,59 @@ async function handle(
     sendJson(res, 200, "OK", body, req.headers["accept-encoding"], bodyFault);
   } catch (err) {
     const pveErr = err instanceof PveError ? err : new PveError(500, `${(err as Error).message}\n`);
-    sendError(res, pveErr, o.cluster, bodyFault);
+    // pveproxy delays every 401, also a handler's (a failed POST /access/ticket).
+    if (pveErr.status === 401 && o.authFailureDelayMs > 0) await delay(o.authFailureDelayMs);
+    fail(pveErr);
   }
+}
+
+/** Perl's uri_unescape (invalid escapes stay as they are), then empty segments dropped, as PVE routes. */
+function routingPath(path: string): string {
+  const bytes = Buffer.from(
+    path.replace(/%([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+    "latin1",
+  );
+  const segments = bytes.toString("utf8").split("/").filter(Boolean);
+  return `/${segments.join("/")}`;
+}
+
+const SECRET_KEY = /pass|secret|token|ticket|otp|key/i;
+
+/** Query values are logged, except those that may be secrets (PVE takes passwords in the query too). */
+function redactSecrets(query: Record<string, string | string[]>): Record<string, string | string[]> {
+  return Object.fromEntries(
+    Object.entries(query).map(([k, v]) => [k, SECRET_KEY.test(k) ? "[redacted]" : v]),
+  );
+}
+
+/**
+ * The request body as pve-http-server reads it (after authentication): only POST and
+ * PUT may carry one, at most 64 KiB, form-encoded or JSON.
+ */
+async function readParams(req: IncomingMessage, method: string): Promise<Record<string, string | string[]>> {
+  const length = Number(req.headers["content-length"] ?? 0);
+  if (!length) return {};
+  if (method !== "POST" && method !== "PUT")
+    throw new PveError(501, `Unexpected content for method '${method}'\n`);
+  if (length > MAX_BODY) throw new PveError(501, "for data too large\n");
+  const contentType = req.headers["content-type"];
+  const type = contentType?.split(";")[0]?.trim().toLowerCase();
+  if (type && type !== "application/x-www-form-urlencoded" && type !== "application/json") {
+    throw new PveError(506, `upload 'Content-Type '${contentType}' not implemented\n`);
+  }
+  const raw = await readBody(req);
+  if (type !== "application/json") return formToObject(new URLSearchParams(raw.toString("utf8")));
+  const parsed: unknown = JSON.parse(raw.toString("utf8"));
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed))
+    throw new PveError(501, "Not a HASH reference\n");
+  const out: Record<string, string | string[]> = Object.create(null);
+  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
+    if (v === null || v === undefined) continue;
+    if (Array.isArray(v)) out[k] = v.map((x) => String(x));
+    else if (typeof v === "boolean") out[k] = v ? "1" : "0";
+    else out[k] = typeof v === "object" ? JSON.stringify(v) : String(v);
+  }
+  return out;
 }
 
 /**
@@ -268,7 +301,7 @@ function findRoute(
 }
 
 function formToObject(params: URLSearchParams): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
+  const out: Record<string, string | string[]> = Object.create(null);
   for (const [k, v] of params) {
     const prev = out[k];
     out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
@@ -276,37 +309,10 @@ function formToObject(params: URLSearchParams): Record<string, string | string[]
   return out;
 }
 
-function parseBody(contentType: string | undefined, raw: Buffer): Record<string, string | string[]> {
-  if (raw.length === 0) return {};
-  if (contentType?.startsWith("application/json")) {
-    const parsed: unknown = JSON.parse(raw.toString("utf8"));
-    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return {};
-    const out: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
-      if (v === null || v === undefined) continue;
-      if (Array.isArray(v)) out[k] = v.map((x) => String(x));
-      else if (typeof v === "boolean") out[k] = v ? "1" : "0";
-      else out[k] = typeof v === "object" ? JSON.stringify(v) : String(v);
-    }
-    return out;
-  }
-  return formToObject(new URLSearchParams(raw.toString("utf8")));
-}
-
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY) {
-        reject(new PveError(413, "Request Entity Too Large\n"));
-        req.removeAllListeners("data");
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
@@ -317,8 +323,10 @@ function pveHeaders(): Record<string, string> {
   return { "Cache-Control": "max-age=0", Pragma: "no-cache", Expires: date, Server: "pve-api-daemon/3.0" };
 }
 
-function sendUnauthorized(res: ServerResponse, reason: string): void {
-  res.writeHead(401, reason, { ...pveHeaders(), Connection: "close" });
+/** pveproxy answers a failed authentication with a bare status line, after a delay. */
+async function unauthorized(res: ServerResponse, reason: string, o: PipelineOptions): Promise<void> {
+  if (o.authFailureDelayMs > 0) await delay(o.authFailureDelayMs);
+  res.writeHead(401, reason, { ...pveHeaders(), Connection: "close", "Content-Length": 0 });
   res.end();
 }
 
@@ -328,7 +336,7 @@ function sendError(res: ServerResponse, err: PveError, cluster: Cluster, bodyFau
   // libpve-http-server-perl >= 5.2.0 (PVE 8.3+) adds the message; PVE 8 mode models the older form.
   if (cluster.version === 9) body["message"] = err.message;
   if (err.status === 595) {
-    res.writeHead(595, err.reason, { ...pveHeaders(), Connection: "close" });
+    res.writeHead(595, err.reason, { ...pveHeaders(), Connection: "close", "Content-Length": 0 });
     res.end();
     return;
   }

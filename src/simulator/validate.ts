@@ -24,13 +24,13 @@ const FORMATS: Record<string, (value: string) => string | undefined> = {
   },
   "pve-configid": (v) => (/^[a-z][a-z0-9_-]+$/i.test(v) ? undefined : `invalid configuration ID '${v}'`),
   "pve-userid": (v) => {
-    if (v.length >= 64) return `value '${v}' is too long (>= 64 chars)`;
+    if (v.length > 64) return `user name '${v}' is too long (${v.length} > 64)`;
     return /^[^\s:/]+@[A-Za-z][A-Za-z0-9.\-_]+$/.test(v)
       ? undefined
       : `value '${v}' does not look like a valid user name`;
   },
   "pve-realm": (v) =>
-    /^[A-Za-z][A-Za-z0-9.\-_]+$/.test(v) ? undefined : `value '${v}' does not look like a valid realm`,
+    /^[A-Za-z][A-Za-z0-9.\-_]+$/.test(v) ? undefined : "value does not look like a valid realm",
 };
 
 /** Perl regex syntax in schema patterns that JavaScript spells differently. */
@@ -52,16 +52,17 @@ export function validateParameters(
   schema: ApiMethodSchema,
   raw: Record<string, string | string[]>,
 ): Record<string, unknown> {
-  const errors: Record<string, string> = {};
-  const out: Record<string, unknown> = {};
+  const errors: Record<string, string> = Object.create(null);
+  const out: Record<string, unknown> = Object.create(null);
   for (const [name, value] of Object.entries(raw)) {
-    if (!(name in schema.parameters) && !schema.additionalProperties) {
+    if (Object.hasOwn(schema.parameters, name)) continue;
+    if (!schema.additionalProperties) {
       errors[name] = "property is not defined in schema and the schema does not allow additional properties";
     }
-    if (!(name in schema.parameters)) out[name] = value;
+    out[name] = value;
   }
   for (const [name, prop] of Object.entries(schema.parameters)) {
-    let value: unknown = raw[name];
+    let value: unknown = Object.hasOwn(raw, name) ? raw[name] : undefined;
     if (value === undefined) {
       if (!prop.optional) errors[name] = "property is missing and it is not optional";
       continue;
@@ -103,8 +104,9 @@ function checkProp(prop: PropSchema, value: unknown): Checked {
       typed = Number(text);
       break;
     case "boolean":
-      if (/^(?:1|true)$/i.test(text)) typed = 1;
-      else if (/^(?:0|false)$/i.test(text)) typed = 0;
+      // Only 1 and 0: a JSON true/false was already turned into one of them.
+      if (text === "1") typed = 1;
+      else if (text === "0") typed = 0;
       else return { error: `type check ('boolean') failed - got '${text}'` };
       break;
   }

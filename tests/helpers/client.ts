@@ -23,6 +23,7 @@ export interface ApiRequest {
   /** Form-encoded body (arrays repeat the key). */
   form?: Record<string, string | number | (string | number)[]>;
   json?: unknown;
+  /** Extra headers; they win over the ones derived from token, form and json. */
   headers?: Record<string, string>;
 }
 
@@ -31,7 +32,7 @@ export function tokenHeader(token: TokenCredentials): string {
 }
 
 export function api(sim: Pick<Simulator, "port" | "caPem">, req: ApiRequest): Promise<ApiResponse> {
-  const headers: Record<string, string> = { ...req.headers };
+  const headers: Record<string, string> = {};
   if (req.token) headers["Authorization"] = tokenHeader(req.token);
   let payload: string | undefined;
   if (req.form) {
@@ -45,6 +46,9 @@ export function api(sim: Pick<Simulator, "port" | "caPem">, req: ApiRequest): Pr
     payload = JSON.stringify(req.json);
     headers["Content-Type"] = "application/json";
   }
+  // pveproxy does not take chunked request bodies: send the length, as real clients do.
+  if (payload !== undefined) headers["Content-Length"] = String(Buffer.byteLength(payload));
+  Object.assign(headers, req.headers);
   return new Promise((resolve, reject) => {
     const r = request(
       {

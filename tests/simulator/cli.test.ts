@@ -22,6 +22,14 @@ interface Ready {
   tokens: Record<"auditor" | "admin" | "root", { id: string; secret: string }>;
 }
 
+/** Stops a simulator the way a user does (SIGTERM), so it removes its CA file's directory. */
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
+}
+
 function startCli(args: string[]): Promise<{ child: ChildProcess; ready: Ready; extraStdout: string[] }> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
   const child = spawn(process.execPath, [CLI, "simulator", ...args], { stdio: ["ignore", "pipe", "pipe"] });
@@ -48,9 +56,7 @@ describe("proxmox-mcp simulator (CLI)", () => {
   beforeAll(async () => {
     ({ child, ready, extraStdout } = await startCli(["--port", "0"]));
   });
-  afterAll(() => {
-    if (child.exitCode === null) child.kill("SIGKILL");
-  });
+  afterAll(() => stop(child));
 
   it("prints one JSON line with url, host, port, fingerprint, caFile and the three tokens", () => {
     expect(Object.keys(ready).sort()).toEqual(["caFile", "fingerprint", "host", "port", "tokens", "url"]);
@@ -115,7 +121,7 @@ describe("proxmox-mcp simulator options", () => {
       const res = await fetchJson(ready, "/cluster/resources?type=node", `PVEAPIToken=${id}=${secret}`);
       expect(res.data).toHaveLength(4);
     } finally {
-      child.kill("SIGKILL");
+      await stop(child);
     }
   });
 
@@ -125,6 +131,7 @@ describe("proxmox-mcp simulator options", () => {
     [["--pve", "7"], "--pve must be an integer from 8 to 9"],
     [["--scenario", "/nonexistent.json"], "cannot read scenario file /nonexistent.json"],
     [["--bogus"], "Unknown option '--bogus'"],
+    [["--host", "0.0.0.0"], "--host 0.0.0.0 is not a loopback address"],
   ])("refuses %j with a clear message and exit code 2", (args, message) => {
     const r = spawnSync(process.execPath, [CLI, "simulator", ...args], { encoding: "utf8" });
     expect(r.status).toBe(2);

@@ -176,10 +176,40 @@ describe("node forwarding", () => {
 });
 
 describe("parameters", () => {
-  it("rejects a query parameter that conflicts with the path", async () => {
+  it("rejects a query parameter that conflicts with the path, as a parameter error", async () => {
     const res = await api(sim, { path: "/nodes/pve1/qemu/100/config?vmid=101", token: sim.tokens.auditor });
     expect(res.status).toBe(400);
-    expect(res.reason).toBe("duplicate parameter (already defined in URI) with conflicting values!");
+    expect(res.reason).toBe("Parameter verification failed.");
+    expect(res.body.errors).toEqual({
+      vmid: "duplicate parameter (already defined in URI) with conflicting values!",
+    });
+  });
+
+  it("accepts booleans only as 1 and 0 (JSON true/false too)", async () => {
+    const bad = await api(sim, { path: "/nodes/pve1/qemu?full=true", token: sim.tokens.auditor });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors).toEqual({ full: "type check ('boolean') failed - got 'true'" });
+    const json = await api(sim, {
+      method: "POST",
+      path: "/nodes/pve1/qemu/100/agent/exec",
+      token: sim.tokens.admin,
+      json: { command: ["true"] },
+    });
+    expect(json.status).toBe(200);
+  });
+
+  it("matches path variables on non-blank segments and ignores empty segments", async () => {
+    expect((await api(sim, { path: "/nodes//pve1/status", token: sim.tokens.auditor })).status).toBe(200);
+    expect((await api(sim, { path: "/nodes/pve%201/status", token: sim.tokens.auditor })).status).toBe(501);
+  });
+
+  it("keeps control characters out of the status line", async () => {
+    const res = await api(sim, {
+      path: "/nodes/pve1/qemu/100%0d%0aX-Injected:%201/config",
+      token: sim.tokens.auditor,
+    });
+    expect(res.headers["x-injected"]).toBeUndefined();
+    expect(res.status).toBe(501);
   });
 
   it("reports every failing parameter, in PVE's words", async () => {
@@ -207,14 +237,46 @@ describe("parameters", () => {
     expect(sim.requests().at(-1)?.path).toBe("/nodes/pve1/qemu/101/status/stop");
   });
 
-  it("refuses request bodies over 64 KiB with 413", async () => {
-    const res = await api(sim, {
+  it("reads a body only after authentication, only for POST/PUT, at most 64 KiB, form or JSON", async () => {
+    const big = { command: "cat", "input-data": "x".repeat(70 * 1024) };
+    const post = (extra: Partial<Parameters<typeof api>[1]>) =>
+      api(sim, { method: "POST", path: "/nodes/pve1/qemu/100/agent/exec", ...extra });
+    expect((await post({ form: big })).status).toBe(401);
+    const tooLarge = await post({ form: big, token: sim.tokens.admin });
+    expect([tooLarge.status, tooLarge.reason]).toEqual([501, "for data too large"]);
+    const text = await post({
+      token: sim.tokens.admin,
+      form: { command: "true" },
+      headers: { "Content-Type": "text/plain" },
+    });
+    expect([text.status, text.reason]).toEqual([506, "upload 'Content-Type 'text/plain' not implemented"]);
+    const get = await api(sim, {
+      path: "/version",
+      token: sim.tokens.auditor,
+      form: { a: "1" },
+    });
+    expect([get.status, get.reason]).toEqual([501, "Unexpected content for method 'GET'"]);
+    const badJson = await api(sim, {
       method: "POST",
       path: "/nodes/pve1/qemu/100/agent/exec",
       token: sim.tokens.admin,
-      form: { command: "cat", "input-data": "x".repeat(70 * 1024) },
+      headers: { "Content-Type": "application/json" },
+      form: { x: "1" },
     });
-    expect(res.status).toBe(413);
+    expect(badJson.status).toBe(501);
+  });
+
+  it("applies the API-token check even where authentication is skipped", async () => {
+    const res = await api(sim, {
+      method: "POST",
+      path: "/access/ticket",
+      token: sim.tokens.auditor,
+      form: { username: "root@pam", password: "x" },
+    });
+    expect(res.status).toBe(403);
+    expect(res.reason).toBe(
+      "Permission check failed (URI '/access/ticket' not available with API token, need proper ticket.",
+    );
   });
 });
 

@@ -44,7 +44,7 @@ function errorsOf(raw: Record<string, string | string[]>): Record<string, string
 
 describe("validateParameters", () => {
   it("returns typed values: integers and booleans as numbers", () => {
-    expect(validateParameters(schema, { node: "pve1", vmid: "100", full: "true", ratio: ".5" })).toEqual({
+    expect({ ...validateParameters(schema, { node: "pve1", vmid: "100", full: "1", ratio: ".5" }) }).toEqual({
       node: "pve1",
       vmid: 100,
       full: 1,
@@ -64,7 +64,16 @@ describe("validateParameters", () => {
     [{ snapname: "1st" }, { snapname: "invalid format - invalid configuration ID '1st'\n" }],
     [{ snapname: `s${"x".repeat(40)}` }, { snapname: "value may only be 40 characters long" }],
     [{ userid: "root" }, { userid: "invalid format - value 'root' does not look like a valid user name\n" }],
+    [
+      { userid: `${"u".repeat(61)}@pve` },
+      { userid: `invalid format - user name '${"u".repeat(61)}@pve' is too long (65 > 64)\n` },
+    ],
     [{ full: "yes" }, { full: "type check ('boolean') failed - got 'yes'" }],
+    [{ full: "true" }, { full: "type check ('boolean') failed - got 'true'" }],
+    [
+      { toString: "1" },
+      { toString: "property is not defined in schema and the schema does not allow additional properties" },
+    ],
     [{ limit: "-1" }, { limit: "value must have a minimum value of 0" }],
     [{ ratio: "2" }, { ratio: "value must have a maximum value of 1" }],
     [{ ratio: "x" }, { ratio: "type check ('number') failed - got 'x'" }],
@@ -77,7 +86,11 @@ describe("validateParameters", () => {
     ],
     [{ node: ["pve1", "pve2"] }, { node: "type check ('string') failed - got ARRAY" }],
   ])("%j -> %j", (raw, expected) => {
-    expect(errorsOf(raw)).toEqual(expected);
+    expect({ ...errorsOf(raw) }).toEqual(expected);
+  });
+
+  it("accepts user ids of up to 64 characters", () => {
+    expect(errorsOf({ userid: `${"u".repeat(60)}@pve` })).toBeUndefined();
   });
 
   it("reports missing required parameters and every failing parameter at once", () => {
@@ -85,7 +98,7 @@ describe("validateParameters", () => {
       validateParameters(schema, { limit: "x" });
       expect.unreachable();
     } catch (err) {
-      expect((err as PveError).errors).toEqual({
+      expect({ ...(err as PveError).errors }).toEqual({
         node: "property is missing and it is not optional",
         vmid: "property is missing and it is not optional",
         limit: "type check ('integer') failed - got 'x'",

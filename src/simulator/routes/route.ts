@@ -32,9 +32,10 @@ export interface Route {
 export function route(key: string, handler: Handler): Route {
   const [method, path] = key.split(" ") as [Route["method"], string];
   const paramNames: string[] = [];
+  // A path variable is one segment of non-blank characters, like RESTHandler's \S+ match.
   const source = path.replace(/\{([^}]+)\}/g, (_m, name: string) => {
     paramNames.push(name);
-    return "([^/]+)";
+    return "([^/\\s]+)";
   });
   return { method, path, key, pattern: new RegExp(`^${source}$`), paramNames, handler };
 }
