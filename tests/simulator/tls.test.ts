@@ -53,11 +53,15 @@ describe("certificates", () => {
     );
   });
 
-  it("generates a new CA for every simulator", async () => {
+  it("generates a new CA key for every simulator: trusting one cluster's CA does not trust another", async () => {
     const other = await startSimulator();
     try {
       expect(other.caPem).not.toBe(sim.caPem);
       expect(other.fingerprint).not.toBe(sim.fingerprint);
+      const otherCa = new X509Certificate(other.caPem);
+      expect(otherCa.subject).toBe(new X509Certificate(sim.caPem).subject);
+      expect(otherCa.publicKey.equals(new X509Certificate(sim.caPem).publicKey)).toBe(false);
+      await expect(peerCertificate({ ca: other.caPem, rejectUnauthorized: true })).rejects.toThrow();
     } finally {
       await other.close();
     }
