@@ -49,6 +49,11 @@ export function splitTokenId(tokenid: string): { userid: string; name: string } 
   return { userid: tokenid.slice(0, i), name: tokenid.slice(i + 1) };
 }
 
+/** The realm of a user id (`name@realm`; a user name may itself contain "@"). */
+export function realmOf(userid: string): string {
+  return userid.slice(userid.lastIndexOf("@") + 1);
+}
+
 /** PVE::AccessControl::normalize_path: collapse slashes, strip the trailing one; undefined when invalid. */
 export function normalizeAclPath(path: string): string | undefined {
   if (!path) return undefined;
@@ -216,17 +221,29 @@ export class PermissionEngine {
     return this.permissions(authid, path).has(priv);
   }
 
-  /** Paths GET /access/permissions lists without ?path: defaults, the ACL tree, pool members. */
-  permissionPaths(): string[] {
-    const paths = new Set(["/", "/access", "/access/groups", "/nodes", "/pool", "/sdn", "/storage", "/vms"]);
+  /** Whether `authid` holds at least one of `privs` on `path` (RPCEnvironment::check_any). */
+  hasAny(authid: string, path: string, privs: readonly string[]): boolean {
+    const held = this.permissions(authid, path);
+    return privs.some((p) => held.has(p));
+  }
+
+  /** The path of every node of the ACL tree, the root and the levels between ACL paths included. */
+  aclTreePaths(): string[] {
+    const paths = ["/"];
     const walk = (node: AclNode, prefix: string) => {
       for (const [name, child] of node.children) {
-        const p = `${prefix}/${name}`;
-        if (child.users.size || child.groups.size || child.tokens.size) paths.add(p);
-        walk(child, p);
+        paths.push(`${prefix}/${name}`);
+        walk(child, `${prefix}/${name}`);
       }
     };
     walk(this.aclRoot, "");
+    return paths;
+  }
+
+  /** Paths GET /access/permissions lists without ?path: defaults, the ACL tree, pool members. */
+  permissionPaths(): string[] {
+    const paths = new Set(["/", "/access", "/access/groups", "/nodes", "/pool", "/sdn", "/storage", "/vms"]);
+    for (const p of this.aclTreePaths()) paths.add(p);
     for (const vmid of this.vmPool.keys()) paths.add(`/vms/${vmid}`);
     for (const sid of this.storagePools.keys()) paths.add(`/storage/${sid}`);
     return [...paths].sort();

@@ -1,8 +1,11 @@
 /**
  * The subset of systemd-style calendar events that PVE job schedules use
- * (`sun 01:00`, `mon..fri 02:30`, `*-*-* 02:30`, `06,18:30`, `*:0/15`, `daily`),
- * for the `next-run` PVE reports. Nodes are taken to run in UTC.
+ * (`sun 01:00`, `mon..fri 02:30`, `*-*-* 02:30`, `06,18:30`, `*:0/15`, `*\/15`, `daily`),
+ * for the `next-run` and `next_sync` PVE reports. Nodes are taken to run in UTC.
  */
+
+/** Month abbreviations as Perl's localtime and syslog print them. */
+export const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 const ALIASES: Record<string, string> = {
   minutely: "*:*",
@@ -14,8 +17,8 @@ const ALIASES: Record<string, string> = {
   annually: "*-01-01 00:00",
 };
 
-/** "*", "5", "1,3", "8..17", "*\/15", "0/15" -> the matching values in [min, max]. */
-function field(spec: string, min: number, max: number): Set<number> | undefined {
+/** "*", "5", "1,3", "8..17", "*\/15", "0/15" -> the matching values in [min, max], ascending. */
+function field(spec: string, min: number, max: number): number[] | undefined {
   const values = new Set<number>();
   for (const part of spec.split(",")) {
     const step = /^(\*|\d+)(?:\.\.(\d+))?(?:\/(\d+))?$/.exec(part);
@@ -26,7 +29,7 @@ function field(spec: string, min: number, max: number): Set<number> | undefined 
     if (by < 1 || from < min || to > max) return undefined;
     for (let v = from; v <= to; v += by) values.add(v);
   }
-  return values;
+  return [...values].sort((a, b) => a - b);
 }
 
 function weekdays(spec: string): Set<number> | undefined {
@@ -44,6 +47,20 @@ function weekdays(spec: string): Set<number> | undefined {
   return days;
 }
 
+/**
+ * `[HOURS:]MINUTES[:SECONDS]`, each sorted. Without hours the value means minutes of
+ * every hour (proxmox-time's parse_time_spec: "*\/5" runs every five minutes).
+ */
+function timeOfDay(spec: string): { hours: number[]; minutes: number[]; seconds: number[] } | undefined {
+  const parts = spec.split(":");
+  if (parts.length > 3) return undefined;
+  const [h = "", min = "", s = "0"] = parts.length === 1 ? ["*", ...parts] : parts;
+  const hours = field(h, 0, 23);
+  const minutes = field(min, 0, 59);
+  const seconds = field(s, 0, 59);
+  return hours && minutes && seconds ? { hours, minutes, seconds } : undefined;
+}
+
 /** Epoch seconds of the first run strictly after `after`; undefined when the schedule is not understood. */
 export function nextRun(schedule: string, after: number): number | undefined {
   let text = schedule.trim().toLowerCase();
@@ -54,29 +71,29 @@ export function nextRun(schedule: string, after: number): number | undefined {
     days = weekdays(tokens.shift() as string);
     if (!days) return undefined;
   }
-  let months: Set<number> | undefined;
-  let dates: Set<number> | undefined;
+  let months: number[] | undefined;
+  let dates: number[] | undefined;
   if (tokens[0]?.includes("-")) {
     const [, m = "*", d = "*"] = (tokens.shift() as string).split("-");
     months = field(m, 1, 12);
     dates = field(d, 1, 31);
     if (!months || !dates) return undefined;
   }
-  const [h = "0", min = "0"] = (tokens.shift() ?? "00:00").split(":");
-  const hours = field(h, 0, 23);
-  const minutes = field(min, 0, 59);
-  if (!hours || !minutes || tokens.length > 0) return undefined;
+  const time = timeOfDay(tokens.shift() ?? "00:00");
+  if (!time || tokens.length > 0) return undefined;
 
   const startDay = Math.floor(after / 86400);
   for (let day = startDay; day < startDay + 400; day++) {
     const date = new Date(day * 86400_000);
     if (days && !days.has(date.getUTCDay())) continue;
-    if (months && !months.has(date.getUTCMonth() + 1)) continue;
-    if (dates && !dates.has(date.getUTCDate())) continue;
-    for (const hour of [...hours].sort((a, b) => a - b)) {
-      for (const minute of [...minutes].sort((a, b) => a - b)) {
-        const at = day * 86400 + hour * 3600 + minute * 60;
-        if (at > after) return at;
+    if (months && !months.includes(date.getUTCMonth() + 1)) continue;
+    if (dates && !dates.includes(date.getUTCDate())) continue;
+    for (const hour of time.hours) {
+      for (const minute of time.minutes) {
+        for (const second of time.seconds) {
+          const at = day * 86400 + hour * 3600 + minute * 60 + second;
+          if (at > after) return at;
+        }
       }
     }
   }

@@ -15,7 +15,13 @@ import {
   type TaskSpec,
   type TimeInput,
 } from "./scenario.js";
-import { createClusterPki, fingerprint256, NODE_CERT_SUBJECT, type ClusterKeys, type ClusterPki } from "./tls.js";
+import {
+  createClusterPki,
+  fingerprint256,
+  NODE_CERT_SUBJECT,
+  type ClusterKeys,
+  type ClusterPki,
+} from "./tls.js";
 
 export interface Task {
   upid: string;
@@ -57,6 +63,32 @@ export interface ExecProcess {
   err?: string;
   /** Epoch ms when the process exits. */
   exitsAt: number;
+}
+
+export interface PveVersion {
+  /** pve-manager version, e.g. "9.1.9". */
+  version: string;
+  /** Major.minor, e.g. "9.1". */
+  release: string;
+  repoid: string;
+  /** Running kernel release, e.g. "6.17.2-1-pve". */
+  kernel: string;
+  /** The kernel's build string (uname -v). */
+  kernelBuild: string;
+}
+
+/** What a PVE 8.4 node runs, for scenarios written with PVE 9 versions but simulated as PVE 8. */
+const PVE_8_4: PveVersion = {
+  version: "8.4.14",
+  release: "8.4",
+  repoid: "b5e2a6c4d13f9e07",
+  kernel: "6.8.12-15-pve",
+  kernelBuild: "#1 SMP PREEMPT_DYNAMIC PMX 6.8.12-15 (2025-09-12T11:02Z)",
+};
+
+/** A guest whose QEMU or container runs: paused guests count, as in PVE's check_running. */
+export function isRunning(g: GuestState): boolean {
+  return g.status === "running" || g.status === "paused";
 }
 
 export function sha1(text: string): string {
@@ -150,7 +182,11 @@ export class Cluster {
       },
       options.version,
     );
-    this.pki = createClusterPki(clusterUuid(scenario.clusterName ?? this.localNode), options.now, options.keys);
+    this.pki = createClusterPki(
+      clusterUuid(scenario.clusterName ?? this.localNode),
+      options.now,
+      options.keys,
+    );
     for (const n of scenario.nodes) this.certificates.set(n.name, this.nodeCertificates(n));
   }
 
@@ -253,7 +289,25 @@ export class Cluster {
   }
 
   guestUptime(g: GuestState): number {
-    return g.status === "running" || g.status === "paused" ? Math.max(0, this.now() - g.startedAt) : 0;
+    return isRunning(g) ? Math.max(0, this.now() - g.startedAt) : 0;
+  }
+
+  /** PVE 9's `memhost` of a VM (guest memory plus QEMU's overhead on the host); undefined where PVE omits it. */
+  guestMemhost(g: GuestState): number | undefined {
+    if (g.type !== "qemu" || this.version !== 9) return undefined;
+    return isRunning(g) ? Math.round(g.mem * 1.18) : 0;
+  }
+
+  /** The pve-manager version and kernel a node reports for the simulated PVE major version. */
+  pveVersionOf(node: NodeSpec): PveVersion {
+    if (this.version === 8 && !node.pveManager.startsWith("8.")) return PVE_8_4;
+    return {
+      version: node.pveManager,
+      release: node.pveManager.split(".").slice(0, 2).join("."),
+      repoid: node.repoid,
+      kernel: node.kernel,
+      kernelBuild: node.kernelBuild,
+    };
   }
 
   /** Config text digest: PVE answers the sha1 of the file content. */

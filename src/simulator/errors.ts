@@ -18,6 +18,7 @@ export class PveError extends Error {
    * error) goes out as its UTF-8 bytes instead of making writeHead throw.
    */
   get reason(): string {
+    // eslint-disable-next-line no-control-regex -- removing control characters is the point
     const line = (this.message.split("\n")[0] ?? "").replace(/[\x00-\x1f\x7f]/g, " ");
     return Buffer.from(line, "utf8").toString("latin1");
   }

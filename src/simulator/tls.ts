@@ -5,14 +5,7 @@
  * need a global reflect-metadata polyfill or generate RSA keys in pure JS (seconds).
  */
 import { promisify } from "node:util";
-import {
-  createHash,
-  generateKeyPair,
-  randomBytes,
-  sign,
-  X509Certificate,
-  type KeyObject,
-} from "node:crypto";
+import { createHash, generateKeyPair, randomBytes, sign, X509Certificate, type KeyObject } from "node:crypto";
 import { isIP } from "node:net";
 
 // --- minimal DER writer -------------------------------------------------------

@@ -21,11 +21,17 @@ describe("nextRun", () => {
     ["weekly", "2026-11-23T00:00:00Z"],
     ["monthly", "2026-12-01T00:00:00Z"],
     ["*-12-24 18:00", "2026-12-24T18:00:00Z"],
+    // Without ":" the value is minutes of every hour.
+    ["*/5", "2026-11-21T07:20:00Z"],
+    ["*/15", "2026-11-21T07:30:00Z"],
+    ["*/30", "2026-11-21T07:30:00Z"],
+    ["45", "2026-11-21T07:45:00Z"],
+    ["sat *-*-* 7:19:30", "2026-11-21T07:19:30Z"],
   ])("%s -> %s", (schedule, expected) => {
     expect(nextRun(schedule, NOW)).toBe(at(expected));
   });
 
-  it.each(["fooday 01:00", "25:00", "1:2:3:4 x"])("does not understand %j", (schedule) => {
+  it.each(["fooday 01:00", "25:00", "1:2:3:4 x", "1:2:3:4", "60"])("does not understand %j", (schedule) => {
     expect(nextRun(schedule, NOW)).toBeUndefined();
   });
 });

@@ -72,6 +72,20 @@ describe("cluster", () => {
       { poolid: "dev", comment: "Development and CI" },
     ]);
   });
+
+  it("GET /pools?poolid= adds the members as /cluster/resources entries, VM.Audit-filtered", async () => {
+    const [prod]: Entry[] = await data("/pools?poolid=prod");
+    expect(prod).toMatchObject({ poolid: "prod", comment: "Production" });
+    const members: Entry[] = prod!["members"];
+    const resources: Entry[] = await data("/cluster/resources?type=vm");
+    const inPool = resources.filter((r) => r["pool"] === "prod");
+    expect(members.map((m) => m["id"]).sort()).toEqual(inPool.map((r) => r["id"]).sort());
+    expect(members.find((m) => m["vmid"] === 100)).toEqual(inPool.find((r) => r["vmid"] === 100));
+
+    const lxc: Entry[] = (await data("/pools?poolid=prod&type=lxc"))[0]["members"];
+    expect(lxc.length).toBeGreaterThan(0);
+    expect(lxc.every((m) => m["type"] === "lxc")).toBe(true);
+  });
 });
 
 describe("guests", () => {
@@ -206,6 +220,39 @@ describe("storage", () => {
     const status: Entry = await data("/nodes/pve2/storage/tank/status");
     expect(status).toMatchObject({ type: "zfspool", active: 1, content: "images,rootdir" });
     expect(status["used"] / status["total"]).toBeGreaterThan(0.9);
+  });
+
+  it("answers content of an unknown storage with 500 (storage_config dies), its status with 400", async () => {
+    const content = await api(sim, { path: "/nodes/pve1/storage/nosuch/content", token: sim.tokens.root });
+    expect(content.status).toBe(500);
+    expect(content.body.message).toBe("storage 'nosuch' does not exist\n");
+    const status = await api(sim, { path: "/nodes/pve1/storage/nosuch/status", token: sim.tokens.root });
+    expect(status.status).toBe(400);
+    expect(status.body.errors).toEqual({ storage: "No such storage." });
+    const list = await api(sim, { path: "/nodes/pve1/storage?storage=nosuch", token: sim.tokens.root });
+    expect(list.status).toBe(400);
+    expect(list.body.errors).toEqual({ storage: "No such storage." });
+  });
+
+  it("answers content of a disabled storage, or one not on the node, with activate_storage's 500", async () => {
+    const scenario = structuredClone(demoScenario);
+    const storage = (id: string) => scenario.storages!.find((st) => st.storage === id)!;
+    storage("nfs-backup").disable = 1;
+    storage("tank").nodes = ["pve2"];
+    const limited = await startSimulator({ scenario });
+    try {
+      const content = (path: string) => api(limited, { path, token: limited.tokens.root });
+      const disabled = await content("/nodes/pve1/storage/nfs-backup/content");
+      expect([disabled.status, disabled.body.message]).toEqual([500, "storage 'nfs-backup' is disabled\n"]);
+      const elsewhere = await content("/nodes/pve1/storage/tank/content");
+      expect([elsewhere.status, elsewhere.body.message]).toEqual([
+        500,
+        "storage 'tank' is not available on node 'pve1'\n",
+      ]);
+      expect((await content("/nodes/pve2/storage/tank/content")).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
   });
 
   it("GET storage content (root): backups with notes and protection", async () => {
@@ -469,6 +516,30 @@ describe("HA and replication", () => {
     expect(states.find((j) => j["id"] === "104-0")).not.toHaveProperty("error");
     expect(await data("/nodes/pve1/replication")).toEqual([]);
   });
+
+  it("computes next_sync from the schedule: '*/15' is the next quarter hour after the last sync", async () => {
+    const [fine]: Entry[] = await data("/nodes/pve2/replication?guest=104");
+    expect(fine).toMatchObject({ id: "104-0", schedule: "*/15", fail_count: 0 });
+    expect(fine!["next_sync"] % 900).toBe(0);
+    expect(fine!["next_sync"] - fine!["last_sync"]).toBeGreaterThan(0);
+    expect(fine!["next_sync"] - fine!["last_sync"]).toBeLessThanOrEqual(900);
+    // 205-0 failed and its target is offline: no retry is planned.
+    const [failing]: Entry[] = await data("/nodes/pve2/replication?guest=205");
+    expect(failing).toMatchObject({ id: "205-0", next_sync: 0 });
+  });
+
+  it("leaves out next_sync when the simulator does not understand the schedule", async () => {
+    const scenario = structuredClone(demoScenario);
+    scenario.replication = [{ id: "104-0", guest: 104, target: "pve1", schedule: "mon..fri 25:00" }];
+    const odd = await startSimulator({ scenario });
+    try {
+      const res = await api(odd, { path: "/nodes/pve2/replication", token: odd.tokens.root });
+      expect(res.body.data).toEqual([expect.objectContaining({ id: "104-0", last_sync: 0 })]);
+      expect(res.body.data[0]).not.toHaveProperty("next_sync");
+    } finally {
+      await odd.close();
+    }
+  });
 });
 
 describe("tasks", () => {
@@ -494,6 +565,40 @@ describe("tasks", () => {
     expect(lines.at(-1)!["t"]).toBe("TASK ERROR: start failed: QEMU exited with code 1");
   });
 
+  it("GET the log of a well-formed UPID this node never ran: 200 with dump_logfile's line; status 400", async () => {
+    const upid = encodeURIComponent("UPID:pve1:00001234:00005678:6A0B1C2D:qmstart:100:root@pam:");
+    const log = await api(sim, { path: `/nodes/pve1/tasks/${upid}/log`, token: sim.tokens.root });
+    expect(log.status).toBe(200);
+    expect(log.body).toEqual({
+      data: [{ n: 1, t: "unable to open file - No such file or directory" }],
+      total: 1,
+    });
+    const status = await api(sim, { path: `/nodes/pve1/tasks/${upid}/status`, token: sim.tokens.root });
+    expect(status.status).toBe(400);
+    expect(status.body.errors).toEqual({ upid: "no such task" });
+  });
+
+  it("GET /nodes/{node}/tasks: userfilter ignores case and matches the user, not the token", async () => {
+    const users = async (query: string) =>
+      ((await data(`/nodes/pve2/tasks?${query}`)) as Entry[]).map((t) => [t["user"], t["tokenid"]]);
+    expect(await users("userfilter=OPS@PVE")).toEqual([["ops@pve", undefined]]);
+    expect(await users("userfilter=MCP")).toEqual([["mcp@pve", "ops"]]);
+    // mcp@pve!ops's task does not match "ops": the filter sees the user only.
+    expect(await users("userfilter=ops")).toEqual([["ops@pve", undefined]]);
+  });
+
+  it("GET /nodes/{node}/tasks: errors=1 overrides statusfilter", async () => {
+    const statuses = async (query: string) =>
+      ((await data(`/nodes/pve2/tasks?${query}`)) as Entry[]).map((t) => t["status"]).sort();
+    const failed = [
+      "command 'apt-get update' failed: exit code 100",
+      "start failed: QEMU exited with code 1",
+    ];
+    expect(await statuses("statusfilter=ok")).toEqual(["OK", "OK"]);
+    expect(await statuses("errors=1&statusfilter=ok")).toEqual(failed);
+    expect(await statuses("errors=1")).toEqual(failed);
+  });
+
   it("GET /cluster/tasks: the failed backup, migration and apt update are there", async () => {
     const tasks: Entry[] = await data("/cluster/tasks");
     const statuses = tasks.map((t) => t["status"]);
@@ -506,5 +611,28 @@ describe("tasks", () => {
     );
     expect(tasks.find((t) => t["type"] === "vncproxy")).toMatchObject({ saved: "0" });
     expect(tasks.find((t) => t["type"] === "vncproxy")).not.toHaveProperty("status");
+  });
+});
+
+describe("PVE 8 mode", () => {
+  let pve8: Simulator;
+  beforeAll(async () => {
+    pve8 = await startSimulator({ scenario: "demo", pve: 8 });
+  });
+  afterAll(() => pve8.close());
+
+  it("reports PVE 8.4 in /version, node version and node status, with current-kernel", async () => {
+    const get = async (path: string) => (await api(pve8, { path, token: pve8.tokens.auditor })).body.data;
+    const version = await get("/version");
+    expect(version).toEqual({
+      version: "8.4.14",
+      release: "8.4",
+      repoid: expect.stringMatching(/^[0-9a-f]{16}$/),
+    });
+    expect(await get("/nodes/pve2/version")).toEqual(version);
+    const status: Entry = await get("/nodes/pve1/status");
+    expect(status["pveversion"]).toBe(`pve-manager/8.4.14/${version.repoid}`);
+    expect(status["kversion"]).toMatch(/^Linux 6\.8\.12-15-pve #1 SMP PREEMPT_DYNAMIC PMX 6\.8\.12-15 /);
+    expect(status["current-kernel"]).toMatchObject({ sysname: "Linux", release: "6.8.12-15-pve" });
   });
 });

@@ -6,14 +6,19 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type Simulator, type TokenCredentials } from "../../src/simulator/index.js";
 import { api, type ApiResponse } from "../helpers/client.js";
-import { testScenario } from "../helpers/scenarios.js";
+import { NO_AGENT_VMID, testScenario } from "../helpers/scenarios.js";
 
 /** Power and task tests; they change guest state, so they get their own cluster. */
 let sim: Simulator;
-/** Guest-agent tests, with VM 104's agent rejecting some QGA commands. */
+/**
+ * Guest-agent tests, with VM 104's agent rejecting some QGA commands and VMs 160 and
+ * 161 whose running agent is disabled in the config.
+ */
 let agentSim: Simulator;
 /** Tasks that stay running for a while and exec processes that do not exit. */
 let slow: Simulator;
+
+const DISABLED_AGENT_VMIDS = [160, 161] as const;
 
 /** Tasks run "for an hour": the tests end them on cue with finishTasks(), never by waiting. */
 const TASK_MS = 3_600_000;
@@ -24,6 +29,22 @@ beforeAll(async () => {
     "guest-network-get-interfaces",
     "get-osinfo",
   ];
+  const disabledAgent = (vmid: number, agent: string) => ({
+    vmid,
+    type: "qemu" as const,
+    node: "pve1",
+    name: `agent-off-${vmid}`,
+    status: "running" as const,
+    cpus: 1,
+    maxmem: 1073741824,
+    maxdisk: 8589934592,
+    config: { agent },
+    agent: { running: true },
+  });
+  agentScenario.guests!.push(
+    disabledAgent(DISABLED_AGENT_VMIDS[0], "0"),
+    disabledAgent(DISABLED_AGENT_VMIDS[1], "enabled=0,fstrim_cloned_disks=1"),
+  );
   [sim, agentSim, slow] = await Promise.all([
     startSimulator({ scenario: testScenario() }),
     startSimulator({ scenario: agentScenario }),
@@ -202,7 +223,7 @@ describe("qemu power actions on a VM without HA (105)", () => {
       ["start", "qmstart", "running", "running"],
       ["reboot", "qmreboot", "running", "running"],
       ["reset", "qmreset", "running", "running"],
-      ["suspend", "qmsuspend", "running", "paused"],
+      ["suspend", "qmpause", "running", "paused"],
       ["resume", "qmresume", "running", "running"],
     ];
     for (const [action, task, status, qmpstatus] of steps) {
@@ -212,7 +233,7 @@ describe("qemu power actions on a VM without HA (105)", () => {
   });
 
   it("refuses to shut down or reboot a paused VM before any task exists", async () => {
-    await runOk(sim, "pve1", "qemu", 105, "suspend", "qmsuspend");
+    await runOk(sim, "pve1", "qemu", 105, "suspend", "qmpause");
     const before = (await guestTasks(sim, "pve1", 105)).length;
     for (const action of ["shutdown", "reboot"]) {
       const res = await power(sim, "pve1", "qemu", 105, action);
@@ -244,7 +265,7 @@ describe("qemu power actions on a VM without HA (105)", () => {
     expect(await guestStatus(sim, "pve1", "qemu", 103)).toMatchObject({ status: "running" });
   });
 
-  it.each(["reboot", "resume", "suspend"])(
+  it.each(["reboot", "reset", "resume", "suspend"])(
     "answers 500 'VM 101 not running' to %s of a stopped VM, without a task",
     async (action) => {
       const before = await guestTasks(sim, "pve1", 101);
@@ -268,6 +289,79 @@ describe("qemu power actions on a VM without HA (105)", () => {
     });
     expect((await taskLog(sim, upid)).at(-1)).toBe("TASK ERROR: you can't start a vm if it's a template");
     expect(await guestStatus(sim, "pve1", "qemu", 9000)).toMatchObject({ status: "stopped", template: 1 });
+  });
+});
+
+describe("suspend to disk", () => {
+  it("runs as qmsuspend, stops the VM with a 'suspended' lock, and a start resumes it", async () => {
+    const res = await api(sim, {
+      method: "POST",
+      path: "/nodes/pve1/qemu/107/status/suspend",
+      token: sim.tokens.admin,
+      form: { todisk: 1 },
+    });
+    expect(res.status, res.raw).toBe(200);
+    expect(res.body.data.split(":")[5]).toBe("qmsuspend");
+    expect(await taskStatus(sim, res.body.data)).toMatchObject({ exitstatus: "OK", type: "qmsuspend" });
+    expect(await guestStatus(sim, "pve1", "qemu", 107)).toMatchObject({
+      status: "stopped",
+      lock: "suspended",
+    });
+
+    await runOk(sim, "pve1", "qemu", 107, "start", "qmstart");
+    const resumed = await guestStatus(sim, "pve1", "qemu", 107);
+    expect(resumed).toMatchObject({ status: "running", qmpstatus: "running" });
+    expect(resumed).not.toHaveProperty("lock");
+  });
+});
+
+describe("power actions on a guest whose config is not on the node", () => {
+  it.each([
+    ["qemu", 999, "start", "qmstart", "nodes/pve1/qemu-server/999.conf"],
+    ["qemu", 999, "stop", "qmstop", "nodes/pve1/qemu-server/999.conf"],
+    ["qemu", 999, "shutdown", "qmshutdown", "nodes/pve1/qemu-server/999.conf"],
+    ["qemu", 104, "start", "qmstart", "nodes/pve1/qemu-server/104.conf"],
+    ["lxc", 999, "start", "vzstart", "nodes/pve1/lxc/999.conf"],
+  ] as const)(
+    "forks %s %i %s as a %s task that fails to load %s",
+    async (type, vmid, action, taskType, file) => {
+      const res = await power(sim, "pve1", type, vmid, action);
+      expect(res.status, res.raw).toBe(200);
+      const upid = res.body.data as string;
+      expect(upid).toMatch(upidPattern("pve1", vmid, sim.tokens.admin.id));
+      expect(upid.split(":")[5]).toBe(taskType);
+      const error = `Configuration file '${file}' does not exist`;
+      expect(await taskStatus(sim, upid)).toMatchObject({ status: "stopped", exitstatus: error });
+      expect(await taskLog(sim, upid)).toEqual([`TASK ERROR: ${error}`]);
+    },
+  );
+
+  it.each(["reboot", "reset", "suspend", "resume"])(
+    "answers qemu %s with 500 from check_running, without a task",
+    async (action) => {
+      const before = await guestTasks(sim, "pve1", 999);
+      const res = await power(sim, "pve1", "qemu", 999, action);
+      expect(res.status).toBe(500);
+      expect(res.body.message).toBe("unable to find configuration file for VM 999 on node 'pve1'\n");
+      expect(await guestTasks(sim, "pve1", 999)).toEqual(before);
+    },
+  );
+
+  it("answers a CT stop with 500 'not running', as pve-container only asks whether it runs", async () => {
+    const res = await power(sim, "pve1", "lxc", 999, "stop");
+    expect(res.status).toBe(500);
+    expect(res.body.message).toBe("CT 999 not running\n");
+  });
+
+  it("checks skiplock before anything else", async () => {
+    const res = await api(sim, {
+      method: "POST",
+      path: "/nodes/pve1/qemu/999/status/start",
+      token: sim.tokens.admin,
+      form: { skiplock: 1 },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual({ skiplock: "Only root may use this option." });
   });
 });
 
@@ -493,6 +587,43 @@ describe("guest agent exec", () => {
     const res = await exec(agentSim, 101, { json: { command: ["uptime"] } });
     expect(res.status).toBe(500);
     expect(res.body).toEqual({ data: null, message: "VM 101 is not running\n" });
+  });
+
+  it.each(DISABLED_AGENT_VMIDS)(
+    "answers 500 'QEMU guest agent is not running' when VM %i's config disables the agent",
+    async (vmid) => {
+      const res = await exec(agentSim, vmid, { json: { command: ["uptime"] } });
+      expect(res.status).toBe(500);
+      expect(res.body.message).toBe("QEMU guest agent is not running\n");
+      const status = await guestStatus(agentSim, "pve1", "qemu", vmid);
+      expect(status).not.toHaveProperty("agent");
+    },
+  );
+
+  it("gets no answer from the agent of a paused VM", async () => {
+    expect((await power(agentSim, "pve1", "qemu", 105, "suspend")).status).toBe(200);
+    try {
+      const res = await exec(agentSim, 105, { json: { command: ["uptime"] } });
+      expect(res.status).toBe(500);
+      expect(res.body.message).toBe("QEMU guest agent is not running\n");
+    } finally {
+      expect((await power(agentSim, "pve1", "qemu", 105, "resume")).status).toBe(200);
+    }
+    expect((await exec(agentSim, 105, { json: { command: ["uptime"] } })).status).toBe(200);
+  });
+
+  it("reads `agent` as a property string: '1,fstrim_cloned_disks=1' is enabled (VM 103)", async () => {
+    expect(await guestStatus(agentSim, "pve1", "qemu", 103)).toMatchObject({ agent: 1 });
+  });
+
+  it("checks for a command before it checks the agent", async () => {
+    const res = await exec(agentSim, NO_AGENT_VMID, { json: { command: [] } });
+    expect(res.status).toBe(500);
+    expect(res.body.message).toBe("command or input-data (or both) required\n");
+    const missing = await exec(agentSim, 999, { json: { command: [] } });
+    expect(missing.body.message).toBe(
+      "Configuration file 'nodes/pve1/qemu-server/999.conf' does not exist\n",
+    );
   });
 
   it("answers 500 for exec-status of a pid that never existed", async () => {

@@ -3,7 +3,7 @@
  * and password change, as pve-access-control's API2/User.pm, Group.pm, ACL.pm,
  * Role.pm, TFA.pm and AccessControl.pm answer them (pve-reference §3.4, §4).
  */
-import { normalizeAclPath, splitTokenId } from "../acl.js";
+import { normalizeAclPath, realmOf, splitTokenId } from "../acl.js";
 import { checkPassword, createCsrfToken, createTicket, userActive, verifyTicket } from "../auth.js";
 import { permissionDenied } from "../checks.js";
 import type { Cluster } from "../cluster.js";
@@ -32,15 +32,6 @@ function byString(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function hasAny(cluster: Cluster, authid: string, path: string, privs: string[]): boolean {
-  const held = cluster.engine.permissions(authid, path);
-  return privs.some((p) => held.has(p));
-}
-
-function realmOf(userid: string): string {
-  return userid.slice(userid.lastIndexOf("@") + 1);
-}
-
 function groupsOf(cluster: Cluster, userid: string): string[] {
   return cluster.scenario.groups
     .filter((g) => g.users.includes(userid))
@@ -55,10 +46,10 @@ function groupsOf(cluster: Cluster, userid: string): string[] {
  */
 function userVisibility(ctx: RouteContext): (userid: string) => boolean {
   const { cluster, authid } = ctx;
-  if (hasAny(cluster, authid, "/access/groups", USER_AUDIT_PRIVS)) return () => true;
+  if (cluster.engine.hasAny(authid, "/access/groups", USER_AUDIT_PRIVS)) return () => true;
   const allowed = new Set(
     cluster.scenario.groups
-      .filter((g) => hasAny(cluster, authid, `/access/groups/${g.groupid}`, USER_AUDIT_PRIVS))
+      .filter((g) => cluster.engine.hasAny(authid, `/access/groups/${g.groupid}`, USER_AUDIT_PRIVS))
       .flatMap((g) => g.users),
   );
   return (userid) => userid === authid || allowed.has(userid);
@@ -82,16 +73,6 @@ function tokenInfo(cluster: Cluster, t: UserSpec["tokens"][number]): Record<stri
   const info: Record<string, unknown> = { privsep: t.privsep, expire: cluster.time(t.expire) };
   if (t.comment) info["comment"] = t.comment;
   return info;
-}
-
-/** Every node of PVE's ACL tree: the root, each ACL path and the paths above it. */
-function aclTreePaths(cluster: Cluster): Set<string> {
-  const paths = new Set(["/"]);
-  for (const entry of cluster.engine.aclEntries()) {
-    const parts = entry.path.split("/").filter(Boolean);
-    for (let i = 1; i <= parts.length; i++) paths.add(`/${parts.slice(0, i).join("/")}`);
-  }
-  return paths;
 }
 
 function privilegeMap(cluster: Cluster, authid: string, path: string): Record<string, number> {
@@ -141,7 +122,7 @@ function readUser(ctx: RouteContext): unknown {
 function listGroups(ctx: RouteContext): unknown[] {
   const { cluster, authid } = ctx;
   return cluster.scenario.groups
-    .filter((g) => hasAny(cluster, authid, `/access/groups/${g.groupid}`, GROUP_LIST_PRIVS))
+    .filter((g) => cluster.engine.hasAny(authid, `/access/groups/${g.groupid}`, GROUP_LIST_PRIVS))
     .map((g) => {
       const entry: Record<string, unknown> = { groupid: g.groupid };
       if (g.comment !== undefined) entry["comment"] = g.comment;
@@ -156,7 +137,7 @@ function mayModifyPermissions(cluster: Cluster, authid: string, path: string): b
   if (/^\/storage\/.+$/.test(path)) privs.push("Datastore.Allocate");
   else if (/^\/vms\/.+$/.test(path)) privs.push("VM.Allocate");
   else if (/^\/pool\/.+$/.test(path)) privs.push("Pool.Allocate");
-  return hasAny(cluster, authid, path, privs);
+  return cluster.engine.hasAny(authid, path, privs);
 }
 
 const ACL_TYPE_ORDER = { user: 0, group: 1, token: 2 } as const;
@@ -232,9 +213,8 @@ function effectivePermissions(ctx: RouteContext): unknown {
   }
   const path = param.optStr(ctx, "path");
   if (path) return { [path]: privilegeMap(cluster, target, path) };
-  const paths = new Set([...cluster.engine.permissionPaths(), ...aclTreePaths(cluster)]);
   const result: Record<string, Record<string, number>> = {};
-  for (const p of [...paths].sort()) {
+  for (const p of cluster.engine.permissionPaths()) {
     const privs = privilegeMap(cluster, target, p);
     if (Object.keys(privs).length > 0) result[p] = privs;
   }
@@ -246,7 +226,7 @@ function computeCap(cluster: Cluster, userid: string): Record<string, Record<str
   const cap: Record<string, Record<string, number>> = Object.fromEntries(CAP_SECTIONS.map(([s]) => [s, {}]));
   const grant = (section: string, priv: string) => ((cap[section] ??= {})[priv] = 1);
   const sections = new Map(CAP_SECTIONS);
-  for (const path of new Set([...CAP_REQUIRED_PATHS, ...aclTreePaths(cluster)])) {
+  for (const path of new Set([...CAP_REQUIRED_PATHS, ...cluster.engine.aclTreePaths()])) {
     const toplevel = /^\/(\w+)/.exec(path)?.[1] ?? "dc";
     for (const priv of cluster.engine.permissions(userid, path).keys()) {
       if (toplevel === "pool") {

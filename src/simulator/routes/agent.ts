@@ -3,22 +3,25 @@
  * order, read commands that wrap QGA's answer in {result}, and exec/exec-status
  * with qemu-ga's process table (a finished process is forgotten after one report).
  */
-import type { ExecProcess, GuestState } from "../cluster.js";
+import { isRunning, type ExecProcess, type GuestState } from "../cluster.js";
 import { PveError } from "../errors.js";
-import { findGuest } from "./guests.js";
+import { agentEnabled, findGuest } from "./guests.js";
 import { param, route, type RouteContext, type Route } from "./route.js";
 
-/** assert_agent_available: configured -> enabled -> VM running -> guest-ping. */
+/** qemu-server's assert_agent_available: `agent` configured -> VM running -> guest-ping answered. */
+function assertAgentAvailable(g: GuestState): void {
+  if (g.config["agent"] === undefined) throw new PveError(500, "No QEMU guest agent configured\n");
+  if (!isRunning(g)) throw new PveError(500, `VM ${g.vmid} is not running\n`);
+  // A disabled agent gets no channel in QEMU and a paused guest runs nothing: the ping goes unanswered.
+  if (!agentEnabled(g) || g.status === "paused" || !g.agent?.running) {
+    throw new PveError(500, "QEMU guest agent is not running\n");
+  }
+}
+
+/** load_config, then assert_agent_available. */
 function agentGuest(ctx: RouteContext): GuestState {
   const g = findGuest(ctx, "qemu");
-  const agent = g.config["agent"];
-  if (agent === undefined) throw new PveError(500, "No QEMU guest agent configured\n");
-  if (!/^(?:1|enabled=1|enabled=true)(?:,|$)/.test(String(agent))) {
-    throw new PveError(500, "QEMU guest agent is not enabled\n");
-  }
-  if (g.status !== "running" && g.status !== "paused")
-    throw new PveError(500, `VM ${g.vmid} is not running\n`);
-  if (!g.agent?.running) throw new PveError(500, "QEMU guest agent is not running\n");
+  assertAgentAvailable(g);
   return g;
 }
 
@@ -108,13 +111,15 @@ function runInGuest(g: GuestState, argv: string[], input: string | undefined): G
   }
 }
 
+/** qemu_exec checks its arguments before assert_agent_available. */
 function exec(ctx: RouteContext): unknown {
-  const g = agentGuest(ctx);
+  const g = findGuest(ctx, "qemu");
   const command = (ctx.params["command"] as string[] | undefined) ?? [];
   const input = param.optStr(ctx, "input-data");
   if (command.length === 0 && input === undefined) {
     throw new PveError(500, "command or input-data (or both) required\n");
   }
+  assertAgentAvailable(g);
   // agent_cmd + check_agent_error: a QGA error object dies as "Agent error: <desc>".
   if (unsupported(g, "exec")) throw new PveError(500, `Agent error: ${UNSUPPORTED.error.desc}\n`);
   const result = runInGuest(g, command, input);

@@ -2,7 +2,7 @@
  * Cluster-wide views: /version, /cluster/status, /cluster/resources, /nodes,
  * node status and /pools, with PVE's handler-side filtering (pve-reference §4).
  */
-import type { Cluster, GuestState } from "../cluster.js";
+import { isRunning, type Cluster, type GuestState } from "../cluster.js";
 import type { NodeSpec, StorageSpec } from "../scenario.js";
 import { PveError } from "../errors.js";
 import { param, route, type RouteContext, type Route } from "./route.js";
@@ -33,7 +33,7 @@ export function guestResource(cluster: Cluster, g: GuestState): Record<string, u
   if (!cluster.isOnline(g.node)) {
     entry["status"] = "unknown";
   } else {
-    const running = g.status !== "stopped";
+    const running = isRunning(g);
     Object.assign(entry, {
       status: g.status === "paused" ? "running" : g.status,
       template: g.template ? 1 : 0,
@@ -43,7 +43,8 @@ export function guestResource(cluster: Cluster, g: GuestState): Record<string, u
       maxmem: g.maxmem,
       mem: running ? g.mem : 0,
     });
-    if (g.type === "qemu" && cluster.version === 9) entry["memhost"] = running ? Math.round(g.mem * 1.18) : 0;
+    const memhost = cluster.guestMemhost(g);
+    if (memhost !== undefined) entry["memhost"] = memhost;
     Object.assign(entry, {
       maxdisk: g.maxdisk,
       disk: g.type === "lxc" && running ? g.disk : 0,
@@ -58,6 +59,11 @@ export function guestResource(cluster: Cluster, g: GuestState): Record<string, u
   if (g.lock) entry["lock"] = g.lock;
   if (g.ha && cluster.isOnline(g.node)) entry["hastate"] = g.ha.state;
   return entry;
+}
+
+/** PVE sorts guests by vmid as strings ("100" < "1000" < "101"). */
+function byVmidString(a: GuestState, b: GuestState): number {
+  return String(a.vmid) < String(b.vmid) ? -1 : 1;
 }
 
 export function storageOnNode(s: StorageSpec, node: string): boolean {
@@ -79,7 +85,7 @@ function resources(ctx: RouteContext): unknown[] {
     for (const pool of cluster.scenario.pools) {
       if (!engine.has(authid, `/pool/${pool.poolid}`, "Pool.Audit")) continue;
       const members = guests.filter((g) => g.pool === pool.poolid && cluster.isOnline(g.node));
-      const running = members.filter((g) => g.status !== "stopped");
+      const running = members.filter(isRunning);
       const maxcpu = members.reduce((s, g) => s + g.cpus, 0);
       out.push({
         id: `/pool/${pool.poolid}`,
@@ -94,9 +100,7 @@ function resources(ctx: RouteContext): unknown[] {
     }
   }
   if (!type || type === "vm") {
-    // PVE sorts guests by vmid as strings ("100" < "1000" < "101").
-    const sorted = guests.sort((a, b) => (String(a.vmid) < String(b.vmid) ? -1 : 1));
-    for (const g of sorted) {
+    for (const g of guests.sort(byVmidString)) {
       if (!engine.has(authid, `/vms/${g.vmid}`, "VM.Audit")) continue;
       const entry = guestResource(cluster, g);
       if (g.pool && !engine.has(authid, `/pool/${g.pool}`, "Pool.Audit")) delete entry["pool"];
@@ -167,24 +171,27 @@ function resources(ctx: RouteContext): unknown[] {
   return out;
 }
 
+/** The guests of a pool (PVE 9 pool index with `poolid`): /cluster/resources entries, VM.Audit-filtered. */
+function poolMembers(ctx: RouteContext, poolid: string): unknown[] {
+  const type = param.optStr(ctx, "type");
+  return [...ctx.cluster.guests.values()]
+    .filter((g) => g.pool === poolid && (!type || g.type === type))
+    .filter((g) => ctx.cluster.engine.has(ctx.authid, `/vms/${g.vmid}`, "VM.Audit"))
+    .sort(byVmidString)
+    .map((g) => guestResource(ctx.cluster, g));
+}
+
 function nodeStatus(ctx: RouteContext): unknown {
   const n = ctx.cluster.nodes.get(param.str(ctx, "node")) as NodeSpec;
   const stats = nodeStats(ctx.cluster, n);
-  const version = ctx.cluster.version;
+  const pve = ctx.cluster.pveVersionOf(n);
   const status: Record<string, unknown> = {
     uptime: stats["uptime"],
     idle: 0,
     loadavg: n.loadavg,
-    kversion: `Linux ${n.kernel} ${n.kernelBuild}`,
+    kversion: `Linux ${pve.kernel} ${pve.kernelBuild}`,
+    "current-kernel": { sysname: "Linux", release: pve.kernel, version: pve.kernelBuild, machine: "x86_64" },
   };
-  if (version === 9) {
-    status["current-kernel"] = {
-      sysname: "Linux",
-      release: n.kernel,
-      version: n.kernelBuild,
-      machine: "x86_64",
-    };
-  }
   status["boot-info"] = { mode: n.bootMode, secureboot: n.secureboot };
   status["cpuinfo"] = {
     user_hz: 100,
@@ -204,7 +211,7 @@ function nodeStatus(ctx: RouteContext): unknown {
     memory: { free: Math.floor(memFree * 0.2), total: n.memTotal, available: memFree, used: n.memUsed },
     ksm: { shared: 0 },
     swap: { free: n.swapTotal - n.swapUsed, total: n.swapTotal, used: n.swapUsed },
-    pveversion: `pve-manager/${n.pveManager}/${n.repoid}`,
+    pveversion: `pve-manager/${pve.version}/${pve.repoid}`,
     rootfs: {
       total: n.rootfsTotal,
       avail: n.rootfsTotal - n.rootfsUsed - Math.floor(n.rootfsTotal * 0.05),
@@ -216,7 +223,9 @@ function nodeStatus(ctx: RouteContext): unknown {
 }
 
 export const clusterRoutes: Route[] = [
-  route("GET /version", ({ cluster }) => versionInfo(cluster.nodes.get(cluster.localNode) as NodeSpec)),
+  route("GET /version", ({ cluster }) =>
+    versionInfo(cluster, cluster.nodes.get(cluster.localNode) as NodeSpec),
+  ),
 
   route("GET /cluster/status", ({ cluster }) => {
     const nodes = [...cluster.nodes.values()];
@@ -321,6 +330,11 @@ export const clusterRoutes: Route[] = [
         ctx.cluster.engine.has(ctx.authid, `/pool/${p.poolid}`, "Pool.Audit"),
     );
     if (poolid && pools.length === 0) throw new PveError(500, `pool '${poolid}' does not exist\n`);
-    return pools.map((p) => ({ poolid: p.poolid, ...(p.comment ? { comment: p.comment } : {}) }));
+    return pools.map((p) => {
+      const entry: Record<string, unknown> = { poolid: p.poolid };
+      if (p.comment) entry["comment"] = p.comment;
+      if (poolid) entry["members"] = poolMembers(ctx, p.poolid);
+      return entry;
+    });
   }),
 ];

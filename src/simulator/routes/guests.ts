@@ -2,26 +2,40 @@
  * QEMU and LXC guests of a node: lists, status/current, config and snapshots,
  * shaped like qemu-server's and pve-container's vmstatus() (pve-reference §2).
  */
-import type { Cluster, GuestState } from "../cluster.js";
+import { isRunning, type Cluster, type GuestState } from "../cluster.js";
 import { PveError } from "../errors.js";
 import { param, route, type RouteContext, type Route } from "./route.js";
 
 export type GuestType = "qemu" | "lxc";
 
+/** The guest of the request's {node} and {vmid}, if its config file is on that node. */
+export function localGuest(ctx: RouteContext, type: GuestType): GuestState | undefined {
+  const g = ctx.cluster.guests.get(param.int(ctx, "vmid"));
+  return g && g.node === param.str(ctx, "node") && g.type === type ? g : undefined;
+}
+
+/** load_config's error for a guest whose config file is not on the request's node. */
+export function missingConfigError(ctx: RouteContext, type: GuestType): string {
+  const dir = type === "qemu" ? "qemu-server" : "lxc";
+  return `Configuration file 'nodes/${param.str(ctx, "node")}/${dir}/${param.int(ctx, "vmid")}.conf' does not exist`;
+}
+
 /** PVE's load_config: a guest that is not on this node (or not of this type) has no config file here. */
 export function findGuest(ctx: RouteContext, type: GuestType): GuestState {
-  const node = param.str(ctx, "node");
-  const vmid = param.int(ctx, "vmid");
-  const g = ctx.cluster.guests.get(vmid);
-  if (!g || g.node !== node || g.type !== type) {
-    const dir = type === "qemu" ? "qemu-server" : "lxc";
-    throw new PveError(500, `Configuration file 'nodes/${node}/${dir}/${vmid}.conf' does not exist\n`);
-  }
+  const g = localGuest(ctx, type);
+  if (!g) throw new PveError(500, `${missingConfigError(ctx, type)}\n`);
   return g;
 }
 
-function isRunning(g: GuestState): boolean {
-  return g.status === "running" || g.status === "paused";
+/** qemu-server's parse_guest_agent: the `agent` property string's `enabled` (its default key). */
+export function agentEnabled(g: GuestState): boolean {
+  const agent = g.config["agent"];
+  if (agent === undefined) return false;
+  for (const part of String(agent).split(",")) {
+    const [key, value = ""] = part.includes("=") ? part.split("=", 2) : ["enabled", part];
+    if (key === "enabled") return /^(?:1|on|yes|true)$/i.test(value);
+  }
+  return false;
 }
 
 /** The common part of vmstatus() for one guest. */
@@ -37,7 +51,8 @@ function vmstatus(cluster: Cluster, g: GuestState): Record<string, unknown> {
     cpu: running ? g.cpu : 0,
     mem: running ? g.mem : 0,
   });
-  if (g.type === "qemu" && cluster.version === 9) entry["memhost"] = running ? Math.round(g.mem * 1.18) : 0;
+  const memhost = cluster.guestMemhost(g);
+  if (memhost !== undefined) entry["memhost"] = memhost;
   entry["maxmem"] = g.maxmem;
   if (g.type === "lxc") {
     entry["swap"] = 0;
@@ -98,8 +113,7 @@ function statusCurrent(ctx: RouteContext, type: GuestType): unknown {
   const running = isRunning(g);
   entry["ha"] = haStatus(g);
   if (type === "lxc") return entry;
-  if (g.config["agent"] !== undefined && /^(?:1|enabled=1)/.test(String(g.config["agent"])))
-    entry["agent"] = 1;
+  if (agentEnabled(g)) entry["agent"] = 1;
   entry["qmpstatus"] = g.status === "paused" ? "paused" : running ? "running" : "stopped";
   if (running) {
     const freemem = Math.max(0, g.maxmem - g.mem);

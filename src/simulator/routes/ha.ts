@@ -3,6 +3,7 @@
  * Resources.pm) and storage replication jobs (pve-manager API2/ReplicationConfig.pm
  * and API2/Replication.pm with pve-guest-common's ReplicationState::job_status).
  */
+import { MONTHS, nextRun } from "../calendar.js";
 import { sha1, type Cluster, type GuestState } from "../cluster.js";
 import type { Scenario } from "../scenario.js";
 import { param, route, type Route, type RouteContext } from "./route.js";
@@ -13,7 +14,6 @@ type ReplicationJob = Scenario["replication"][number];
 /** How old the status of a node that went down is: well past the 30 s "dead?" threshold. */
 const DEAD_NODE_STATUS_AGE = 2 * 3600;
 const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /** Perl's scalar localtime(): "Tue Apr 28 08:15:02 2026" (the simulated nodes run in UTC). */
 function perlLocaltime(epoch: number): string {
@@ -164,28 +164,6 @@ function haResources(ctx: RouteContext): unknown[] {
     .filter((entry) => type === undefined || entry.type === type);
 }
 
-/** Hours and minutes of a replication schedule (a subset of PVE's calendar events). */
-function scheduleMatcher(schedule: string): (hour: number, minute: number) => boolean {
-  const step = /^\*\/(\d+)$/.exec(schedule);
-  if (step) return (_h, m) => m % Number(step[1]) === 0;
-  if (schedule === "hourly") return (_h, m) => m === 0;
-  if (schedule === "daily") return (h, m) => h === 0 && m === 0;
-  const at = /^(\d{1,2}):(\d{2})$/.exec(schedule);
-  if (at) return (h, m) => h === Number(at[1]) && m === Number(at[2]);
-  return (_h, m) => m % 15 === 0;
-}
-
-/** PVE::CalendarEvent::compute_next_event: the first matching minute after `last` (UTC). */
-function nextEvent(schedule: string, last: number): number {
-  const matches = scheduleMatcher(schedule);
-  const limit = last + 8 * 86400;
-  for (let t = Math.floor(last / 60) * 60 + 60; t <= limit; t += 60) {
-    const d = new Date(t * 1000);
-    if (matches(d.getUTCHours(), d.getUTCMinutes())) return t;
-  }
-  return 0;
-}
-
 /** Retry delay after the n-th consecutive failure (ReplicationState::job_status). */
 function retryDelay(failCount: number): number {
   return 60 * (failCount < 3 ? 5 * failCount : 30);
@@ -209,15 +187,11 @@ function jobConfig(cluster: Cluster, job: ReplicationJob): Record<string, unknow
   return config;
 }
 
-function mayAudit(ctx: RouteContext, vmid: number): boolean {
-  return ctx.cluster.engine.has(ctx.authid, `/vms/${vmid}`, "VM.Audit");
-}
-
 function clusterReplication(ctx: RouteContext): unknown[] {
   const { cluster } = ctx;
   return [...cluster.scenario.replication]
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    .filter((job) => mayAudit(ctx, job.guest))
+    .filter((job) => cluster.engine.has(ctx.authid, `/vms/${job.guest}`, "VM.Audit"))
     .map((job) => jobConfig(cluster, job));
 }
 
@@ -227,17 +201,19 @@ function jobState(cluster: Cluster, job: ReplicationJob): Record<string, unknown
   const lastSync = job.last_sync === undefined ? 0 : cluster.time(job.last_sync);
   let lastTry = lastSync;
   if (lastSync > 0 && job.fail_count > 0) {
-    lastTry = nextEvent(job.schedule, lastSync);
+    lastTry = nextRun(job.schedule, lastSync) ?? lastSync;
     for (let failure = 1; failure < job.fail_count; failure++) lastTry += retryDelay(failure);
     lastTry = Math.min(lastTry, now);
   }
-  let nextSync = 0;
+  let nextSync: number | undefined = 0;
   if (job.fail_count > 0) {
     if (cluster.isOnline(job.target)) nextSync = lastTry + retryDelay(job.fail_count);
   } else {
-    nextSync = nextEvent(job.schedule, lastTry);
+    nextSync = nextRun(job.schedule, lastTry);
   }
-  const state: Record<string, unknown> = { next_sync: nextSync, last_sync: lastSync, last_try: lastTry };
+  const state: Record<string, unknown> = {};
+  if (nextSync !== undefined) state["next_sync"] = nextSync;
+  Object.assign(state, { last_sync: lastSync, last_try: lastTry });
   state["fail_count"] = job.fail_count;
   if (job.error !== undefined && job.fail_count > 0) state["error"] = job.error;
   // A plausible run time in seconds, stable per job.
@@ -255,7 +231,7 @@ function nodeReplication(ctx: RouteContext): unknown[] {
       const guest = cluster.guests.get(job.guest);
       if (!guest || guest.node !== node || job.target === node || job.disable) return [];
       if (guestFilter !== undefined && job.guest !== guestFilter) return [];
-      if (!mayAudit(ctx, job.guest)) return [];
+      if (!cluster.engine.has(ctx.authid, `/vms/${job.guest}`, "VM.Audit")) return [];
       return [{ ...jobConfig(cluster, job), vmtype: guest.type, ...jobState(cluster, job) }];
     });
 }

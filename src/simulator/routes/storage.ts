@@ -5,14 +5,16 @@
  */
 import type { Cluster } from "../cluster.js";
 import { sha1 } from "../cluster.js";
-import { parameterError } from "../errors.js";
+import { parameterError, PveError } from "../errors.js";
 import type { StorageSpec, VolumeSpec } from "../scenario.js";
 import { storageOnNode, storageUsage } from "./cluster.js";
 import { param, route, type RouteContext, type Route } from "./route.js";
 
 function canSeeStorage(ctx: RouteContext, sid: string): boolean {
-  const privs = ctx.cluster.engine.permissions(ctx.authid, `/storage/${sid}`);
-  return privs.has("Datastore.Audit") || privs.has("Datastore.AllocateSpace");
+  return ctx.cluster.engine.hasAny(ctx.authid, `/storage/${sid}`, [
+    "Datastore.Audit",
+    "Datastore.AllocateSpace",
+  ]);
 }
 
 function storageCfgDigest(cluster: Cluster): string {
@@ -45,6 +47,19 @@ function storageOfNode(ctx: RouteContext): StorageSpec {
   return s;
 }
 
+/** volume_list's storage_config and activate_storage checks, which die (500) for the content index. */
+function storageForContent(ctx: RouteContext): StorageSpec {
+  const sid = param.str(ctx, "storage");
+  const node = param.str(ctx, "node");
+  const s = ctx.cluster.storages.get(sid);
+  if (!s) throw new PveError(500, `storage '${sid}' does not exist\n`);
+  if (s.disable) throw new PveError(500, `storage '${sid}' is disabled\n`);
+  if (s.nodes && !s.nodes.includes(node)) {
+    throw new PveError(500, `storage '${sid}' is not available on node '${node}'\n`);
+  }
+  return s;
+}
+
 /** pve-storage check_volume_access, as called by the content index (no owner VM given). */
 function volumeVisible(ctx: RouteContext, sid: string, v: VolumeSpec): boolean {
   const privs = ctx.cluster.engine.permissions(ctx.authid, `/storage/${sid}`);
@@ -62,7 +77,7 @@ function volumeVisible(ctx: RouteContext, sid: string, v: VolumeSpec): boolean {
 }
 
 function content(ctx: RouteContext): unknown[] {
-  const s = storageOfNode(ctx);
+  const s = storageForContent(ctx);
   const node = param.str(ctx, "node");
   const contentFilter = param.optStr(ctx, "content");
   const vmidFilter = param.optInt(ctx, "vmid");
@@ -116,10 +131,13 @@ export const storageRoutes: Route[] = [
     const only = param.optStr(ctx, "storage");
     const contentFilter = param.optStr(ctx, "content")?.split(",");
     const enabledOnly = param.flag(ctx, "enabled");
-    return [...ctx.cluster.storages.values()]
-      .filter((s) => (!s.nodes || s.nodes.includes(node)) && (!only || s.storage === only))
-      .filter((s) => !enabledOnly || !s.disable)
-      .filter((s) => !contentFilter || contentFilter.some((c) => s.content.split(",").includes(c)))
+    // storage_info: the node's storages offering the content asked for.
+    const known = [...ctx.cluster.storages.values()]
+      .filter((s) => !s.nodes || s.nodes.includes(node))
+      .filter((s) => !contentFilter || contentFilter.some((c) => s.content.split(",").includes(c)));
+    if (only && !known.some((s) => s.storage === only)) throw parameterError({ storage: "No such storage." });
+    return known
+      .filter((s) => (!only || s.storage === only) && (!enabledOnly || !s.disable))
       .filter((s) => canSeeStorage(ctx, s.storage))
       .map((s) => nodeStorageStatus(ctx.cluster, s, node));
   }),

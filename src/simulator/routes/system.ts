@@ -5,6 +5,8 @@
  * Diskmanage.pm answer them.
  */
 import { createHash, X509Certificate } from "node:crypto";
+import { MONTHS } from "../calendar.js";
+import type { Cluster } from "../cluster.js";
 import type { NodeSpec } from "../scenario.js";
 import { PveError } from "../errors.js";
 import { param, route, type Route, type RouteContext } from "./route.js";
@@ -15,7 +17,6 @@ const SUBSCRIPTION_URL = "https://www.proxmox.com/en/proxmox-virtual-environment
 const PUBLIC_KEY_TYPES: Record<string, string> = { rsa: "rsaEncryption", ec: "id-ecPublicKey" };
 /** smartctl -A -f brief: `ID# ATTRIBUTE_NAME FLAGS VALUE WORST THRESH FAIL RAW_VALUE`. */
 const ATA_ATTRIBUTE = /^([\d\s]{3}) (\S+)\s+(\S{6})\s+(\d+)\s+(\d+)\s+(\S+)\s+(\S+)\s+(.*)$/;
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /** The node of a `{node}` route: every route here is proxied, so the server already resolved it. */
 function nodeOf(ctx: RouteContext): NodeSpec {
@@ -225,12 +226,9 @@ function escapeRegExp(text: string): string {
 }
 
 /** GET /version and /nodes/{node}/version: the node's pve-manager version. */
-export function versionInfo(node: NodeSpec): Record<string, string> {
-  return {
-    version: node.pveManager,
-    release: node.pveManager.split(".").slice(0, 2).join("."),
-    repoid: node.repoid,
-  };
+export function versionInfo(cluster: Cluster, node: NodeSpec): Record<string, string> {
+  const { version, release, repoid } = cluster.pveVersionOf(node);
+  return { version, release, repoid };
 }
 
 export const systemRoutes: Route[] = [
@@ -241,5 +239,5 @@ export const systemRoutes: Route[] = [
   route("GET /nodes/{node}/network", listNetwork),
   route("GET /nodes/{node}/subscription", subscription),
   route("GET /nodes/{node}/syslog", syslog),
-  route("GET /nodes/{node}/version", (ctx) => versionInfo(nodeOf(ctx))),
+  route("GET /nodes/{node}/version", (ctx) => versionInfo(ctx.cluster, nodeOf(ctx))),
 ];

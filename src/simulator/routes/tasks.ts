@@ -9,15 +9,17 @@ import { splitTokenId, isTokenId } from "../acl.js";
 import { permissionDenied } from "../checks.js";
 import { param, route, type RouteContext, type Route } from "./route.js";
 
-function taskUser(t: Task): { user: string; tokenid?: string } {
-  if (!isTokenId(t.authid)) return { user: t.authid };
-  const { userid, name } = splitTokenId(t.authid);
+/** Tasks.pm's convert_token_task: a token's task names its user and the token apart. */
+function taskUser(authid: string): { user: string; tokenid?: string } {
+  if (!isTokenId(authid)) return { user: authid };
+  const { userid, name } = splitTokenId(authid);
   return { user: userid, tokenid: name };
 }
 
-function isOwner(ctx: RouteContext, t: Task): boolean {
-  if (t.authid === ctx.authid) return true;
-  return !ctx.isToken && taskUser(t).user === ctx.authid;
+/** Tasks.pm's check_task_user: a token owns its own tasks, a user its own and its tokens'. */
+function isOwner(ctx: RouteContext, taskAuthid: string): boolean {
+  if (taskAuthid === ctx.authid) return true;
+  return !ctx.isToken && taskUser(taskAuthid).user === ctx.authid;
 }
 
 function finished(t: Task): boolean {
@@ -33,7 +35,7 @@ function listEntry(t: Task): Record<string, unknown> {
     starttime: t.starttime,
     type: t.type,
     id: t.id,
-    ...taskUser(t),
+    ...taskUser(t.authid),
   };
   if (finished(t)) {
     if (t.endtime !== undefined) entry["endtime"] = t.endtime;
@@ -50,20 +52,29 @@ function statusClass(t: Task): string {
   return "error";
 }
 
-function findTask(ctx: RouteContext): Task {
+/** upid_decode: the task file of a well-formed UPID, which this node may not have. */
+function lookupTask(ctx: RouteContext): { task: Task | undefined; authid: string } {
   const upid = param.str(ctx, "upid");
   const parsed = parseUpid(upid);
   if (!parsed) throw parameterError({ upid: "unable to parse worker upid" });
-  const task = ctx.cluster.tasks.find((t) => t.upid === upid);
-  if (!task || parsed.node !== param.str(ctx, "node")) throw parameterError({ upid: "no such task" });
-  const node = param.str(ctx, "node");
-  if (!isOwner(ctx, task) && !ctx.cluster.engine.has(ctx.authid, `/nodes/${node}`, "Sys.Audit")) {
-    throw permissionDenied(`/nodes/${node}, Sys.Audit`);
-  }
-  return task;
+  const onThisNode = parsed.node === param.str(ctx, "node");
+  return {
+    task: onThisNode ? ctx.cluster.tasks.find((t) => t.upid === upid) : undefined,
+    authid: parsed.authid,
+  };
 }
 
-function logLines(t: Task): string[] {
+/** Someone else's task needs Sys.Audit on the node; the owner is the one the UPID names. */
+function checkTaskAccess(ctx: RouteContext, taskAuthid: string): void {
+  const node = param.str(ctx, "node");
+  if (!isOwner(ctx, taskAuthid) && !ctx.cluster.engine.has(ctx.authid, `/nodes/${node}`, "Sys.Audit")) {
+    throw permissionDenied(`/nodes/${node}, Sys.Audit`);
+  }
+}
+
+function logLines(t: Task | undefined): string[] {
+  // dump_logfile's answer when the task has no log file here.
+  if (!t) return ["unable to open file - No such file or directory"];
   if (t.log.length > 0 || !finished(t)) return t.log;
   return [t.exitstatus === "OK" ? "TASK OK" : `TASK ERROR: ${t.exitstatus}`];
 }
@@ -72,7 +83,7 @@ export const taskRoutes: Route[] = [
   route("GET /cluster/tasks", (ctx) => {
     const all = ctx.cluster.engine.has(ctx.authid, "/", "Sys.Audit");
     return ctx.cluster.tasks
-      .filter((t) => all || taskUser(t).user === ctx.authid)
+      .filter((t) => all || taskUser(t.authid).user === ctx.authid)
       .map((t) => ({ ...listEntry(t), saved: finished(t) ? "1" : "0" }));
   }),
 
@@ -81,23 +92,28 @@ export const taskRoutes: Route[] = [
     const audit = ctx.cluster.engine.has(ctx.authid, `/nodes/${node}`, "Sys.Audit");
     const source = param.optStr(ctx, "source") ?? "archive";
     const typefilter = param.optStr(ctx, "typefilter");
-    const userfilter = param.optStr(ctx, "userfilter");
+    const userfilter = param.optStr(ctx, "userfilter")?.toLowerCase();
     const vmid = param.optInt(ctx, "vmid");
     const since = param.optInt(ctx, "since");
     const until = param.optInt(ctx, "until");
-    const statusfilter = param.optStr(ctx, "statusfilter")?.split(",");
     const errorsOnly = param.flag(ctx, "errors");
+    // errors=1 replaces any statusfilter: every class but "ok".
+    const statusfilter = errorsOnly
+      ? ["warning", "error", "unknown"]
+      : param
+          .optStr(ctx, "statusfilter")
+          ?.toLowerCase()
+          .split(/[,;\s]+/);
     const matches = ctx.cluster.tasks.filter((t) => {
       if (t.node !== node) return false;
       if (source === "archive" && !finished(t)) return false;
       if (source === "active" && finished(t)) return false;
-      if (!audit && !isOwner(ctx, t)) return false;
+      if (!audit && !isOwner(ctx, t.authid)) return false;
       if (typefilter && t.type !== typefilter) return false;
-      if (userfilter && !t.authid.includes(userfilter)) return false;
+      if (userfilter && !taskUser(t.authid).user.toLowerCase().includes(userfilter)) return false;
       if (vmid !== undefined && t.id !== String(vmid)) return false;
       if (since !== undefined && t.starttime < since) return false;
       if (until !== undefined && t.starttime > until) return false;
-      if (errorsOnly && t.exitstatus === "OK") return false;
       if (statusfilter && !statusfilter.includes(statusClass(t))) return false;
       return true;
     });
@@ -112,7 +128,9 @@ export const taskRoutes: Route[] = [
   }),
 
   route("GET /nodes/{node}/tasks/{upid}/status", (ctx) => {
-    const t = findTask(ctx);
+    const { task: t, authid } = lookupTask(ctx);
+    if (!t) throw parameterError({ upid: "no such task" });
+    checkTaskAccess(ctx, authid);
     const { endtime: _e, status: _s, ...entry } = listEntry(t);
     return finished(t)
       ? { ...entry, status: "stopped", exitstatus: t.exitstatus }
@@ -120,7 +138,9 @@ export const taskRoutes: Route[] = [
   }),
 
   route("GET /nodes/{node}/tasks/{upid}/log", (ctx) => {
-    const lines = logLines(findTask(ctx));
+    const { task, authid } = lookupTask(ctx);
+    checkTaskAccess(ctx, authid);
+    const lines = logLines(task);
     const start = param.optInt(ctx, "start") ?? 0;
     const limit = param.optInt(ctx, "limit") ?? 50;
     ctx.setTotal(lines.length);
