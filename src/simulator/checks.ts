@@ -2,7 +2,7 @@
  * Evaluation of an endpoint's `permissions` object, as RPCEnvironment's
  * `check_api2_permissions` / `exec_api2_perm_check` do it (pve-reference §3.3).
  */
-import { normalizeAclPath, type PermissionEngine } from "./acl.js";
+import { normalizeAclPath, realmOf, type PermissionEngine } from "./acl.js";
 import type { PermCheck, PermissionSpec } from "./api-types.js";
 import { PveError } from "./errors.js";
 
@@ -90,12 +90,6 @@ export function fillTemplate(template: string, params: Record<string, unknown>):
   });
 }
 
-function groupsWithAny(ctx: CheckContext, privs: string[]): string[] {
-  return ctx
-    .groupIds()
-    .filter((g) => privs.some((p) => ctx.engine.has(ctx.authid, `/access/groups/${g}`, p)));
-}
-
 function useridGroupCheck(args: unknown[], ctx: CheckContext, noerr: boolean): boolean {
   const privs = args[0] as string[];
   const userid = String(ctx.params["userid"] ?? "");
@@ -103,9 +97,13 @@ function useridGroupCheck(args: unknown[], ctx: CheckContext, noerr: boolean): b
     if (noerr) return false;
     throw new PveError(500, `no such user ('${userid}')\n`);
   }
-  const held = ctx.engine.permissions(ctx.authid, "/access/groups");
-  if (privs.some((p) => held.has(p))) return true;
-  const allowed = new Set(groupsWithAny(ctx, privs).flatMap((g) => ctx.groupMembers(g)));
+  if (ctx.engine.hasAny(ctx.authid, "/access/groups", privs)) return true;
+  const allowed = new Set(
+    ctx
+      .groupIds()
+      .filter((g) => ctx.engine.hasAny(ctx.authid, `/access/groups/${g}`, privs))
+      .flatMap((g) => ctx.groupMembers(g)),
+  );
   if (allowed.has(userid)) return true;
   if (noerr) return false;
   throw permissionDenied();
@@ -123,8 +121,7 @@ function useridParamCheck(args: unknown[], ctx: CheckContext, noerr: boolean): b
     if (noerr) return false;
     throw permissionDenied();
   }
-  const realm = userid.slice(userid.lastIndexOf("@") + 1);
-  const path = `/access/realm/${realm}`;
+  const path = `/access/realm/${realmOf(userid)}`;
   if (ctx.engine.has(ctx.authid, path, "Realm.AllocateUser")) return true;
   if (noerr) return false;
   throw permissionDenied(`${path}, Realm.AllocateUser`);
