@@ -38,6 +38,8 @@ interface AclNode {
 }
 
 const ROOT = "root@pam";
+/** Enough for every (caller, guest) pair of a 100,000-guest scale scenario and a few callers. */
+const MAX_CACHED_PERMISSIONS = 500_000;
 const NO_ACCESS = "NoAccess";
 
 export function isTokenId(authid: string): boolean {
@@ -164,6 +166,8 @@ export class PermissionEngine {
     let privs = this.cache.get(key);
     if (!privs) {
       privs = this.computePermissions(authid, path);
+      // Paths come from requests (/vms/<anything>): bound the cache instead of trusting callers.
+      if (this.cache.size >= MAX_CACHED_PERMISSIONS) this.cache.clear();
       this.cache.set(key, privs);
     }
     return privs;
