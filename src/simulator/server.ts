@@ -1,8 +1,9 @@
 /**
  * The HTTPS front of the simulator: pveproxy's request pipeline in PVE's order
- * (pve-reference §6): authentication (401) -> handler lookup (501) -> allowtoken
- * (403) -> permission check (403) -> node forwarding (500 / 595) -> parameter
- * validation (400) -> handler (500 on die). Faults and the request log wrap it.
+ * (pve-reference §6, pve-http-server): request head (501) -> authentication (401) ->
+ * body (501 / 506) -> handler lookup (501) -> URI parameter conflicts (400) ->
+ * allowtoken (403) -> permission check (403) -> node forwarding (500 / 595) ->
+ * parameter validation (400) -> handler (500 on die). Faults and the request log wrap it.
  */
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -333,7 +334,8 @@ async function unauthorized(res: ServerResponse, reason: string, o: PipelineOpti
 function sendError(res: ServerResponse, err: PveError, cluster: Cluster, bodyFault?: FaultRule): void {
   const body: Record<string, unknown> = { data: null };
   if (err.errors) body["errors"] = err.errors;
-  // libpve-http-server-perl >= 5.2.0 (PVE 8.3+) adds the message; PVE 8 mode models the older form.
+  // libpve-http-server-perl >= 5.2.0 adds the message (PVE 9, late 8.x); PVE 8 mode
+  // models the older 8.x servers, whose clients only get the reason phrase.
   if (cluster.version === 9) body["message"] = err.message;
   if (err.status === 595) {
     res.writeHead(595, err.reason, { ...pveHeaders(), Connection: "close", "Content-Length": 0 });
