@@ -462,29 +462,19 @@ export function loadScenarioFile(file: string): Scenario {
 function checkReferences(s: Scenario, source: string): void {
   const problems: string[] = [];
   const nodes = new Set(s.nodes.map((n) => n.name));
-  const unique = (label: string, ids: (string | number)[]) => {
+  const identifiers: [string, (string | number)[]][] = [
+    ["node", s.nodes.map((n) => n.name)],
+    ["vmid", s.guests.map((g) => g.vmid)],
+    ["storage", s.storages.map((st) => st.storage)],
+    ["userid", s.users.map((u) => u.userid)],
+  ];
+  for (const [label, ids] of identifiers) {
     const seen = new Set<string | number>();
     for (const id of ids) {
       if (seen.has(id)) problems.push(`duplicate ${label} ${id}`);
       seen.add(id);
     }
-  };
-  unique(
-    "node",
-    s.nodes.map((n) => n.name),
-  );
-  unique(
-    "vmid",
-    s.guests.map((g) => g.vmid),
-  );
-  unique(
-    "storage",
-    s.storages.map((st) => st.storage),
-  );
-  unique(
-    "userid",
-    s.users.map((u) => u.userid),
-  );
+  }
   const pools = new Set(s.pools.map((p) => p.poolid));
   for (const g of s.guests) {
     if (!nodes.has(g.node)) problems.push(`guest ${g.vmid} is on unknown node ${g.node}`);
