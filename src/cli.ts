@@ -1,45 +1,110 @@
 #!/usr/bin/env node
 /**
- * proxmox-mcp command line. stdout is reserved for protocol/data output;
+ * proxmox-mcp command line. stdout belongs to the MCP protocol in `serve`;
  * diagnostics go to stderr.
  */
 import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { AuditLog } from "./auditlog.js";
+import { ConfigError, defaultAuditLogPath, loadConfig } from "./config/load.js";
+import { Secret } from "./config/secret.js";
+import type { Config } from "./config/types.js";
+import { PveReader } from "./pve/client.js";
+import { createMcpServer, recordPveRequest } from "./server.js";
 import { runSimulatorCommand, SIMULATOR_USAGE } from "./simulator/command.js";
+import { startSimulator, type Simulator } from "./simulator/index.js";
+import { ALL_TOOLS, buildInventory } from "./tools/inventory.js";
+import { serveStdio } from "./transports/stdio.js";
 
-const USAGE = `Usage: proxmox-mcp <command> [options]
+const VERSION = (
+  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
+).version;
 
-Commands:
-  simulator   serve a simulated Proxmox VE API (demo cluster or a scenario file)
+const USAGE = `Usage: proxmox-mcp [serve] [--demo]     MCP server over stdio (the default command)
+       proxmox-mcp simulator [options]  serve a simulated Proxmox VE API
+       proxmox-mcp --help | --version
 
-Run "proxmox-mcp <command> --help" for the options of a command.
+serve reads its configuration from the environment, a .env file, or the JSON file
+named by PROXMOX_MCP_CONFIG (default proxmox-config/config.json); see README.md.
+  --demo   serve against a built-in simulated cluster (no Proxmox needed), e.g.
+           claude mcp add demo -- npx proxmox-mcp --demo
 
 ${SIMULATOR_USAGE}`;
 
 async function main(argv: string[]): Promise<void> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case "simulator":
-      return runSimulatorCommand(rest);
-    case "--version":
-    case "-v": {
-      const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
-        version: string;
-      };
-      process.stdout.write(`${pkg.version}\n`);
-      return;
-    }
-    case undefined:
-    case "help":
-    case "--help":
-    case "-h":
-      process.stdout.write(`${USAGE}\n`);
-      return;
-    default:
-      throw new Error(`unknown command ${JSON.stringify(command)}; run "proxmox-mcp --help" for the list`);
+  const [first, ...rest] = argv;
+  if (first === "simulator") return runSimulatorCommand(rest);
+  const args = first === "serve" ? rest : argv;
+  const { values } = parseArgs({
+    args,
+    options: {
+      demo: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "v" },
+    },
+    strict: true,
+  });
+  if (values.help) return void process.stdout.write(`${USAGE}\n`);
+  if (values.version) return void process.stdout.write(`${VERSION}\n`);
+  return serve(values.demo === true);
+}
+
+async function serve(demo: boolean): Promise<void> {
+  let simulator: Simulator | undefined;
+  let config: Config;
+  if (demo) {
+    simulator = await startSimulator({ scenario: "demo" });
+    config = demoConfig(simulator);
+    process.stderr.write(
+      `proxmox-mcp: demo mode, simulated cluster at ${simulator.url} (fingerprint pinned)\n`,
+    );
+  } else {
+    const loaded = loadConfig({ env: process.env, cwd: process.cwd() });
+    config = loaded.config;
+    for (const warning of loaded.warnings) process.stderr.write(`proxmox-mcp: warning: ${warning}\n`);
   }
+  const tools = buildInventory(ALL_TOOLS, { dangerousEnabled: false, toolsets: config.toolsets });
+  const pve = new PveReader({
+    host: config.host,
+    port: config.port,
+    tokenId: config.tokenId,
+    tokenSecret: config.tokenSecret,
+    tls: config.tls,
+    timeoutMs: config.timeoutMs,
+    onRequest: recordPveRequest,
+  });
+  const audit = new AuditLog(config.auditLogPath);
+  try {
+    await serveStdio(createMcpServer({ config, pve, tools, audit, version: VERSION }));
+  } finally {
+    await pve.close();
+    audit.close();
+    await simulator?.close();
+  }
+  process.exit(0);
+}
+
+/** The demo talks to the in-process simulator as the auditor token, with its certificate pinned. */
+function demoConfig(sim: Simulator): Config {
+  return {
+    host: sim.host,
+    port: sim.port,
+    tokenId: sim.tokens.auditor.id,
+    tokenSecret: new Secret(sim.tokens.auditor.secret),
+    tls: { mode: "fingerprint", fingerprint: sim.fingerprint },
+    timeoutMs: 15_000,
+    service: "PVE",
+    logLevel: "info",
+    toolsets: undefined,
+    allowPrivilegedToken: false,
+    auditLogPath: defaultAuditLogPath(process.env),
+    sources: {},
+  };
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  process.stderr.write(`proxmox-mcp: ${(err as Error).message}\n`);
+  // Config errors are one line by construction; anything else is summarised the same way.
+  const message = err instanceof ConfigError || err instanceof Error ? err.message : String(err);
+  process.stderr.write(`proxmox-mcp: ${message}\n`);
   process.exit(2);
 });

@@ -3,7 +3,7 @@
  * `roles()` and RPCEnvironment's `permissions()` / `compile_acl_path()` do it
  * (pve-reference §3.2), validated against Proxmox's own test vectors.
  */
-import { BUILTIN_ROLES, allPrivileges, type PveMajor } from "./privileges.js";
+import { BUILTIN_ROLES, allPrivileges, type PveMajor } from "../pve/privileges.js";
 
 export interface AclEntry {
   path: string;

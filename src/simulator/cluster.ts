@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { PermissionEngine } from "./acl.js";
-import type { PveMajor } from "./privileges.js";
+import type { PveMajor } from "../pve/privileges.js";
 import {
   resolveTime,
   type GuestSpec,

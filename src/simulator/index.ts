@@ -10,7 +10,7 @@ import { splitTokenId } from "./acl.js";
 import type { AddressInfo } from "node:net";
 import { Cluster } from "./cluster.js";
 import { Faults } from "./faults.js";
-import type { PveMajor } from "./privileges.js";
+import type { PveMajor } from "../pve/privileges.js";
 import { loadScenarioFile, parseScenario, type Scenario, type ScenarioInput } from "./scenario.js";
 import { demoScenario } from "./scenarios/demo.js";
 import { scaleScenario } from "./scenarios/scale.js";

@@ -1,0 +1,22 @@
+import type { Config } from "./types.js";
+
+/** The configuration for display (`doctor`, `get_version`): no secret, only whether it is set. */
+export function describeConfig(config: Config): Record<string, string | number | boolean | string[]> {
+  const { tls } = config;
+  return {
+    host: config.host,
+    port: config.port,
+    tokenId: config.tokenId,
+    tokenSecret: "[set]",
+    tls: tls.mode,
+    ...(tls.mode === "fingerprint" ? { tlsFingerprint: tls.fingerprint } : {}),
+    ...(tls.mode === "ca-file" ? { caFile: tls.caFile } : {}),
+    timeoutMs: config.timeoutMs,
+    service: config.service,
+    logLevel: config.logLevel,
+    toolsets: config.toolsets ?? "all",
+    allowPrivilegedToken: config.allowPrivilegedToken,
+    auditLogPath: config.auditLogPath,
+    sources: Object.entries(config.sources).map(([variable, source]) => `${variable}: ${source}`),
+  };
+}

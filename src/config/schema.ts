@@ -1,0 +1,130 @@
+/**
+ * The variables of design.md "Configuration": one zod schema per variable (input is
+ * always the trimmed string from the environment, .env or the JSON file) and the rule
+ * and example that an error line shows. Error lines never include the value.
+ */
+import { isIP } from "node:net";
+import { z } from "zod";
+import { Secret } from "./secret.js";
+
+const bool = (fallback: boolean) =>
+  z
+    .stringbool({ truthy: ["true", "1", "yes"], falsy: ["false", "0", "no"], case: "insensitive" })
+    .default(fallback);
+
+const wholeNumber = (min: number, max: number, fallback: number) =>
+  z.string().regex(/^\d+$/).transform(Number).pipe(z.number().min(min).max(max)).default(fallback);
+
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** Host name, IPv4, or IPv6 with or without brackets; undefined if it is anything else (a URL, host:port...). */
+function bareHost(value: string): string | undefined {
+  const unbracketed = value.startsWith("[") && value.endsWith("]") ? value.slice(1, -1) : value;
+  if (isIP(unbracketed) === 6) return unbracketed;
+  if (unbracketed !== value) return undefined;
+  if (isIP(value) === 4) return value;
+  // Digits and dots only but not a valid IPv4 address (e.g. 10.0.0.256) is a typo, not a host name.
+  if (/^[\d.]+$/.test(value)) return undefined;
+  return HOST_NAME.test(value) ? value : undefined;
+}
+
+// PVE's own formats (pve-access-control: PVE/Auth/Plugin.pm, PVE/AccessControl.pm).
+const PVE_USER_ID = /^[^\s:/]+@[A-Za-z][A-Za-z0-9.\-_]+$/;
+const PVE_TOKEN_NAME = /^[A-Za-z][A-Za-z0-9.\-_]+$/;
+const PVE_USER_ID_MAX_LENGTH = 64;
+
+function isTokenId(value: string): boolean {
+  const bang = value.lastIndexOf("!");
+  const user = value.slice(0, bang);
+  return (
+    bang > 0 &&
+    user.length <= PVE_USER_ID_MAX_LENGTH &&
+    PVE_USER_ID.test(user) &&
+    PVE_TOKEN_NAME.test(value.slice(bang + 1))
+  );
+}
+
+const FINGERPRINT = /^(?:[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){31}|[0-9A-Fa-f]{64})$/;
+
+/** "aabb..." or "aa:bb:..." -> "AA:BB:..." (how PVE and node:crypto print it). */
+function normaliseFingerprint(value: string): string {
+  const hex = value.replaceAll(":", "").toUpperCase();
+  return hex.replace(/(..)(?!$)/g, "$1:");
+}
+
+const TOOLSET_NAME = /^[a-z][a-z0-9_]*$/;
+
+function splitList(value: string): string[] {
+  const names = value
+    .split(",")
+    .map((name) => name.trim())
+    .filter(Boolean);
+  return [...new Set(names)];
+}
+
+export const variablesSchema = z.object({
+  PROXMOX_HOST: z
+    .string()
+    .refine((value) => bareHost(value) !== undefined)
+    .transform((value) => bareHost(value) as string),
+  PROXMOX_PORT: wholeNumber(1, 65535, 8006),
+  PROXMOX_TOKEN_ID: z.string().refine(isTokenId),
+  PROXMOX_TOKEN_SECRET: z.guid().transform((secret) => new Secret(secret)),
+  PROXMOX_VERIFY_SSL: bool(true),
+  PROXMOX_CA_FILE: z.string().optional(),
+  PROXMOX_TLS_FINGERPRINT: z.string().regex(FINGERPRINT).transform(normaliseFingerprint).optional(),
+  PROXMOX_TIMEOUT_MS: wholeNumber(100, 600_000, 15_000),
+  PROXMOX_SERVICE: z.string().toUpperCase().pipe(z.literal("PVE")).default("PVE"),
+  PROXMOX_LOG_LEVEL: z
+    .string()
+    .toLowerCase()
+    // canvrno/ProxmoxMCP files use Python's level names (INFO, WARNING).
+    .transform((level) => (level === "warning" ? "warn" : level))
+    .pipe(z.enum(["debug", "info", "warn", "error"]))
+    .default("info"),
+  PROXMOX_TOOLSETS: z
+    .string()
+    .transform(splitList)
+    .pipe(z.array(z.string().regex(TOOLSET_NAME)).min(1))
+    .optional(),
+  PROXMOX_ALLOW_PRIVILEGED_TOKEN: bool(false),
+  PROXMOX_AUDIT_LOG: z.string().optional(),
+});
+
+export type Variable = keyof typeof variablesSchema.shape;
+export type ParsedVariables = z.output<typeof variablesSchema>;
+
+export const EXAMPLE_TOKEN_ID = "mcp@pve!readonly";
+export const EXAMPLE_SECRET = "0b4f6a1e-2c3d-4e5f-8a9b-0c1d2e3f4a5b";
+export const EXAMPLE_CA_FILE = "/etc/pve/pve-root-ca.pem";
+
+/** What an invalid value breaks, and a valid value; PROXMOX_CA_FILE and PROXMOX_AUDIT_LOG accept any path. */
+export const RULES: Record<
+  Exclude<Variable, "PROXMOX_CA_FILE" | "PROXMOX_AUDIT_LOG">,
+  { rule: string; example: string }
+> = {
+  PROXMOX_HOST: {
+    rule: "must be a bare host name or IP address, without https://, :port or path; the port goes in PROXMOX_PORT",
+    example: "pve.example.com",
+  },
+  PROXMOX_PORT: { rule: "must be a whole number from 1 to 65535", example: "8006" },
+  PROXMOX_TOKEN_ID: { rule: "must look like user@realm!tokenname", example: EXAMPLE_TOKEN_ID },
+  PROXMOX_TOKEN_SECRET: {
+    rule: "must be the token's secret, the UUID shown once when the token was created",
+    example: EXAMPLE_SECRET,
+  },
+  PROXMOX_VERIFY_SSL: { rule: "must be true or false (also 1/0, yes/no)", example: "true" },
+  PROXMOX_TLS_FINGERPRINT: {
+    rule: "must be the certificate's SHA-256 fingerprint, 32 hex bytes with or without colons; `proxmox-mcp doctor` prints it",
+    example: "9A:3C:...:E1",
+  },
+  PROXMOX_TIMEOUT_MS: { rule: "must be a whole number of milliseconds from 100 to 600000", example: "15000" },
+  PROXMOX_SERVICE: { rule: "must be PVE, the only service supported", example: "PVE" },
+  PROXMOX_LOG_LEVEL: { rule: "must be one of debug, info, warn, error", example: "info" },
+  PROXMOX_TOOLSETS: {
+    rule: "must be a comma-separated list of toolset names made of lower-case letters, digits and _",
+    example: "core",
+  },
+  PROXMOX_ALLOW_PRIVILEGED_TOKEN: { rule: "must be true or false (also 1/0, yes/no)", example: "false" },
+};

@@ -1,0 +1,284 @@
+/**
+ * The read side's Proxmox client: GET only, by construction (there is no method that
+ * sends anything else). Per-client TLS (never process-global), one deadline per request
+ * that covers the body, every path value checked against PVE's format before any byte is
+ * sent, no retries, and a token secret that never leaves its private field except into
+ * the Authorization header.
+ */
+import type { IncomingHttpHeaders } from "node:http";
+import type { TLSSocket } from "node:tls";
+import { promisify } from "node:util";
+import { gunzip } from "node:zlib";
+import { buildConnector, Pool } from "undici";
+import type { Secret } from "../config/secret.js";
+import type { TlsMode } from "../config/types.js";
+import { PveApiError, PveTlsMismatchError, PveTransportError } from "./errors.js";
+import { checkPathParam, isPathParamName } from "./formats.js";
+
+const gunzipAsync = promisify(gunzip);
+
+export interface PveRequestRecord {
+  method: "GET";
+  /** The API path below /api2/json, parameters filled in, without the query. */
+  path: string;
+  /** null when no answer arrived (timeout, TLS, network). */
+  status: number | null;
+  durationMs: number;
+}
+
+export interface PveReaderOptions {
+  host: string;
+  port: number;
+  tokenId: string;
+  tokenSecret: Secret;
+  tls: TlsMode;
+  /** Deadline per request: connect, headers and body. */
+  timeoutMs: number;
+  onRequest?: (record: PveRequestRecord) => void;
+}
+
+export type QueryValue = string | number | boolean | undefined;
+
+export interface GetOptions {
+  query?: Record<string, QueryValue>;
+  signal?: AbortSignal;
+}
+
+export class PveReader {
+  readonly #pool: Pool;
+  readonly #where: string;
+  readonly #tokenId: string;
+  readonly #tokenSecret: Secret;
+  readonly #timeoutMs: number;
+  readonly #onRequest: ((record: PveRequestRecord) => void) | undefined;
+
+  constructor(options: PveReaderOptions) {
+    const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+    this.#where = `${host}:${options.port}`;
+    this.#pool = new Pool(`https://${this.#where}`, { connect: connectOptions(options.tls, this.#where) });
+    this.#tokenId = options.tokenId;
+    this.#tokenSecret = options.tokenSecret;
+    this.#timeoutMs = options.timeoutMs;
+    this.#onRequest = options.onRequest;
+  }
+
+  /** PVE's `data` for GET `template` (e.g. "/nodes/{node}/qemu/{vmid}/config"). */
+  async get<T = unknown>(
+    template: string,
+    params?: Record<string, string | number>,
+    options?: GetOptions,
+  ): Promise<T> {
+    return (await this.#send(template, params, options)).data as T;
+  }
+
+  /** Like get, plus PVE's `total` for paged lists (tasks, task logs, syslog). */
+  async getWithTotal<T = unknown>(
+    template: string,
+    params?: Record<string, string | number>,
+    options?: GetOptions,
+  ): Promise<{ data: T; total?: number }> {
+    return (await this.#send(template, params, options)) as { data: T; total?: number };
+  }
+
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
+
+  async #send(
+    template: string,
+    params: Record<string, string | number> = {},
+    { query, signal }: GetOptions = {},
+  ): Promise<{ data: unknown; total?: number }> {
+    const path = fillPath(template, params);
+    signal?.throwIfAborted();
+    const where = `GET ${path} on ${this.#where}`;
+    const started = performance.now();
+    let status: number | null = null;
+    let timedOut = false;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => {
+      timedOut = true;
+      deadline.abort();
+    }, this.#timeoutMs);
+    const abortWithCaller = () => deadline.abort();
+    signal?.addEventListener("abort", abortWithCaller, { once: true });
+    try {
+      const response = await this.#pool.request({
+        method: "GET",
+        path: `/api2/json${path}${queryString(query)}`,
+        headers: {
+          Authorization: `PVEAPIToken=${this.#tokenId}=${this.#tokenSecret.reveal()}`,
+          Accept: "application/json",
+          "Accept-Encoding": "gzip",
+        },
+        signal: deadline.signal,
+      });
+      status = response.statusCode;
+      const raw = Buffer.from(await response.body.arrayBuffer());
+      const body = await decode(raw, response.headers, where);
+      return parseAnswer(response.statusCode, response.statusText, response.headers, body, path, where);
+    } catch (err) {
+      if (err instanceof PveApiError || err instanceof PveTransportError) throw err;
+      if (signal?.aborted) throw signal.reason;
+      if (timedOut) throw timeoutError(where, this.#timeoutMs);
+      throw transportError(err, where, this.#timeoutMs);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", abortWithCaller);
+      this.#onRequest?.({ method: "GET", path, status, durationMs: Math.round(performance.now() - started) });
+    }
+  }
+}
+
+// Literal segments only: a template built by string interpolation with a hostile value
+// ("..", "?", "#", "%") is refused even though its values bypassed the format checks.
+const TEMPLATE_RE = /^(\/([A-Za-z0-9_-]+|\{[a-z]+\}))+$/;
+
+/** The template with each `{var}` checked against PVE's format and percent-encoded. */
+export function fillPath(template: string, params: Record<string, string | number>): string {
+  if (!TEMPLATE_RE.test(template)) throw new Error(`API path template ${template} is malformed`);
+  const used = new Set<string>();
+  const path = template.replace(/\{([a-z]+)\}/g, (_match, name: string) => {
+    if (!isPathParamName(name)) throw new Error(`API path template ${template}: {${name}} has no format`);
+    if (!Object.hasOwn(params, name))
+      throw new Error(`API path template ${template}: {${name}} has no value`);
+    used.add(name);
+    return encodeURIComponent(checkPathParam(name, params[name]));
+  });
+  const unused = Object.keys(params).filter((name) => !used.has(name));
+  if (unused.length > 0) throw new Error(`API path template ${template} has no {${unused.join("}, {")}}`);
+  return path;
+}
+
+function queryString(query: Record<string, QueryValue> = {}): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined) continue;
+    search.append(key, typeof value === "boolean" ? (value ? "1" : "0") : String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
+
+function connectOptions(tls: TlsMode, where: string): buildConnector.BuildOptions | buildConnector.connector {
+  switch (tls.mode) {
+    case "system":
+      return {};
+    case "ca-file":
+      return { ca: tls.caPem };
+    case "insecure":
+      return { rejectUnauthorized: false };
+    case "fingerprint":
+      return pinnedConnector(tls.fingerprint, where);
+  }
+}
+
+/**
+ * Pinning replaces the CA chain: the handshake accepts any certificate, and the socket is
+ * handed to undici (which only then writes the request) only if the leaf's SHA-256 matches.
+ * No session cache, so every connection shows its certificate in a full handshake.
+ */
+function pinnedConnector(pinned: string, where: string): buildConnector.connector {
+  const connectTls = buildConnector({ rejectUnauthorized: false, maxCachedSessions: 0 });
+  const normalize = (fingerprint: string) => fingerprint.replace(/:/g, "").toUpperCase();
+  return (options, callback) =>
+    connectTls(options, (err, socket) => {
+      if (err) return callback(err, null);
+      const actual = (socket as TLSSocket).getPeerCertificate().fingerprint256 ?? "none";
+      if (normalize(actual) === normalize(pinned)) return callback(null, socket);
+      socket.destroy();
+      callback(new PveTlsMismatchError(pinned, actual, where), null);
+    });
+}
+
+function header(headers: IncomingHttpHeaders, name: string): string {
+  const value = headers[name];
+  return (Array.isArray(value) ? value.join(", ") : (value ?? "")).trim().toLowerCase();
+}
+
+async function decode(raw: Buffer, headers: IncomingHttpHeaders, where: string): Promise<Buffer> {
+  const encoding = header(headers, "content-encoding");
+  if (encoding === "" || encoding === "identity") return raw;
+  if (encoding !== "gzip") throw protocolError(where, `an unexpected Content-Encoding "${encoding}"`);
+  try {
+    return await gunzipAsync(raw);
+  } catch {
+    throw protocolError(where, "a gzip body that does not decompress (truncated?)");
+  }
+}
+
+function parseAnswer(
+  status: number,
+  reason: string,
+  headers: IncomingHttpHeaders,
+  body: Buffer,
+  path: string,
+  where: string,
+): { data: unknown; total?: number } {
+  if (status >= 300 && status < 400) {
+    throw protocolError(
+      where,
+      `a redirect (${status})`,
+      "redirects are not followed: point PROXMOX_HOST at the PVE API itself",
+    );
+  }
+  const isJson = header(headers, "content-type").startsWith("application/json");
+  let json: unknown;
+  try {
+    json = isJson && body.length > 0 ? JSON.parse(body.toString("utf8")) : undefined;
+  } catch {
+    json = undefined;
+  }
+  const answer = typeof json === "object" && json !== null && !Array.isArray(json) ? json : {};
+  if (status < 200 || status >= 300) throw apiError(status, reason, answer, path);
+  if (!isJson) throw protocolError(where, `an unexpected Content-Type "${header(headers, "content-type")}"`);
+  if (!("data" in answer))
+    throw protocolError(where, "a body that is not PVE's JSON {data: ...} (truncated?)");
+  const total = "total" in answer && typeof answer.total === "number" ? answer.total : undefined;
+  return total === undefined ? { data: answer.data } : { data: answer.data, total };
+}
+
+function apiError(status: number, reason: string, answer: object, path: string): PveApiError {
+  const message = "message" in answer && typeof answer.message === "string" ? answer.message.trimEnd() : "";
+  const errors = "errors" in answer && typeof answer.errors === "object" ? answer.errors : null;
+  const fieldErrors = errors
+    ? Object.fromEntries(Object.entries(errors).map(([field, text]) => [field, String(text).trimEnd()]))
+    : undefined;
+  // 596 is the same proxy failure as 595 (AnyEvent::HTTP: the node did not answer in time).
+  const normalized = status === 596 ? 595 : status;
+  return new PveApiError(normalized, reason, message || reason, "GET", path, fieldErrors);
+}
+
+function timeoutError(where: string, timeoutMs: number): PveTransportError {
+  return new PveTransportError(
+    "timeout",
+    `${where}: no complete answer within ${timeoutMs} ms; check that the node is up, or raise PROXMOX_TIMEOUT_MS`,
+  );
+}
+
+function protocolError(
+  where: string,
+  what: string,
+  fix = "check that PROXMOX_HOST and PROXMOX_PORT point at the PVE API",
+): PveTransportError {
+  return new PveTransportError("protocol", `${where}: the server answered with ${what}; ${fix}`);
+}
+
+const TLS_ERROR_CODE = /^ERR_TLS_|^ERR_SSL_|CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/;
+
+function transportError(err: unknown, where: string, timeoutMs: number): PveTransportError {
+  const { code = "", message = String(err) } = err as { code?: string; message?: string };
+  if (TLS_ERROR_CODE.test(code)) {
+    return new PveTransportError(
+      "tls",
+      `${where}: TLS certificate refused (${message}).\n` +
+        "Set PROXMOX_CA_FILE to the cluster CA (/etc/pve/pve-root-ca.pem) or pin PROXMOX_TLS_FINGERPRINT.",
+    );
+  }
+  if (code.includes("TIMEOUT")) return timeoutError(where, timeoutMs);
+  if (code.startsWith("HPE_")) return protocolError(where, `a malformed HTTP answer (${message})`);
+  return new PveTransportError(
+    "network",
+    `${where}: ${message}${code && !message.includes(code) ? ` (${code})` : ""}; check PROXMOX_HOST, PROXMOX_PORT and the firewall`,
+  );
+}

@@ -1,0 +1,646 @@
+/**
+ * Toolset "core": version, cluster, nodes, guests and storage. Listings use one
+ * /cluster/resources call (never a loop over nodes), so an offline node is
+ * reported instead of failing the answer.
+ */
+import { z } from "zod";
+import { pveNode, pveVmid } from "../pve/formats.js";
+import type { PveReader } from "../pve/client.js";
+import { defineTool, type ReadContext } from "./define.js";
+import { cleanText, fence, LIMITS } from "./untrusted.js";
+
+const GiB = 1024 ** 3;
+const gib = (bytes: number | undefined) => (bytes === undefined ? "?" : (bytes / GiB).toFixed(1));
+const pct = (used: number | undefined, total: number | undefined) =>
+  used === undefined || !total ? "?" : `${Math.round((used / total) * 100)}%`;
+
+interface ClusterResource {
+  id: string;
+  type: string;
+  node?: string;
+  vmid?: number;
+  name?: string;
+  status?: string;
+  template?: number;
+  tags?: string;
+  pool?: string;
+  lock?: string;
+  hastate?: string;
+  maxcpu?: number;
+  cpu?: number;
+  mem?: number;
+  maxmem?: number;
+  disk?: number;
+  maxdisk?: number;
+  uptime?: number;
+  storage?: string;
+  plugintype?: string;
+  content?: string;
+  shared?: number;
+}
+
+const guestType = z.enum(["qemu", "lxc"]);
+
+/** Finds a guest's node and type with one /cluster/resources call. */
+async function locateGuest(
+  pve: PveReader,
+  vmid: number,
+  node: string | undefined,
+  signal: AbortSignal,
+): Promise<ClusterResource & { node: string; type: "qemu" | "lxc" }> {
+  const guests = await pve.get<ClusterResource[]>(
+    "/cluster/resources",
+    {},
+    { query: { type: "vm" }, signal },
+  );
+  const guest = guests.find((g) => g.vmid === vmid);
+  if (!guest?.node) {
+    throw new Error(
+      `VM/CT ${vmid} not found: it does not exist, or this token lacks VM.Audit on /vms/${vmid} (PVE hides guests it may not see).`,
+    );
+  }
+  if (node && guest.node !== node) {
+    throw new Error(`VM/CT ${vmid} is on node ${guest.node}, not ${node}: omit "node" or use ${guest.node}.`);
+  }
+  if (guest.status === "unknown") {
+    throw new Error(
+      `VM/CT ${vmid} is on node ${guest.node}, which is offline: its status cannot be read now.`,
+    );
+  }
+  // The type goes into a request path: take it from PVE's answer only if it is one we know.
+  return { ...guest, node: guest.node, type: guestType.parse(guest.type) };
+}
+
+const guestSummary = z.object({
+  vmid: z.number().int(),
+  name: z.string(),
+  type: guestType,
+  node: z.string(),
+  status: z.string(),
+  template: z.boolean(),
+  cpus: z.number().optional(),
+  memUsed: z.number().optional(),
+  memMax: z.number().optional(),
+  diskMax: z.number().optional(),
+  uptime: z.number().optional(),
+  tags: z.array(z.string()),
+  pool: z.string().optional(),
+  haState: z.string().optional(),
+  lock: z.string().optional(),
+});
+
+export const getVersion = defineTool({
+  name: "get_version",
+  title: "Proxmox version and server settings",
+  description:
+    "PVE version, the node that answers, the token id (never its secret), TLS mode, and which tiers and toolsets are on.",
+  toolset: "core",
+  tier: "read",
+  input: {},
+  output: {
+    version: z.string(),
+    release: z.string(),
+    repoid: z.string(),
+    answeringNode: z.string().nullable(),
+    tokenId: z.string(),
+    tlsMode: z.string(),
+    tiers: z.array(z.string()),
+    toolsets: z.array(z.string()),
+  },
+  needs: [],
+  async handle(_args, ctx) {
+    const version = await ctx.pve.get<{ version: string; release: string; repoid: string }>(
+      "/version",
+      {},
+      { signal: ctx.signal },
+    );
+    const status = await ctx.pve
+      .get<{ type: string; name: string; local?: number }[]>("/cluster/status", {}, { signal: ctx.signal })
+      .catch(() => []);
+    const answeringNode = status.find((e) => e.type === "node" && e.local === 1)?.name ?? null;
+    const out = {
+      version: version.version,
+      release: version.release,
+      repoid: version.repoid,
+      answeringNode,
+      tokenId: ctx.config.tokenId,
+      tlsMode: ctx.config.tls.mode,
+      tiers: ["read"],
+      toolsets: ctx.config.toolsets ?? ["all read toolsets"],
+    };
+    return {
+      text:
+        `Proxmox VE ${out.version} (release ${out.release}, repoid ${out.repoid}); answering node: ${answeringNode ?? "unknown (needs Sys.Audit on /)"}\n` +
+        `token ${out.tokenId}, TLS ${out.tlsMode}, tiers: ${out.tiers.join(", ")}, toolsets: ${out.toolsets.join(", ")}`,
+      structured: out,
+    };
+  },
+});
+
+export const getClusterStatus = defineTool({
+  name: "get_cluster_status",
+  title: "Cluster status",
+  description: "Cluster name, quorum and each node's membership and online state.",
+  toolset: "core",
+  tier: "read",
+  input: {},
+  output: {
+    cluster: z
+      .object({ name: z.string(), quorate: z.boolean(), nodes: z.number(), version: z.number() })
+      .nullable(),
+    nodes: z.array(
+      z.object({
+        name: z.string(),
+        nodeid: z.number(),
+        ip: z.string().optional(),
+        online: z.boolean(),
+        local: z.boolean(),
+      }),
+    ),
+  },
+  needs: [{ path: "/", privileges: ["Sys.Audit"] }],
+  async handle(_args, ctx) {
+    type Entry = {
+      type: string;
+      name: string;
+      quorate?: number;
+      nodes?: number;
+      version?: number;
+      nodeid?: number;
+      ip?: string;
+      online?: number;
+      local?: number;
+    };
+    const entries = await ctx.pve.get<Entry[]>("/cluster/status", {}, { signal: ctx.signal });
+    const c = entries.find((e) => e.type === "cluster");
+    const cluster = c
+      ? { name: c.name, quorate: c.quorate === 1, nodes: c.nodes ?? 0, version: c.version ?? 0 }
+      : null;
+    const nodes = entries
+      .filter((e) => e.type === "node")
+      .map((e) => ({
+        name: e.name,
+        nodeid: e.nodeid ?? 0,
+        ip: e.ip,
+        online: e.online === 1,
+        local: e.local === 1,
+      }));
+    const head = cluster
+      ? `cluster ${cluster.name}: ${cluster.quorate ? "quorate" : "NOT QUORATE"}, ${cluster.nodes} nodes, config version ${cluster.version}`
+      : "standalone node (no cluster)";
+    const lines = nodes.map(
+      (n) =>
+        `${n.name} (id ${n.nodeid}, ${n.ip ?? "?"}): ${n.online ? "online" : "OFFLINE"}${n.local ? ", answering" : ""}`,
+    );
+    return { text: [head, ...lines].join("\n"), structured: { cluster, nodes } };
+  },
+});
+
+export const getNodes = defineTool({
+  name: "get_nodes",
+  title: "Nodes",
+  description: "Every cluster node with online state, CPU, memory, root disk and uptime.",
+  toolset: "core",
+  tier: "read",
+  input: {},
+  output: {
+    nodes: z.array(
+      z.object({
+        node: z.string(),
+        status: z.string(),
+        cpu: z.number().optional(),
+        maxcpu: z.number().optional(),
+        mem: z.number().optional(),
+        maxmem: z.number().optional(),
+        disk: z.number().optional(),
+        maxdisk: z.number().optional(),
+        uptime: z.number().optional(),
+        statsHidden: z.boolean(),
+      }),
+    ),
+  },
+  needs: [{ path: "/nodes", privileges: ["Sys.Audit"] }],
+  async handle(_args, ctx) {
+    type Node = {
+      node: string;
+      status: string;
+      cpu?: number;
+      maxcpu?: number;
+      mem?: number;
+      maxmem?: number;
+      disk?: number;
+      maxdisk?: number;
+      uptime?: number;
+    };
+    const list = await ctx.pve.get<Node[]>("/nodes", {}, { signal: ctx.signal });
+    const nodes = list
+      .map((n) => ({
+        node: n.node,
+        status: n.status,
+        cpu: n.cpu,
+        maxcpu: n.maxcpu,
+        mem: n.mem,
+        maxmem: n.maxmem,
+        disk: n.disk,
+        maxdisk: n.maxdisk,
+        uptime: n.uptime,
+        statsHidden: n.status === "online" && n.uptime === undefined,
+      }))
+      .sort((a, b) => a.node.localeCompare(b.node));
+    const lines = nodes.map((n) => {
+      if (n.status !== "online") return `${n.node}: ${n.status.toUpperCase()}`;
+      if (n.statsHidden)
+        return `${n.node}: online (stats not visible with this token: needs Sys.Audit on /nodes/${n.node})`;
+      return `${n.node}: online, cpu ${Math.round((n.cpu ?? 0) * 100)}% of ${n.maxcpu}, mem ${gib(n.mem)}/${gib(n.maxmem)} GiB, root ${pct(n.disk, n.maxdisk)}, up ${Math.floor((n.uptime ?? 0) / 86400)}d`;
+    });
+    return { text: lines.join("\n"), structured: { nodes } };
+  },
+});
+
+export const getNodeStatus = defineTool({
+  name: "get_node_status",
+  title: "Node status",
+  description: "One node's kernel, PVE version, CPU, load, memory, swap, root filesystem and boot mode.",
+  toolset: "core",
+  tier: "read",
+  input: { node: pveNode.describe("node name, e.g. pve1") },
+  output: {
+    node: z.string(),
+    pveversion: z.string(),
+    kernel: z.string(),
+    cpuModel: z.string(),
+    cpus: z.number(),
+    cpu: z.number(),
+    loadavg: z.array(z.string()),
+    memory: z.object({ used: z.number(), total: z.number() }),
+    swap: z.object({ used: z.number(), total: z.number() }),
+    rootfs: z.object({ used: z.number(), total: z.number() }),
+    uptime: z.number(),
+    bootMode: z.string().optional(),
+  },
+  needs: [{ path: "/nodes/{node}", privileges: ["Sys.Audit"] }],
+  async handle({ node }, ctx) {
+    type Status = {
+      pveversion: string;
+      kversion: string;
+      cpuinfo: { model: string; cpus: number };
+      cpu: number;
+      loadavg: string[];
+      memory: { used: number; total: number };
+      swap: { used: number; total: number };
+      rootfs: { used: number; total: number };
+      uptime: number;
+      "boot-info"?: { mode: string };
+    };
+    const s = await ctx.pve.get<Status>("/nodes/{node}/status", { node }, { signal: ctx.signal });
+    const out = {
+      node,
+      pveversion: s.pveversion,
+      kernel: s.kversion,
+      cpuModel: s.cpuinfo.model,
+      cpus: s.cpuinfo.cpus,
+      cpu: s.cpu,
+      loadavg: s.loadavg,
+      memory: { used: s.memory.used, total: s.memory.total },
+      swap: { used: s.swap.used, total: s.swap.total },
+      rootfs: { used: s.rootfs.used, total: s.rootfs.total },
+      uptime: s.uptime,
+      bootMode: s["boot-info"]?.mode,
+    };
+    return {
+      text:
+        `${node}: ${out.pveversion}, ${out.kernel}\n` +
+        `cpu ${out.cpuModel} x${out.cpus}, ${Math.round(out.cpu * 100)}% busy, load ${out.loadavg.join(" ")}\n` +
+        `mem ${gib(out.memory.used)}/${gib(out.memory.total)} GiB, swap ${gib(out.swap.used)}/${gib(out.swap.total)} GiB, root ${pct(out.rootfs.used, out.rootfs.total)} of ${gib(out.rootfs.total)} GiB, up ${Math.floor(out.uptime / 86400)}d, boot ${out.bootMode ?? "?"}`,
+      structured: out,
+    };
+  },
+});
+
+const MAX_LIMIT = 200;
+
+export const getVms = defineTool({
+  name: "get_vms",
+  title: "List VMs and containers",
+  description:
+    "Guests of the whole cluster from one call, filtered and paginated (total and a truncation marker included). Offline nodes are reported, not fatal.",
+  toolset: "core",
+  tier: "read",
+  input: {
+    node: pveNode.optional().describe("only guests on this node"),
+    type: z.enum(["qemu", "lxc", "all"]).default("all"),
+    status: z.enum(["running", "stopped", "paused", "unknown"]).optional(),
+    name: z.string().max(64).optional().describe("case-insensitive substring of the name"),
+    tag: z.string().max(64).optional().describe("exact tag"),
+    limit: z.number().int().min(1).max(MAX_LIMIT).default(50),
+    offset: z.number().int().min(0).default(0),
+  },
+  output: {
+    total: z.number().int(),
+    offset: z.number().int(),
+    returned: z.number().int(),
+    truncated: z.boolean(),
+    nextOffset: z.number().int().optional(),
+    offlineNodes: z.array(z.string()),
+    guests: z.array(guestSummary),
+  },
+  needs: [{ path: "/vms", privileges: ["VM.Audit"] }],
+  async handle(args, ctx) {
+    const resources = await ctx.pve.get<ClusterResource[]>(
+      "/cluster/resources",
+      {},
+      { query: { type: "vm" }, signal: ctx.signal },
+    );
+    const name = args.name?.toLowerCase();
+    const matching = resources
+      .filter((r) => r.vmid !== undefined && (r.type === "qemu" || r.type === "lxc"))
+      .filter((r) => args.type === "all" || r.type === args.type)
+      .filter((r) => !args.node || r.node === args.node)
+      .filter((r) => !args.status || r.status === args.status)
+      .filter((r) => !name || (r.name ?? "").toLowerCase().includes(name))
+      .filter((r) => !args.tag || (r.tags ?? "").split(/[;,\s]+/).includes(args.tag))
+      .sort((a, b) => (a.vmid ?? 0) - (b.vmid ?? 0));
+    const page = matching.slice(args.offset, args.offset + args.limit);
+    const offlineNodes = [
+      ...new Set(resources.filter((r) => r.status === "unknown" && r.node).map((r) => r.node as string)),
+    ].sort();
+    const guests = page.map((r) => ({
+      vmid: r.vmid as number,
+      name: cleanText(r.name ?? "", LIMITS.name),
+      type: r.type as "qemu" | "lxc",
+      node: r.node ?? "",
+      status: r.status ?? "unknown",
+      template: r.template === 1,
+      cpus: r.maxcpu,
+      memUsed: r.mem,
+      memMax: r.maxmem,
+      diskMax: r.maxdisk,
+      uptime: r.uptime,
+      tags: (r.tags ?? "")
+        .split(/[;,\s]+/)
+        .filter(Boolean)
+        .map((t) => cleanText(t, LIMITS.tag)),
+      pool: r.pool,
+      haState: r.hastate,
+      lock: r.lock,
+    }));
+    const end = args.offset + page.length;
+    const truncated = end < matching.length;
+    const lines = guests.map(
+      (g) =>
+        `${g.vmid} ${g.type} ${g.node} ${g.status}${g.template ? " template" : ""}${g.lock ? ` locked(${g.lock})` : ""} ` +
+        `${g.cpus ?? "?"}cpu mem ${gib(g.memUsed)}/${gib(g.memMax)}GiB${g.tags.length ? ` tags:${g.tags.join(",")}` : ""} name:${JSON.stringify(g.name)}`,
+    );
+    const header =
+      `${matching.length} guest(s) match; showing ${args.offset + 1}-${end}` +
+      (truncated ? ` (TRUNCATED: call again with offset=${end})` : "");
+    const offline = offlineNodes.length
+      ? `\noffline node(s): ${offlineNodes.join(", ")}: their guests show status "unknown"`
+      : "";
+    return {
+      text: `${matching.length === 0 ? "no guest matches" : header}${offline}\n${lines.join("\n")}`.trimEnd(),
+      structured: {
+        total: matching.length,
+        offset: args.offset,
+        returned: guests.length,
+        truncated,
+        ...(truncated ? { nextOffset: end } : {}),
+        offlineNodes,
+        guests,
+      },
+    };
+  },
+});
+
+const vmidInput = {
+  vmid: pveVmid.describe("VM or container id, e.g. 100"),
+  node: pveNode.optional().describe("node of the guest; found automatically when omitted"),
+};
+
+export const getVmStatus = defineTool({
+  name: "get_vm_status",
+  title: "VM or container status",
+  description:
+    "Live status of one VM or container (found on its node automatically): state, CPU, memory, disk, network, HA, agent.",
+  toolset: "core",
+  tier: "read",
+  input: vmidInput,
+  output: {
+    vmid: z.number().int(),
+    type: guestType,
+    node: z.string(),
+    name: z.string(),
+    status: z.string(),
+    qmpstatus: z.string().optional(),
+    uptime: z.number(),
+    cpu: z.number(),
+    cpus: z.number(),
+    mem: z.number(),
+    maxmem: z.number(),
+    maxdisk: z.number(),
+    netin: z.number(),
+    netout: z.number(),
+    haManaged: z.boolean(),
+    haState: z.string().optional(),
+    agent: z.boolean(),
+    lock: z.string().optional(),
+    tags: z.array(z.string()),
+  },
+  needs: [{ path: "/vms/{vmid}", privileges: ["VM.Audit"] }],
+  async handle({ vmid, node }, ctx) {
+    const g = await locateGuest(ctx.pve, vmid, node, ctx.signal);
+    type Status = {
+      name?: string;
+      status: string;
+      qmpstatus?: string;
+      uptime?: number;
+      cpu?: number;
+      cpus?: number;
+      mem?: number;
+      maxmem?: number;
+      maxdisk?: number;
+      netin?: number;
+      netout?: number;
+      ha?: { managed?: number; state?: string };
+      agent?: number;
+      lock?: string;
+      tags?: string;
+    };
+    const s = await ctx.pve.get<Status>(
+      `/nodes/{node}/${g.type}/{vmid}/status/current`,
+      { node: g.node, vmid },
+      { signal: ctx.signal },
+    );
+    const out = {
+      vmid,
+      type: g.type,
+      node: g.node,
+      name: cleanText(s.name ?? g.name ?? "", LIMITS.name),
+      status: s.status,
+      qmpstatus: s.qmpstatus,
+      uptime: s.uptime ?? 0,
+      cpu: s.cpu ?? 0,
+      cpus: Number(s.cpus ?? 0),
+      mem: s.mem ?? 0,
+      maxmem: s.maxmem ?? 0,
+      maxdisk: s.maxdisk ?? 0,
+      netin: s.netin ?? 0,
+      netout: s.netout ?? 0,
+      haManaged: s.ha?.managed === 1,
+      haState: s.ha?.state,
+      agent: s.agent === 1,
+      lock: s.lock,
+      tags: (s.tags ?? "")
+        .split(/[;,\s]+/)
+        .filter(Boolean)
+        .map((t) => cleanText(t, LIMITS.tag)),
+    };
+    return {
+      text:
+        `${out.type} ${vmid} on ${out.node}: ${out.status}${out.qmpstatus && out.qmpstatus !== out.status ? ` (${out.qmpstatus})` : ""}` +
+        `${out.lock ? `, locked (${out.lock})` : ""}, up ${Math.floor(out.uptime / 3600)}h, cpu ${Math.round(out.cpu * 100)}% of ${out.cpus}, ` +
+        `mem ${gib(out.mem)}/${gib(out.maxmem)} GiB, disk ${gib(out.maxdisk)} GiB, HA ${out.haManaged ? (out.haState ?? "managed") : "no"}, agent ${out.agent ? "on" : "off"}\n` +
+        `name: ${JSON.stringify(out.name)}${out.tags.length ? `, tags: ${out.tags.join(",")}` : ""}`,
+      structured: out,
+    };
+  },
+});
+
+export const getVmConfig = defineTool({
+  name: "get_vm_config",
+  title: "VM or container configuration",
+  description:
+    "Configuration of one VM or container (found automatically). Secrets (cloud-init password, SSH keys, anything password- or key-like) are redacted; the description is untrusted text.",
+  toolset: "core",
+  tier: "read",
+  input: vmidInput,
+  output: {
+    vmid: z.number().int(),
+    type: guestType,
+    node: z.string(),
+    config: z.record(z.string(), z.union([z.string(), z.number()])),
+  },
+  needs: [{ path: "/vms/{vmid}", privileges: ["VM.Audit"] }],
+  async handle({ vmid, node }, ctx) {
+    const g = await locateGuest(ctx.pve, vmid, node, ctx.signal);
+    const raw = await ctx.pve.get<Record<string, string | number>>(
+      `/nodes/{node}/${g.type}/{vmid}/config`,
+      { node: g.node, vmid },
+      { signal: ctx.signal },
+    );
+    const config: Record<string, string | number> = {};
+    for (const [key, value] of Object.entries(raw)) {
+      if (key === "digest") continue;
+      config[key] =
+        typeof value === "string"
+          ? cleanText(value, key === "description" ? LIMITS.description : 2000, key === "description")
+          : value;
+    }
+    const { description, ...rest } = config;
+    const lines = Object.keys(rest)
+      .sort()
+      .map((k) => `${k}: ${rest[k]}`);
+    if (description !== undefined) lines.push(fence("description", String(description)));
+    return {
+      text: `${g.type} ${vmid} on ${g.node}\n${lines.join("\n")}`,
+      structured: { vmid, type: g.type, node: g.node, config },
+    };
+  },
+});
+
+export const getStorage = defineTool({
+  name: "get_storage",
+  title: "Storage usage",
+  description:
+    "Storages with type, content, shared flag and usage, per node (one call for the whole cluster, or one node).",
+  toolset: "core",
+  tier: "read",
+  input: { node: pveNode.optional().describe("only this node's view") },
+  output: {
+    storages: z.array(
+      z.object({
+        storage: z.string(),
+        node: z.string(),
+        type: z.string(),
+        content: z.string(),
+        shared: z.boolean(),
+        status: z.string(),
+        used: z.number().optional(),
+        total: z.number().optional(),
+        usedFraction: z.number().optional(),
+      }),
+    ),
+  },
+  needs: [{ path: "/storage", privileges: ["Datastore.Audit"] }],
+  async handle({ node }, ctx) {
+    const storages = node ? await nodeStorages(ctx, node) : await clusterStorages(ctx);
+    storages.sort((a, b) => a.storage.localeCompare(b.storage) || a.node.localeCompare(b.node));
+    const lines = storages.map(
+      (s) =>
+        `${s.storage}@${s.node} ${s.type}${s.shared ? " shared" : ""} [${s.content}] ${s.status}` +
+        (s.total
+          ? ` ${gib(s.used)}/${gib(s.total)} GiB (${pct(s.used, s.total)})${(s.usedFraction ?? 0) >= 0.9 ? " NEARLY FULL" : ""}`
+          : ""),
+    );
+    return {
+      text: lines.length ? lines.join("\n") : "no storage visible (needs Datastore.Audit on /storage)",
+      structured: { storages },
+    };
+  },
+});
+
+async function clusterStorages(ctx: ReadContext) {
+  const list = await ctx.pve.get<ClusterResource[]>(
+    "/cluster/resources",
+    {},
+    { query: { type: "storage" }, signal: ctx.signal },
+  );
+  return list.map((s) => ({
+    storage: s.storage ?? "",
+    node: s.node ?? "",
+    type: s.plugintype ?? "",
+    content: s.content ?? "",
+    shared: s.shared === 1,
+    status: s.status ?? "unknown",
+    used: s.disk,
+    total: s.maxdisk,
+    usedFraction: s.maxdisk ? (s.disk ?? 0) / s.maxdisk : undefined,
+  }));
+}
+
+async function nodeStorages(ctx: ReadContext, node: string) {
+  type Entry = {
+    storage: string;
+    type: string;
+    content: string;
+    shared?: number;
+    active?: number;
+    enabled?: number;
+    used?: number;
+    total?: number;
+    used_fraction?: number;
+  };
+  const list = await ctx.pve.get<Entry[]>("/nodes/{node}/storage", { node }, { signal: ctx.signal });
+  return list.map((s) => ({
+    storage: s.storage,
+    node,
+    type: s.type,
+    content: s.content,
+    shared: s.shared === 1,
+    status: s.enabled === 0 ? "disabled" : s.active === 1 ? "available" : "inactive",
+    used: s.used,
+    total: s.total,
+    usedFraction: s.used_fraction,
+  }));
+}
+
+export const coreTools = [
+  getVersion,
+  getClusterStatus,
+  getNodes,
+  getNodeStatus,
+  getVms,
+  getVmStatus,
+  getVmConfig,
+  getStorage,
+];
