@@ -10,7 +10,7 @@ import {
   existsSync,
   mkdirSync,
   openSync,
-  readFileSync,
+  readSync,
   statSync,
   writeSync,
 } from "node:fs";
@@ -29,6 +29,8 @@ export interface AuditRecord {
 }
 
 const GENESIS = "0".repeat(64);
+/** Far more than one line ever takes (arguments are small and redacted). */
+const TAIL_BYTES = 1024 * 1024;
 
 export class AuditLog {
   private readonly fd: number;
@@ -62,9 +64,18 @@ function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
+/** Reads only the end of the file: the log grows for ever, a start-up must not. */
 function lastLineHash(path: string): string {
-  const lines = readFileSync(path, "utf8").split("\n").filter(Boolean);
-  const last = lines.at(-1);
+  const size = statSync(path).size;
+  const length = Math.min(size, TAIL_BYTES);
+  const tail = Buffer.alloc(length);
+  const fd = openSync(path, "r");
+  try {
+    readSync(fd, tail, 0, length, size - length);
+  } finally {
+    closeSync(fd);
+  }
+  const last = tail.toString("utf8").split("\n").filter(Boolean).at(-1);
   return last === undefined ? GENESIS : sha256(last);
 }
 

@@ -27,7 +27,7 @@ const USAGE = `Usage: proxmox-mcp [serve] [--demo]     MCP server over stdio (th
 serve reads its configuration from the environment, a .env file, or the JSON file
 named by PROXMOX_MCP_CONFIG (default proxmox-config/config.json); see README.md.
   --demo   serve against a built-in simulated cluster (no Proxmox needed), e.g.
-           claude mcp add demo -- npx proxmox-mcp --demo
+           claude mcp add demo -- npx -y proxmox-mcp-hardened --demo
 
 ${SIMULATOR_USAGE}`;
 

@@ -18,7 +18,7 @@ export function explainError(err: unknown, config: Config): string {
 function explainApiError(err: PveApiError, config: Config): string {
   const where = `${err.method} ${err.path}`;
   if (err.status === 401) {
-    return `Proxmox refused the token ${config.tokenId} (401): the secret is wrong, or the token or its user is expired or disabled. Check PROXMOX_TOKEN_ID/PROXMOX_TOKEN_SECRET with "proxmox-mcp doctor".`;
+    return `Proxmox refused the token ${config.tokenId} (401): the secret is wrong, or the token or its user is expired or disabled. Check PROXMOX_TOKEN_ID and PROXMOX_TOKEN_SECRET (Datacenter > Permissions > API Tokens).`;
   }
   if (err.status === 403) {
     const m = /^Permission check failed \(([^,]+), ([^)]+)\)/.exec(err.pveMessage);

@@ -86,7 +86,7 @@ const CANVRNO_SECTIONS = new Map<string, Map<string, string>>([
 
 const INSECURE_TLS_WARNING =
   "PROXMOX_VERIFY_SSL is false: certificate verification is off, so anyone on the network path can read the API token; " +
-  "pin the certificate with PROXMOX_TLS_FINGERPRINT instead (`proxmox-mcp doctor` prints it)";
+  "pin the certificate with PROXMOX_TLS_FINGERPRINT instead (`pvenode cert info` on the node shows it)";
 
 export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const env = options.env ?? process.env;

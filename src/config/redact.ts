@@ -1,6 +1,6 @@
 import type { Config } from "./types.js";
 
-/** The configuration for display (`doctor`, `get_version`): no secret, only whether it is set. */
+/** The configuration for display (`get_version`, start-up messages): no secret, only whether it is set. */
 export function describeConfig(config: Config): Record<string, string | number | boolean | string[]> {
   const { tls } = config;
   return {

@@ -116,7 +116,7 @@ export const RULES: Record<
   },
   PROXMOX_VERIFY_SSL: { rule: "must be true or false (also 1/0, yes/no)", example: "true" },
   PROXMOX_TLS_FINGERPRINT: {
-    rule: "must be the certificate's SHA-256 fingerprint, 32 hex bytes with or without colons; `proxmox-mcp doctor` prints it",
+    rule: "must be the certificate's SHA-256 fingerprint, 32 hex bytes with or without colons; `pvenode cert info` on the node shows it",
     example: "9A:3C:...:E1",
   },
   PROXMOX_TIMEOUT_MS: { rule: "must be a whole number of milliseconds from 100 to 600000", example: "15000" },

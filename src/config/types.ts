@@ -27,6 +27,6 @@ export interface Config {
   toolsets: string[] | undefined;
   allowPrivilegedToken: boolean;
   auditLogPath: string;
-  /** Where each value came from, for `doctor` and error messages (variable names, never values). */
+  /** Where each value came from, for diagnostics and error messages (variable names, never values). */
   sources: Record<string, "env" | ".env" | "json" | "default">;
 }

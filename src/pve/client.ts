@@ -114,7 +114,7 @@ export class PveReader {
         signal: deadline.signal,
       });
       status = response.statusCode;
-      const raw = Buffer.from(await response.body.arrayBuffer());
+      const raw = await readCapped(response.body, where);
       const body = await decode(raw, response.headers, where);
       return parseAnswer(response.statusCode, response.statusText, response.headers, body, path, where);
     } catch (err) {
@@ -196,14 +196,32 @@ function header(headers: IncomingHttpHeaders, name: string): string {
   return (Array.isArray(value) ? value.join(", ") : (value ?? "")).trim().toLowerCase();
 }
 
+/**
+ * Far above any real answer (a 10,000-guest /cluster/resources is ~3 MiB), low enough
+ * that a broken or hostile endpoint cannot exhaust memory, gzip-expanded or not.
+ */
+const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+async function readCapped(body: AsyncIterable<Buffer>, where: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > MAX_RESPONSE_BYTES)
+      throw protocolError(where, `an answer larger than ${MAX_RESPONSE_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
 async function decode(raw: Buffer, headers: IncomingHttpHeaders, where: string): Promise<Buffer> {
   const encoding = header(headers, "content-encoding");
   if (encoding === "" || encoding === "identity") return raw;
   if (encoding !== "gzip") throw protocolError(where, `an unexpected Content-Encoding "${encoding}"`);
   try {
-    return await gunzipAsync(raw);
+    return await gunzipAsync(raw, { maxOutputLength: MAX_RESPONSE_BYTES });
   } catch {
-    throw protocolError(where, "a gzip body that does not decompress (truncated?)");
+    throw protocolError(where, "a gzip body that does not decompress (truncated, or too large)");
   }
 }
 

@@ -527,7 +527,7 @@ describe("TLS", () => {
     const { config, warnings } = load({ ...BASE_ENV, PROXMOX_VERIFY_SSL: "false" });
     expect(config.tls).toEqual({ mode: "insecure" });
     expect(warnings).toEqual([
-      expect.stringMatching(/verification is off.*PROXMOX_TLS_FINGERPRINT.*proxmox-mcp doctor/),
+      expect.stringMatching(/verification is off.*PROXMOX_TLS_FINGERPRINT.*pvenode cert info/),
     ]);
   });
 
