@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { AuditLog } from "./auditlog.js";
-import { ConfigError, defaultAuditLogPath, loadConfig } from "./config/load.js";
+import { auditLogPath, ConfigError, loadConfig } from "./config/load.js";
 import { Secret } from "./config/secret.js";
 import type { Config } from "./config/types.js";
 import { PveReader } from "./pve/client.js";
@@ -97,7 +97,8 @@ function demoConfig(sim: Simulator): Config {
     logLevel: "info",
     toolsets: undefined,
     allowPrivilegedToken: false,
-    auditLogPath: defaultAuditLogPath(process.env),
+    // The demo ignores the cluster settings, but the audit log goes where the person asked.
+    auditLogPath: auditLogPath(process.env["PROXMOX_AUDIT_LOG"], process.env, process.cwd()),
     sources: {},
   };
 }

@@ -143,9 +143,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       logLevel: values.PROXMOX_LOG_LEVEL,
       toolsets: values.PROXMOX_TOOLSETS,
       allowPrivilegedToken: values.PROXMOX_ALLOW_PRIVILEGED_TOKEN,
-      auditLogPath: values.PROXMOX_AUDIT_LOG
-        ? resolve(cwd, values.PROXMOX_AUDIT_LOG)
-        : defaultAuditLogPath(env),
+      auditLogPath: auditLogPath(values.PROXMOX_AUDIT_LOG, env, cwd),
       sources,
     },
     warnings,
@@ -395,7 +393,12 @@ function readableByOthersWarning(file: string): string | undefined {
 }
 
 /** `$XDG_STATE_HOME/proxmox-mcp/audit.jsonl`; the XDG spec says to ignore a relative XDG_STATE_HOME. */
-export function defaultAuditLogPath(env: NodeJS.ProcessEnv): string {
+/** PROXMOX_AUDIT_LOG relative to cwd, or the XDG state default. */
+export function auditLogPath(configured: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string {
+  return configured?.trim() ? resolve(cwd, configured.trim()) : defaultAuditLogPath(env);
+}
+
+function defaultAuditLogPath(env: NodeJS.ProcessEnv): string {
   const stateHome = env["XDG_STATE_HOME"];
   const base =
     stateHome && isAbsolute(stateHome) ? stateHome : join(env["HOME"] || homedir(), ".local", "state");

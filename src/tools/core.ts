@@ -317,7 +317,8 @@ export const getNodeStatus = defineTool({
   },
 });
 
-const MAX_LIMIT = 200;
+/** 100 guests are ~20k characters of structured content: well inside what a client takes in one answer. */
+const MAX_LIMIT = 100;
 
 export const getVms = defineTool({
   name: "get_vms",
@@ -392,8 +393,10 @@ export const getVms = defineTool({
         `${g.cpus ?? "?"}cpu mem ${gib(g.memUsed)}/${gib(g.memMax)}GiB${g.tags.length ? ` tags:${g.tags.join(",")}` : ""} name:${JSON.stringify(g.name)}`,
     );
     const header =
-      `${matching.length} guest(s) match; showing ${args.offset + 1}-${end}` +
-      (truncated ? ` (TRUNCATED: call again with offset=${end})` : "");
+      page.length === 0
+        ? `${matching.length} guest(s) match; none from offset ${args.offset} on (offsets run 0-${matching.length - 1})`
+        : `${matching.length} guest(s) match; showing ${args.offset + 1}-${end}` +
+          (truncated ? ` (TRUNCATED: call again with offset=${end})` : "");
     const offline = offlineNodes.length
       ? `\noffline node(s): ${offlineNodes.join(", ")}: their guests show status "unknown"`
       : "";

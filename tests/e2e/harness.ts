@@ -1,0 +1,182 @@
+/**
+ * End-to-end harness: spawns the BUILT server (dist/cli.js) as a child process in a
+ * fresh temporary directory (its HOME and cwd, so no real configuration is read) and
+ * connects the SDK's Client to it over stdio. The simulator runs in the test process.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { Simulator } from "../../src/simulator/index.js";
+
+export const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
+
+export const CORE_TOOLS = [
+  "get_version",
+  "get_cluster_status",
+  "get_nodes",
+  "get_node_status",
+  "get_vms",
+  "get_vm_status",
+  "get_vm_config",
+  "get_storage",
+] as const;
+
+function assertBuilt(): void {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` before the e2e tests`);
+}
+
+/** A fresh, empty directory: HOME and cwd of one server, and where its audit log goes. */
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), "proxmox-mcp-e2e-"));
+}
+
+/** The environment that points a server at `sim` as `token` (default: the auditor), pinned by fingerprint. */
+export function simEnv(
+  sim: Simulator,
+  token: { id: string; secret: string } = sim.tokens.auditor,
+  overrides: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    PROXMOX_HOST: "127.0.0.1",
+    PROXMOX_PORT: String(sim.port),
+    PROXMOX_TOKEN_ID: token.id,
+    PROXMOX_TOKEN_SECRET: token.secret,
+    PROXMOX_TLS_FINGERPRINT: sim.fingerprint,
+    ...overrides,
+  };
+}
+
+export interface Served {
+  client: Client;
+  transport: StdioClientTransport;
+  dir: string;
+  auditLog: string;
+  /** The tools as the client listed them (listing also arms the client's outputSchema validation). */
+  tools: Tool[];
+  /** Everything the server wrote on stderr so far. */
+  stderr(): string;
+  call(name: string, args?: Record<string, unknown>): Promise<CallToolResult>;
+  /** Closes the client, checks that the child has exited, removes the directory. */
+  close(): Promise<void>;
+}
+
+export interface ServeOptions {
+  /** Extra environment, or a function of the server's fresh directory (to put files there first). */
+  env?: Record<string, string> | ((dir: string) => Record<string, string>);
+  args?: string[];
+}
+
+/**
+ * Spawns `node dist/cli.js` with only HOME, PROXMOX_AUDIT_LOG (in a fresh temp dir)
+ * and `env` (the SDK adds PATH, USER... but nothing else of ours), and connects.
+ */
+export async function serve({ env = {}, args = [] }: ServeOptions = {}): Promise<Served> {
+  assertBuilt();
+  const dir = tempDir();
+  const auditLog = join(dir, "audit.jsonl");
+  const extra = typeof env === "function" ? env(dir) : env;
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI, ...args],
+    env: { HOME: dir, PROXMOX_AUDIT_LOG: auditLog, ...extra },
+    cwd: dir,
+    stderr: "pipe",
+  });
+  let stderr = "";
+  transport.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+  const client = new Client({ name: "proxmox-mcp-e2e", version: "0.0.0" });
+  try {
+    await client.connect(transport);
+  } catch (err) {
+    await transport.close();
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`the server did not start: ${(err as Error).message}\nstderr: ${stderr}`);
+  }
+  const { tools } = await client.listTools();
+  return {
+    client,
+    transport,
+    dir,
+    auditLog,
+    tools,
+    stderr: () => stderr,
+    call: async (name, a = {}) => (await client.callTool({ name, arguments: a })) as CallToolResult,
+    async close() {
+      const pid = transport.pid;
+      await client.close();
+      if (pid !== null && isAlive(pid)) throw new Error(`server process ${pid} still runs after close`);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The text of a tool result (all text blocks, joined). */
+export function textOf(result: CallToolResult): string {
+  return result.content
+    .filter((c): c is { type: "text"; text: string } => c.type === "text")
+    .map((c) => c.text)
+    .join("\n");
+}
+
+/** Reads the audit log as parsed lines. */
+export function auditLines(path: string): Record<string, unknown>[] {
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `node dist/cli.js ...args` to completion (for --help, --version, bad configuration).
+ * stdin stays open: a command that started serving instead of exiting would never end
+ * (and the test would fail on its timeout).
+ */
+const running = new Set<ChildProcess>();
+
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+  assertBuilt();
+  const dir = tempDir();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: dir,
+      env: { PATH: process.env["PATH"] ?? "", HOME: dir, ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    running.add(child);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      running.delete(child);
+      rmSync(dir, { recursive: true, force: true });
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Kills what runCli started and has not ended (only after a failed test: normally nothing). */
+export function killLeftovers(): void {
+  for (const child of running) child.kill("SIGKILL");
+}
