@@ -22,7 +22,8 @@ export interface AuditRecord {
   tier: string;
   args: unknown;
   tokenId: string;
-  outcome: "ok" | "error";
+  /** rejected: the call never reached the tool (invalid arguments, unknown tool). */
+  outcome: "ok" | "error" | "rejected";
   error?: string;
   durationMs: number;
   pveRequests: { method: string; path: string; status: number | null }[];

@@ -11,8 +11,7 @@ import { Secret } from "./config/secret.js";
 import type { Config } from "./config/types.js";
 import { PveReader } from "./pve/client.js";
 import { createMcpServer, recordPveRequest } from "./server.js";
-import { runSimulatorCommand, SIMULATOR_USAGE } from "./simulator/command.js";
-import { startSimulator, type Simulator } from "./simulator/index.js";
+import type { Simulator } from "./simulator/index.js";
 import { ALL_TOOLS, buildInventory } from "./tools/inventory.js";
 import { serveStdio } from "./transports/stdio.js";
 
@@ -27,13 +26,12 @@ const USAGE = `Usage: proxmox-mcp [serve] [--demo]     MCP server over stdio (th
 serve reads its configuration from the environment, a .env file, or the JSON file
 named by PROXMOX_MCP_CONFIG (default proxmox-config/config.json); see README.md.
   --demo   serve against a built-in simulated cluster (no Proxmox needed), e.g.
-           claude mcp add demo -- npx -y proxmox-mcp-hardened --demo
-
-${SIMULATOR_USAGE}`;
+           claude mcp add demo -- npx -y proxmox-mcp-hardened --demo`;
 
 async function main(argv: string[]): Promise<void> {
   const [first, ...rest] = argv;
-  if (first === "simulator") return runSimulatorCommand(rest);
+  // The simulator is loaded only when used: serving a real cluster never pays for it.
+  if (first === "simulator") return (await import("./simulator/command.js")).runSimulatorCommand(rest);
   const args = first === "serve" ? rest : argv;
   const { values } = parseArgs({
     args,
@@ -44,7 +42,10 @@ async function main(argv: string[]): Promise<void> {
     },
     strict: true,
   });
-  if (values.help) return void process.stdout.write(`${USAGE}\n`);
+  if (values.help) {
+    const { SIMULATOR_USAGE } = await import("./simulator/command.js");
+    return void process.stdout.write(`${USAGE}\n\n${SIMULATOR_USAGE}\n`);
+  }
   if (values.version) return void process.stdout.write(`${VERSION}\n`);
   return serve(values.demo === true);
 }
@@ -53,6 +54,7 @@ async function serve(demo: boolean): Promise<void> {
   let simulator: Simulator | undefined;
   let config: Config;
   if (demo) {
+    const { startSimulator } = await import("./simulator/index.js");
     simulator = await startSimulator({ scenario: "demo" });
     config = demoConfig(simulator);
     process.stderr.write(

@@ -5,6 +5,8 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
 import type { AuditLog, AuditRecord } from "./auditlog.js";
 import type { Config } from "./config/types.js";
 import { explainError } from "./explain-error.js";
@@ -32,6 +34,9 @@ export interface ServerDeps {
 }
 
 export function createMcpServer({ config, pve, tools, audit, version }: ServerDeps): McpServer {
+  const tiers = new Map(tools.map((t) => [t.name, t.tier]));
+  /** Calls the wrapper below wrote to the audit log, by JSON-RPC request id. */
+  const audited = new Set<RequestId>();
   const server = new McpServer(
     { name: "proxmox-mcp-hardened", version },
     {
@@ -50,7 +55,8 @@ export function createMcpServer({ config, pve, tools, audit, version }: ServerDe
         annotations: { title: tool.title, ...annotationsFor(tool.tier) },
         _meta: metaFor(tool.tier),
       },
-      async (args: Record<string, unknown>, extra: { signal: AbortSignal }) => {
+      async (args: Record<string, unknown>, extra: { signal: AbortSignal; requestId: RequestId }) => {
+        audited.add(extra.requestId);
         const started = performance.now();
         const pveRequests: PveRequest[] = [];
         const record = (outcome: "ok" | "error", error?: string) =>
@@ -81,7 +87,70 @@ export function createMcpServer({ config, pve, tools, audit, version }: ServerDe
       },
     );
   }
+  const connect = server.connect.bind(server);
+  server.connect = async (transport: Transport) => {
+    await connect(transport);
+    auditRejectedCalls(transport, audited, (call, error) =>
+      audit.write({
+        tool: call.name,
+        tier: tiers.get(call.name) ?? "unknown",
+        args: call.args,
+        tokenId: config.tokenId,
+        outcome: "rejected",
+        error: redactText(error),
+        durationMs: Math.round(performance.now() - call.started),
+        pveRequests: [],
+      }),
+    );
+  };
   return server;
+}
+
+interface PendingCall {
+  name: string;
+  args: unknown;
+  started: number;
+}
+
+/**
+ * The SDK refuses invalid arguments and unknown tools before any handler runs; those
+ * are the calls most worth an audit line. Watch tools/call on the wire and log the
+ * error answers the handler wrapper never saw.
+ */
+function auditRejectedCalls(
+  transport: Transport,
+  audited: Set<RequestId>,
+  writeRejected: (call: PendingCall, error: string) => void,
+): void {
+  const pending = new Map<RequestId, PendingCall>();
+  const onmessage = transport.onmessage;
+  transport.onmessage = (message, extra) => {
+    if ("method" in message && message.method === "tools/call" && "id" in message) {
+      const params = (message.params ?? {}) as { name?: unknown; arguments?: unknown };
+      pending.set(message.id, {
+        name: String(params.name ?? ""),
+        args: params.arguments ?? {},
+        started: performance.now(),
+      });
+    }
+    onmessage?.(message, extra);
+  };
+  const send = transport.send.bind(transport);
+  transport.send = async (message: JSONRPCMessage, options) => {
+    if ("id" in message && message.id !== undefined && pending.has(message.id)) {
+      const call = pending.get(message.id)!;
+      pending.delete(message.id);
+      if (!audited.delete(message.id)) {
+        const result =
+          "result" in message
+            ? (message.result as { isError?: boolean; content?: { text?: string }[] })
+            : undefined;
+        const error = "error" in message ? message.error.message : (result?.content?.[0]?.text ?? "");
+        if ("error" in message || result?.isError) writeRejected(call, error);
+      }
+    }
+    return send(message, options);
+  };
 }
 
 function capText(text: string): string {

@@ -1,0 +1,104 @@
+/**
+ * The handler wrapper in-process: calls refused before the handler (bad arguments,
+ * unknown tools) still get an audit line, and successful calls list their PVE requests.
+ */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuditLog, verifyAuditChain } from "../src/auditlog.js";
+import { Secret } from "../src/config/secret.js";
+import type { Config } from "../src/config/types.js";
+import { PveReader } from "../src/pve/client.js";
+import { createMcpServer, recordPveRequest } from "../src/server.js";
+import { startSimulator, type Simulator } from "../src/simulator/index.js";
+import { ALL_TOOLS } from "../src/tools/inventory.js";
+
+let sim: Simulator;
+let client: Client;
+let pve: PveReader;
+let audit: AuditLog;
+const auditPath = join(mkdtempSync(join(tmpdir(), "server-")), "audit.jsonl");
+
+beforeAll(async () => {
+  sim = await startSimulator();
+  const config: Config = {
+    host: sim.host,
+    port: sim.port,
+    tokenId: sim.tokens.auditor.id,
+    tokenSecret: new Secret(sim.tokens.auditor.secret),
+    tls: { mode: "fingerprint", fingerprint: sim.fingerprint },
+    timeoutMs: 5000,
+    service: "PVE",
+    logLevel: "info",
+    toolsets: undefined,
+    allowPrivilegedToken: false,
+    auditLogPath: auditPath,
+    sources: {},
+  };
+  pve = new PveReader({ ...config, onRequest: recordPveRequest });
+  audit = new AuditLog(auditPath);
+  const server = createMcpServer({ config, pve, tools: [...ALL_TOOLS], audit, version: "test" });
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await server.connect(serverSide);
+  client = new Client({ name: "test", version: "1" });
+  await client.connect(clientSide);
+});
+afterAll(async () => {
+  await client.close();
+  await pve.close();
+  audit.close();
+  await sim.close();
+});
+
+function auditLines(): Record<string, unknown>[] {
+  return readFileSync(auditPath, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+describe("audit of every call", () => {
+  it("logs a successful call with the PVE requests it made", async () => {
+    const res = await client.callTool({ name: "get_vm_status", arguments: { vmid: 100 } });
+    expect(res.isError).toBeFalsy();
+    expect(auditLines().at(-1)).toMatchObject({
+      tool: "get_vm_status",
+      outcome: "ok",
+      args: { vmid: 100 },
+      pveRequests: [
+        { method: "GET", path: "/cluster/resources", status: 200 },
+        { method: "GET", path: "/nodes/pve1/qemu/100/status/current", status: 200 },
+      ],
+    });
+  });
+
+  it("logs calls the SDK refuses before the handler: invalid arguments and unknown tools", async () => {
+    sim.clearRequests();
+    const bad = await client.callTool({ name: "get_node_status", arguments: { node: "../access" } });
+    expect(bad.isError).toBe(true);
+    expect(auditLines().at(-1)).toMatchObject({
+      tool: "get_node_status",
+      tier: "read",
+      outcome: "rejected",
+      args: { node: "../access" },
+      pveRequests: [],
+    });
+    const unknown = await client.callTool({ name: "vm_action", arguments: { vmid: 100, action: "stop" } });
+    expect(unknown.isError).toBe(true);
+    expect(auditLines().at(-1)).toMatchObject({ tool: "vm_action", tier: "unknown", outcome: "rejected" });
+    expect(sim.requests()).toEqual([]);
+    expect(verifyAuditChain(readFileSync(auditPath, "utf8"))).toBe(0);
+  });
+
+  it("logs a failing call once, as an error", async () => {
+    const before = auditLines().length;
+    const res = await client.callTool({ name: "get_node_status", arguments: { node: "pve3" } });
+    expect(res.isError).toBe(true);
+    const lines = auditLines();
+    expect(lines.length).toBe(before + 1);
+    expect(lines.at(-1)).toMatchObject({ tool: "get_node_status", outcome: "error" });
+  });
+});
