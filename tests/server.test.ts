@@ -14,6 +14,7 @@ import type { Config } from "../src/config/types.js";
 import { PveReader } from "../src/pve/client.js";
 import { createMcpServer, recordPveRequest } from "../src/server.js";
 import { startSimulator, type Simulator } from "../src/simulator/index.js";
+import { annotationsFor, metaFor } from "../src/tools/define.js";
 import { ALL_TOOLS } from "../src/tools/inventory.js";
 
 let sim: Simulator;
@@ -59,6 +60,19 @@ function auditLines(): Record<string, unknown>[] {
     .split("\n")
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
+
+describe("tools/list", () => {
+  it("lists every tool with the annotations and _meta of its tier, and its output schema", async () => {
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(ALL_TOOLS.map((t) => t.name));
+    for (const listed of tools) {
+      const tool = ALL_TOOLS.find((t) => t.name === listed.name)!;
+      expect(listed.annotations, listed.name).toMatchObject(annotationsFor(tool.tier));
+      expect(listed._meta, listed.name).toEqual(metaFor(tool.tier));
+      expect(listed.outputSchema, listed.name).toBeDefined();
+    }
+  });
+});
 
 describe("audit of every call", () => {
   it("logs a successful call with the PVE requests it made", async () => {
