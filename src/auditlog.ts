@@ -1,17 +1,20 @@
 /**
- * The audit trail: one JSON line per tool call, file mode 0600, each line carrying
- * the SHA-256 of the line before it, so a removed or edited line breaks the chain.
- * Arguments are redacted before they are written; secrets never reach the file.
+ * The audit trail: one JSON line per tool call, file mode 0600. Each server process
+ * is a session with its own hash chain (every line carries the SHA-256 of the
+ * session's previous line), so processes sharing a log never break each other's
+ * chain, and an edited or removed line inside a session shows. Arguments are capped
+ * and redacted before they are written; secrets never reach the file.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import {
-  chmodSync,
   closeSync,
-  existsSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readSync,
-  statSync,
   writeSync,
 } from "node:fs";
 import { dirname } from "node:path";
@@ -30,26 +33,43 @@ export interface AuditRecord {
 }
 
 const GENESIS = "0".repeat(64);
-/** Far more than one line ever takes (arguments are small and redacted). */
-const TAIL_BYTES = 1024 * 1024;
+/** Longest string kept from a call's arguments or error: a model can send megabytes. */
+const MAX_STRING = 256;
+const TAIL_BYTES = 64 * 1024;
 
 export class AuditLog {
   private readonly fd: number;
-  private previousHash: string;
+  private readonly session = randomUUID().slice(0, 8);
+  private previousHash = GENESIS;
 
   constructor(readonly path: string) {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    this.previousHash = existsSync(path) ? lastLineHash(path) : GENESIS;
-    this.fd = openSync(path, "a", 0o600);
-    // An existing file keeps its mode unless we tighten it.
-    if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
+    try {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      refuseForeignFile(path);
+      // O_NOFOLLOW: a symlink planted at the path must not redirect our appends.
+      this.fd = openSync(
+        path,
+        constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
+        0o600,
+      );
+      const stat = fstatSync(this.fd);
+      if (!stat.isFile()) throw new Error("not a regular file");
+      if ((stat.mode & 0o077) !== 0) fchmodSync(this.fd, 0o600);
+    } catch (err) {
+      throw new Error(
+        `PROXMOX_AUDIT_LOG ${path} cannot be used as the audit log: ${(err as Error).message}; point it at a file this user may create, e.g. ~/.local/state/proxmox-mcp/audit.jsonl`,
+      );
+    }
   }
 
   write(record: AuditRecord): void {
     const line = JSON.stringify({
       time: new Date().toISOString(),
+      session: this.session,
       ...record,
-      args: redact(record.args),
+      tool: cap(record.tool),
+      args: redact(capStrings(record.args)),
+      ...(record.error ? { error: cap(record.error, 1000) } : {}),
       prev: this.previousHash,
     });
     writeSync(this.fd, `${line}\n`);
@@ -65,29 +85,72 @@ function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
-/** Reads only the end of the file: the log grows for ever, a start-up must not. */
-function lastLineHash(path: string): string {
-  const size = statSync(path).size;
-  const length = Math.min(size, TAIL_BYTES);
-  const tail = Buffer.alloc(length);
-  const fd = openSync(path, "r");
+function cap(text: string, max = MAX_STRING): string {
+  return text.length > max ? `${text.slice(0, max)}…[${text.length - max} more characters]` : text;
+}
+
+function capStrings(value: unknown): unknown {
+  if (typeof value === "string") return cap(value);
+  if (Array.isArray(value)) return value.slice(0, 50).map(capStrings);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value)
+        .slice(0, 50)
+        .map(([k, v]) => [cap(k, 64), capStrings(v)]),
+    );
+  }
+  return value;
+}
+
+/** Appending to a file that is not one of our logs (a .bashrc, say) would be a way to plant text in it. */
+function refuseForeignFile(path: string): void {
+  let stat;
   try {
-    readSync(fd, tail, 0, length, size - length);
+    stat = lstatSync(path);
+  } catch {
+    return; // does not exist yet
+  }
+  if (!stat.isFile()) throw new Error("it exists and is not a regular file");
+  if (stat.size === 0) return;
+  const length = Math.min(stat.size, TAIL_BYTES);
+  const tail = Buffer.alloc(length);
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    readSync(fd, tail, 0, length, stat.size - length);
   } finally {
     closeSync(fd);
   }
-  const last = tail.toString("utf8").split("\n").filter(Boolean).at(-1);
-  return last === undefined ? GENESIS : sha256(last);
+  const last = tail.toString("utf8").split("\n").filter(Boolean).at(-1) ?? "";
+  if (!isAuditLine(last))
+    throw new Error("the file exists and its last line is not an audit record of this server");
 }
 
-/** Checks a log's chain; returns the 1-based number of the first line that does not follow, or 0. */
+function isAuditLine(line: string): boolean {
+  try {
+    const parsed = JSON.parse(line) as Record<string, unknown>;
+    return typeof parsed["prev"] === "string" && typeof parsed["tool"] === "string";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks every session's chain; returns the 1-based number of the first line that
+ * does not follow its session's previous line (or is not a record), or 0.
+ */
 export function verifyAuditChain(text: string): number {
-  let previous = GENESIS;
+  const lastHash = new Map<string, string>();
   const lines = text.split("\n").filter(Boolean);
   for (const [i, line] of lines.entries()) {
-    const prev = (JSON.parse(line) as { prev?: string }).prev;
-    if (prev !== previous) return i + 1;
-    previous = sha256(line);
+    let record: { session?: unknown; prev?: unknown };
+    try {
+      record = JSON.parse(line) as typeof record;
+    } catch {
+      return i + 1;
+    }
+    const session = String(record.session ?? "");
+    if (record.prev !== (lastHash.get(session) ?? GENESIS)) return i + 1;
+    lastHash.set(session, sha256(line));
   }
   return 0;
 }

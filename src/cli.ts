@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { AuditLog } from "./auditlog.js";
 import { auditLogPath, ConfigError, loadConfig } from "./config/load.js";
+import { describeConfig } from "./config/redact.js";
 import { Secret } from "./config/secret.js";
 import type { Config } from "./config/types.js";
 import { PveReader } from "./pve/client.js";
@@ -65,6 +66,8 @@ async function serve(demo: boolean): Promise<void> {
     config = loaded.config;
     for (const warning of loaded.warnings) process.stderr.write(`proxmox-mcp: warning: ${warning}\n`);
   }
+  const debug = config.logLevel === "debug";
+  if (debug) process.stderr.write(`proxmox-mcp: configuration ${JSON.stringify(describeConfig(config))}\n`);
   const tools = buildInventory(ALL_TOOLS, { dangerousEnabled: false, toolsets: config.toolsets });
   const pve = new PveReader({
     host: config.host,
@@ -73,7 +76,15 @@ async function serve(demo: boolean): Promise<void> {
     tokenSecret: config.tokenSecret,
     tls: config.tls,
     timeoutMs: config.timeoutMs,
-    onRequest: recordPveRequest,
+    onRequest: (request) => {
+      recordPveRequest(request);
+      if (debug) {
+        const outcome = request.status ?? "no answer";
+        process.stderr.write(
+          `proxmox-mcp: GET ${request.path} -> ${outcome} in ${Math.round(request.durationMs)} ms\n`,
+        );
+      }
+    },
   });
   const audit = new AuditLog(config.auditLogPath);
   try {

@@ -26,7 +26,11 @@ function explainApiError(err: PveApiError, config: Config): string {
     const [, path, privs] = m;
     const wanted = (privs ?? "").split("|");
     if (wanted.some((p) => AUDITOR_PRIVILEGES.has(p))) {
-      return `The token lacks ${wanted.join(" or ")} on ${path} (${where}). Grant read-only access: pveum acl modify ${path} --tokens '${config.tokenId}' --roles PVEAuditor`;
+      const user = config.tokenId.split("!")[0];
+      return (
+        `The token lacks ${wanted.join(" or ")} on ${path} (${where}). Grant read-only access to the token and its user ` +
+        `(a privilege-separated token gets the intersection): pveum acl modify ${path} --users ${user} --tokens '${config.tokenId}' --roles PVEAuditor`
+      );
     }
     return `This read needs ${wanted.join(" or ")} on ${path}, which the read-only PVEAuditor role does not include (${where}); it stays unavailable with a read-only token.`;
   }

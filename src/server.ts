@@ -60,7 +60,7 @@ export function createMcpServer({ config, pve, tools, audit, version }: ServerDe
         const started = performance.now();
         const pveRequests: PveRequest[] = [];
         const record = (outcome: "ok" | "error", error?: string) =>
-          audit.write({
+          writeAuditSafely(audit, {
             tool: tool.name,
             tier: tool.tier,
             args,
@@ -91,7 +91,7 @@ export function createMcpServer({ config, pve, tools, audit, version }: ServerDe
   server.connect = async (transport: Transport) => {
     await connect(transport);
     auditRejectedCalls(transport, audited, (call, error) =>
-      audit.write({
+      writeAuditSafely(audit, {
         tool: call.name,
         tier: tiers.get(call.name) ?? "unknown",
         args: call.args,
@@ -153,8 +153,19 @@ function auditRejectedCalls(
   };
 }
 
+/** A full disk must not hang the client: the failure goes to stderr, the answer still goes out. */
+function writeAuditSafely(audit: AuditLog, record: AuditRecord): void {
+  try {
+    audit.write(record);
+  } catch (err) {
+    process.stderr.write(
+      `proxmox-mcp: cannot write the audit log ${audit.path}: ${(err as Error).message}\n`,
+    );
+  }
+}
+
 function capText(text: string): string {
   if (text.length <= MAX_TEXT_CHARS) return text;
   const rest = text.length - MAX_TEXT_CHARS;
-  return `${text.slice(0, MAX_TEXT_CHARS)}\n… [output truncated: ${rest} more characters; narrow the request with filters, limit and offset]`;
+  return `${text.slice(0, MAX_TEXT_CHARS)}\n… [output truncated by the server: ${rest} more characters; ask for less (filters, limit, offset where the tool has them)]`;
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -33,17 +33,50 @@ describe("AuditLog", () => {
     expect(verifyAuditChain(text)).toBe(0);
   });
 
-  it("continues the chain after a restart, and a changed line breaks it", () => {
+  it("chains each process's lines on their own, so processes sharing a log do not break each other", () => {
     const path = join(mkdtempSync(join(tmpdir(), "audit-")), "audit.jsonl");
-    for (const tool of ["a", "b"]) {
-      const log = new AuditLog(path);
-      log.write(call(tool));
-      log.close();
-    }
+    const first = new AuditLog(path);
+    const second = new AuditLog(path);
+    first.write(call("a"));
+    second.write(call("b"));
+    first.write(call("c"));
+    second.write(call("d"));
+    first.close();
+    second.close();
     const text = readFileSync(path, "utf8");
+    expect(
+      new Set(
+        text
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l).session),
+      ).size,
+    ).toBe(2);
     expect(verifyAuditChain(text)).toBe(0);
     writeFileSync(path, text.replace('"tool":"a"', '"tool":"x"'));
-    expect(verifyAuditChain(readFileSync(path, "utf8"))).toBe(2);
+    expect(verifyAuditChain(readFileSync(path, "utf8"))).toBe(3);
+    expect(verifyAuditChain("not json\n")).toBe(1);
+  });
+
+  it("refuses a path that is not its own log: a symlink, a directory, another file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "audit-"));
+    const foreign = join(dir, "bashrc");
+    writeFileSync(foreign, "export PATH=/usr/bin\n");
+    expect(() => new AuditLog(foreign)).toThrow(/PROXMOX_AUDIT_LOG .* last line is not an audit record/);
+    symlinkSync(foreign, join(dir, "link.jsonl"));
+    expect(() => new AuditLog(join(dir, "link.jsonl"))).toThrow(/PROXMOX_AUDIT_LOG .* not a regular file/);
+    expect(() => new AuditLog(dir)).toThrow(/PROXMOX_AUDIT_LOG/);
+    expect(readFileSync(foreign, "utf8")).toBe("export PATH=/usr/bin\n");
+  });
+
+  it("caps long argument strings before redacting them", () => {
+    const path = join(mkdtempSync(join(tmpdir(), "audit-")), "audit.jsonl");
+    const log = new AuditLog(path);
+    log.write(call("get_vms", { name: "a-".repeat(100_000) }));
+    log.close();
+    const line = readFileSync(path, "utf8");
+    expect(line.length).toBeLessThan(2000);
+    expect(line).toContain("more characters");
   });
 
   it("redacts secrets in arguments and tightens an existing file's mode", () => {

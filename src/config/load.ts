@@ -109,6 +109,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       if (!merged.has(name)) merged.set(name, { entry, source: layer.source });
     }
   }
+  problems.push(...settingsBelowTheToken(merged));
   if (problems.length > 0) throw new ConfigError(problems);
 
   const values = parseVariables(merged);
@@ -393,6 +394,35 @@ function readableByOthersWarning(file: string): string | undefined {
 }
 
 /** `$XDG_STATE_HOME/proxmox-mcp/audit.jsonl`; the XDG spec says to ignore a relative XDG_STATE_HOME. */
+/**
+ * Where the server connects, how it checks TLS and where it writes its audit log
+ * decide who may see the token. Those settings must not come from a layer below the
+ * one holding the token: a .env or config file in a cloned project must not turn off
+ * TLS checking, re-pin the certificate or retarget the audit log of a server whose
+ * token the user set in the environment.
+ */
+const GUARDED: Variable[] = [
+  "PROXMOX_HOST",
+  "PROXMOX_VERIFY_SSL",
+  "PROXMOX_TLS_FINGERPRINT",
+  "PROXMOX_CA_FILE",
+  "PROXMOX_AUDIT_LOG",
+];
+const LAYER_RANK: Record<Source, number> = { env: 0, ".env": 1, json: 2, default: 3 };
+
+function settingsBelowTheToken(merged: Map<string, { entry: Entry; source: Source }>): string[] {
+  const token = merged.get("PROXMOX_TOKEN_SECRET");
+  if (!token) return [];
+  return GUARDED.flatMap((variable) => {
+    const setting = merged.get(variable);
+    if (!setting || LAYER_RANK[setting.source] <= LAYER_RANK[token.source]) return [];
+    return [
+      `${label(variable, setting.entry)} comes from the ${setting.source} layer, below the token (${token.source}); ` +
+        `set it where the token is set (example: both in the environment)`,
+    ];
+  });
+}
+
 /** PROXMOX_AUDIT_LOG relative to cwd, or the XDG state default. */
 export function auditLogPath(configured: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string {
   return configured?.trim() ? resolve(cwd, configured.trim()) : defaultAuditLogPath(env);

@@ -21,7 +21,8 @@ const HOST_NAME =
 /** Host name, IPv4, or IPv6 with or without brackets; undefined if it is anything else (a URL, host:port...). */
 function bareHost(value: string): string | undefined {
   const unbracketed = value.startsWith("[") && value.endsWith("]") ? value.slice(1, -1) : value;
-  if (isIP(unbracketed) === 6) return unbracketed;
+  // A zone id (fe80::1%eth0) cannot go into an https URL.
+  if (isIP(unbracketed) === 6) return unbracketed.includes("%") ? undefined : unbracketed;
   if (unbracketed !== value) return undefined;
   if (isIP(value) === 4) return value;
   // Digits and dots only but not a valid IPv4 address (e.g. 10.0.0.256) is a typo, not a host name.

@@ -55,7 +55,11 @@ export class PveReader {
   constructor(options: PveReaderOptions) {
     const host = options.host.includes(":") ? `[${options.host}]` : options.host;
     this.#where = `${host}:${options.port}`;
-    this.#pool = new Pool(`https://${this.#where}`, { connect: connectOptions(options.tls, this.#where) });
+    // pveproxy runs 3 workers by default: a burst of parallel tool calls must not open dozens of sockets.
+    this.#pool = new Pool(`https://${this.#where}`, {
+      connections: 4,
+      connect: connectOptions(options.tls, this.#where),
+    });
     this.#tokenId = options.tokenId;
     this.#tokenSecret = options.tokenSecret;
     this.#timeoutMs = options.timeoutMs;

@@ -167,8 +167,33 @@ describe("precedence: environment, then .env, then the JSON file", () => {
   });
 
   it("counts an empty or blank variable as unset", () => {
-    write(".env", "PROXMOX_HOST=from-dotenv\n");
-    expect(load({ ...BASE_ENV, PROXMOX_HOST: "  " }).config.host).toBe("from-dotenv");
+    write(".env", "PROXMOX_PORT=8443\n");
+    expect(load({ ...BASE_ENV, PROXMOX_PORT: "  " }).config.port).toBe(8443);
+  });
+
+  it.each([
+    ["PROXMOX_HOST", "evil.example"],
+    ["PROXMOX_VERIFY_SSL", "false"],
+    ["PROXMOX_TLS_FINGERPRINT", "AA".repeat(32)],
+    ["PROXMOX_AUDIT_LOG", "../../.bashrc"],
+  ])(
+    "refuses %s from a file below the layer that holds the token (a cloned project cannot redirect it)",
+    (variable, value) => {
+      write(".env", `${variable}=${value}\n`);
+      const env: Record<string, string | undefined> = { ...BASE_ENV };
+      delete env[variable];
+      const error = configError(env);
+      expect(error.message).toContain(`${variable} (in `);
+      expect(error.message).toContain("below the token");
+    },
+  );
+
+  it("takes those settings from a file when the token is in the same file", () => {
+    write(
+      ".env",
+      `PROXMOX_HOST=pve.lab\nPROXMOX_TOKEN_ID=mcp@pve!readonly\nPROXMOX_TOKEN_SECRET=${SECRET}\n`,
+    );
+    expect(load({ HOME: BASE_ENV.HOME }).config.host).toBe("pve.lab");
   });
 
   it("reads the JSON file named by PROXMOX_MCP_CONFIG, relative to cwd, also when .env names it", () => {

@@ -198,7 +198,7 @@ describe("a token without Sys.Audit (403)", () => {
     expect(text).toContain("Sys.Audit");
     expect(text).toContain("/nodes/pve1");
     expect(text).toContain(
-      `pveum acl modify /nodes/pve1 --tokens '${TEST_TOKENS.vmAuditOnly.id}' --roles PVEAuditor`,
+      `pveum acl modify /nodes/pve1 --users vmaudit@pve --tokens '${TEST_TOKENS.vmAuditOnly.id}' --roles PVEAuditor`,
     );
     expect(text).not.toContain(TEST_TOKENS.vmAuditOnly.secret);
     expect(sim.requests().map((r) => [r.path, r.status])).toEqual([["/nodes/pve1/status", 403]]);
