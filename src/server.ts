@@ -11,7 +11,7 @@ import type { AuditLog, AuditRecord } from "./auditlog.js";
 import type { Config } from "./config/types.js";
 import { explainError } from "./explain-error.js";
 import type { PveReader } from "./pve/client.js";
-import { redact, redactText } from "./redact.js";
+import { Redactor } from "./redact.js";
 import { annotationsFor, metaFor, type AnyTool } from "./tools/define.js";
 
 /** Text answers longer than this are cut with a visible notice (Claude Code warns at ~10k tokens). */
@@ -35,6 +35,8 @@ export interface ServerDeps {
 
 export function createMcpServer({ config, pve, tools, audit, version }: ServerDeps): McpServer {
   const tiers = new Map(tools.map((t) => [t.name, t.tier]));
+  // The token secret is masked literally too, should a guest note or an error ever carry it.
+  const redactor = new Redactor([config.tokenSecret.reveal()]);
   /** Calls the wrapper below wrote to the audit log, by JSON-RPC request id. */
   const audited = new Set<RequestId>();
   const server = new McpServer(
@@ -76,11 +78,11 @@ export function createMcpServer({ config, pve, tools, audit, version }: ServerDe
           );
           record("ok");
           return {
-            content: [{ type: "text" as const, text: capText(redactText(out.text)) }],
-            structuredContent: redact(out.structured) as Record<string, unknown>,
+            content: [{ type: "text" as const, text: capText(redactor.text(out.text)) }],
+            structuredContent: redactor.value(out.structured) as Record<string, unknown>,
           };
         } catch (err) {
-          const message = redactText(explainError(err, config));
+          const message = redactor.text(explainError(err, config));
           record("error", message);
           return { isError: true, content: [{ type: "text" as const, text: message }] };
         }
@@ -97,7 +99,7 @@ export function createMcpServer({ config, pve, tools, audit, version }: ServerDe
         args: call.args,
         tokenId: config.tokenId,
         outcome: "rejected",
-        error: redactText(error),
+        error: redactor.text(error),
         durationMs: Math.round(performance.now() - call.started),
         pveRequests: [],
       }),

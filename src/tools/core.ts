@@ -6,6 +6,8 @@
 import { z } from "zod";
 import { pveNode, pveVmid } from "../pve/formats.js";
 import type { PveReader } from "../pve/client.js";
+import { PveApiError } from "../pve/errors.js";
+import { redact } from "../redact.js";
 import { defineTool, type ReadContext } from "./define.js";
 import { cleanText, fence, LIMITS } from "./untrusted.js";
 
@@ -41,6 +43,28 @@ interface ClusterResource {
 
 const guestType = z.enum(["qemu", "lxc"]);
 
+/**
+ * All of /cluster/resources in one call, without a type filter: guests and node
+ * entries together (a node entry says whether the node is offline even when none of
+ * its guests is visible).
+ */
+async function clusterResources(pve: PveReader, signal: AbortSignal): Promise<ClusterResource[]> {
+  return pve.get<ClusterResource[]>("/cluster/resources", {}, { signal });
+}
+
+const isGuest = (r: ClusterResource) => r.vmid !== undefined && (r.type === "qemu" || r.type === "lxc");
+
+/** Nodes whose /cluster/resources node entry says offline. */
+function offlineNodesOf(resources: ClusterResource[]): string[] {
+  return [
+    ...new Set(
+      resources
+        .filter((r) => r.type === "node" && r.status === "offline" && r.node)
+        .map((r) => r.node as string),
+    ),
+  ].sort();
+}
+
 /** Finds a guest's node and type with one /cluster/resources call. */
 async function locateGuest(
   pve: PveReader,
@@ -48,12 +72,8 @@ async function locateGuest(
   node: string | undefined,
   signal: AbortSignal,
 ): Promise<ClusterResource & { node: string; type: "qemu" | "lxc" }> {
-  const guests = await pve.get<ClusterResource[]>(
-    "/cluster/resources",
-    {},
-    { query: { type: "vm" }, signal },
-  );
-  const guest = guests.find((g) => g.vmid === vmid);
+  const resources = await clusterResources(pve, signal);
+  const guest = resources.find((g) => isGuest(g) && g.vmid === vmid);
   if (!guest?.node) {
     throw new Error(
       `VM/CT ${vmid} not found: it does not exist, or this token lacks VM.Audit on /vms/${vmid} (PVE hides guests it may not see).`,
@@ -62,7 +82,7 @@ async function locateGuest(
   if (node && guest.node !== node) {
     throw new Error(`VM/CT ${vmid} is on node ${guest.node}, not ${node}: omit "node" or use ${guest.node}.`);
   }
-  if (guest.status === "unknown") {
+  if (guest.status === "unknown" && offlineNodesOf(resources).includes(guest.node)) {
     throw new Error(
       `VM/CT ${vmid} is on node ${guest.node}, which is offline: its status cannot be read now.`,
     );
@@ -114,9 +134,14 @@ export const getVersion = defineTool({
       {},
       { signal: ctx.signal },
     );
+    // Without Sys.Audit on / PVE answers 403: the answering node is then unknown. Any other
+    // failure is a real error and is reported as such.
     const status = await ctx.pve
       .get<{ type: string; name: string; local?: number }[]>("/cluster/status", {}, { signal: ctx.signal })
-      .catch(() => []);
+      .catch((err: unknown) => {
+        if (err instanceof PveApiError && err.status === 403) return [];
+        throw err;
+      });
     const answeringNode = status.find((e) => e.type === "node" && e.local === 1)?.name ?? null;
     const out = {
       version: version.version,
@@ -330,9 +355,14 @@ export const getVms = defineTool({
   input: {
     node: pveNode.optional().describe("only guests on this node"),
     type: z.enum(["qemu", "lxc", "all"]).default("all"),
-    status: z.enum(["running", "stopped", "paused", "unknown"]).optional(),
+    status: z
+      .enum(["running", "stopped", "unknown"])
+      .optional()
+      .describe(
+        '"running" includes paused guests (PVE lists them as running); "unknown": on an offline node',
+      ),
     name: z.string().max(64).optional().describe("case-insensitive substring of the name"),
-    tag: z.string().max(64).optional().describe("exact tag"),
+    tag: z.string().max(64).optional().describe("exact tag, case-insensitive"),
     limit: z.number().int().min(1).max(MAX_LIMIT).default(50),
     offset: z.number().int().min(0).default(0),
   },
@@ -347,24 +377,26 @@ export const getVms = defineTool({
   },
   needs: [{ path: "/vms", privileges: ["VM.Audit"] }],
   async handle(args, ctx) {
-    const resources = await ctx.pve.get<ClusterResource[]>(
-      "/cluster/resources",
-      {},
-      { query: { type: "vm" }, signal: ctx.signal },
-    );
+    const resources = await clusterResources(ctx.pve, ctx.signal);
     const name = args.name?.toLowerCase();
+    const tag = args.tag?.toLowerCase();
     const matching = resources
-      .filter((r) => r.vmid !== undefined && (r.type === "qemu" || r.type === "lxc"))
+      .filter(isGuest)
       .filter((r) => args.type === "all" || r.type === args.type)
       .filter((r) => !args.node || r.node === args.node)
       .filter((r) => !args.status || r.status === args.status)
       .filter((r) => !name || (r.name ?? "").toLowerCase().includes(name))
-      .filter((r) => !args.tag || (r.tags ?? "").split(/[;,\s]+/).includes(args.tag))
+      .filter(
+        (r) =>
+          !tag ||
+          (r.tags ?? "")
+            .toLowerCase()
+            .split(/[;,\s]+/)
+            .includes(tag),
+      )
       .sort((a, b) => (a.vmid ?? 0) - (b.vmid ?? 0));
     const page = matching.slice(args.offset, args.offset + args.limit);
-    const offlineNodes = [
-      ...new Set(resources.filter((r) => r.status === "unknown" && r.node).map((r) => r.node as string)),
-    ].sort();
+    const offlineNodes = offlineNodesOf(resources);
     const guests = page.map((r) => ({
       vmid: r.vmid as number,
       name: cleanText(r.name ?? "", LIMITS.name),
@@ -400,8 +432,13 @@ export const getVms = defineTool({
     const offline = offlineNodes.length
       ? `\noffline node(s): ${offlineNodes.join(", ")}: their guests show status "unknown"`
       : "";
+    const unfiltered =
+      args.type === "all" && !args.node && !args.status && args.name === undefined && args.tag === undefined;
+    const none = unfiltered
+      ? "no guest visible: PVE hides guests this token may not see (needs VM.Audit on /vms or on the guests)"
+      : "no guest matches";
     return {
-      text: `${matching.length === 0 ? "no guest matches" : header}${offline}\n${lines.join("\n")}`.trimEnd(),
+      text: `${matching.length === 0 ? none : header}${offline}\n${lines.join("\n")}`.trimEnd(),
       structured: {
         total: matching.length,
         offset: args.offset,
@@ -513,7 +550,7 @@ export const getVmConfig = defineTool({
   name: "get_vm_config",
   title: "VM or container configuration",
   description:
-    "Configuration of one VM or container (found automatically). Secrets (cloud-init password, SSH keys, anything password- or key-like) are redacted; the description is untrusted text.",
+    "Current configuration of one VM or container (found automatically; pending changes not applied). Secrets (cloud-init password, SSH keys, anything password- or key-like) are redacted; the whole listing is untrusted text.",
   toolset: "core",
   tier: "read",
   input: vmidInput,
@@ -529,23 +566,30 @@ export const getVmConfig = defineTool({
     const raw = await ctx.pve.get<Record<string, string | number>>(
       `/nodes/{node}/${g.type}/{vmid}/config`,
       { node: g.node, vmid },
-      { signal: ctx.signal },
+      // Without current=1 PVE answers the config with pending changes applied.
+      { query: { current: 1 }, signal: ctx.signal },
     );
-    const config: Record<string, string | number> = {};
+    const cleaned: Record<string, string | number> = {};
     for (const [key, value] of Object.entries(raw)) {
       if (key === "digest") continue;
-      config[key] =
+      cleaned[key] =
         typeof value === "string"
           ? cleanText(value, key === "description" ? LIMITS.description : 2000, key === "description")
           : value;
     }
+    // Text and structured output come from the same redacted config: key rules (sshkeys,
+    // cipassword, *_password...) and value patterns apply to both alike.
+    const config = redact(cleaned);
     const { description, ...rest } = config;
     const lines = Object.keys(rest)
       .sort()
       .map((k) => `${k}: ${rest[k]}`);
-    if (description !== undefined) lines.push(fence("description", String(description)));
+    if (description !== undefined) {
+      lines.push(`description:\n${String(description).replace(/^/gm, "  ")}`);
+    }
+    // ciuser, searchdomain, hookscript paths, LXC entrypoint/env... are free strings too.
     return {
-      text: `${g.type} ${vmid} on ${g.node}\n${lines.join("\n")}`,
+      text: `${g.type} ${vmid} on ${g.node}\n${fence("config", lines.join("\n"))}`,
       structured: { vmid, type: g.type, node: g.node, config },
     };
   },

@@ -151,7 +151,14 @@ describe("secrets never leave the server", () => {
     const planted = plantedSecrets();
     expect(planted["CT 203 root password"]).toBe("Winter2026!");
     expect(Object.keys(planted)).toEqual(
-      expect.arrayContaining(["VM 103 MONITORING_API_KEY", "VM 9000 cipassword", "VM 9000 ssh key 0 blob"]),
+      expect.arrayContaining([
+        "VM 103 MONITORING_API_KEY",
+        "VM 9000 cipassword",
+        "VM 9000 ssh key 0 blob",
+        // Two URL-encoded keys in one sshkeys value: the second one leaked once.
+        "VM 106 ssh key 0 blob",
+        "VM 106 ssh key 1 blob",
+      ]),
     );
     for (const value of Object.values(planted)) expect(value.length).toBeGreaterThanOrEqual(8);
     // The tools did read those configs: the redaction markers show where the secrets were.
@@ -162,6 +169,7 @@ describe("secrets never leave the server", () => {
     expect(configText(203)).toContain("root pw: [redacted]");
     expect(configText(103)).toContain("MONITORING_API_KEY=[redacted]");
     expect(configText(9000)).toMatch(/cipassword: \[redacted\][\s\S]*sshkeys: \[redacted\]/);
+    expect(configText(106)).toContain("sshkeys: [redacted]");
     // Both successes and failures were produced.
     expect(calls.filter((c) => c.result.isError).length).toBeGreaterThanOrEqual(10);
     expect(calls.filter((c) => !c.result.isError).length).toBeGreaterThanOrEqual(40);

@@ -26,7 +26,8 @@
  *  - ZFS pool "tank" on pve2 is 94 % full, and one of its disks fails SMART.
  *  - pve1 has an active subscription, pve2 none.
  *  - Secrets to redact: root password in CT 203's description, an API key in
- *    VM 103's description, cloud-init cipassword/sshkeys on template 9000.
+ *    VM 103's description, cloud-init cipassword/sshkeys on template 9000,
+ *    two URL-encoded SSH keys in VM 106's sshkeys.
  *  - Replication 205-0 fails (fail_count 3); 104-0 is fine.
  *  - Repeated root@pam login failures from 198.51.100.23 in pve1's syslog.
  */
@@ -172,6 +173,9 @@ export const DEBIAN_13_OSINFO = {
 
 const ADMIN_SSH_KEY =
   "ssh-ed25519%20AAAAC3NzaC1lZDI1NTE5AAAAIHk3bQp9vR2xW7mLcT4nJfA8sE1uYdGz6oKqN0hVb5Xi%20admin%40lab";
+
+/** Two keys, URL-encoded and newline-separated as PVE stores them: the second one must not leak. */
+const K8S_SSH_KEYS = `${ADMIN_SSH_KEY}%0Assh-ed25519%20AAAAC3NzaC1lZDI1NTE5AAAAIDq7Lm2Vx9Rt4Wc8Np1Kf6Ys3Hb5Zj0Ge7Ua2Xo9Qd4S%20deploy%40ci`;
 
 /** GET /nodes/{node}/network entries of a node with one uplink bridge. */
 function bridgedNetwork(ip: string): NetworkEntry[] {
@@ -609,7 +613,7 @@ const guests: GuestInput[] = [
       serial0: "socket",
       smbios1: "uuid=6b4cb242-4a23-4596-a217-beaddbc496cb",
       sockets: 1,
-      sshkeys: ADMIN_SSH_KEY,
+      sshkeys: K8S_SSH_KEYS,
       vga: "serial0",
       vmgenid: "92276658-1e27-41c0-8a6a-63ec24ede6a4",
     },
