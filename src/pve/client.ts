@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import { gunzip } from "node:zlib";
 import { buildConnector, Pool } from "undici";
 import type { Secret } from "../config/secret.js";
-import type { TlsMode } from "../config/types.js";
+import type { Config, TlsMode } from "../config/types.js";
 import { PveApiError, PveTlsMismatchError, PveTransportError } from "./errors.js";
 import { checkPathParam, isPathParamName } from "./formats.js";
 
@@ -26,14 +26,11 @@ export interface PveRequestRecord {
   durationMs: number;
 }
 
-export interface PveReaderOptions {
-  host: string;
-  port: number;
-  tokenId: string;
-  tokenSecret: Secret;
-  tls: TlsMode;
-  /** Deadline per request: connect, headers and body. */
-  timeoutMs: number;
+/** The connection settings of the configuration (timeoutMs: connect, headers and body). */
+export interface PveReaderOptions extends Pick<
+  Config,
+  "host" | "port" | "tokenId" | "tokenSecret" | "tls" | "timeoutMs"
+> {
   onRequest?: (record: PveRequestRecord) => void;
 }
 
