@@ -11,7 +11,9 @@ import { describeConfig } from "./config/redact.js";
 import { Secret } from "./config/secret.js";
 import type { Config } from "./config/types.js";
 import { PveReader } from "./pve/client.js";
+import { explainError } from "./explain-error.js";
 import { createMcpServer, recordPveRequest } from "./server.js";
+import { PrivilegedTokenError, TokenCheck } from "./token-check.js";
 import type { Simulator } from "./simulator/index.js";
 import { ALL_TOOLS, buildInventory } from "./tools/inventory.js";
 import { serveStdio } from "./transports/stdio.js";
@@ -19,6 +21,9 @@ import { serveStdio } from "./transports/stdio.js";
 const VERSION = (
   JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
 ).version;
+
+/** How long start-up waits for the token check before serving anyway. */
+const START_CHECK_BUDGET_MS = 3000;
 
 const USAGE = `Usage: proxmox-mcp [serve] [--demo]     MCP server over stdio (the default command)
        proxmox-mcp simulator [options]  serve a simulated Proxmox VE API
@@ -87,8 +92,35 @@ async function serve(demo: boolean): Promise<void> {
     },
   });
   const audit = new AuditLog(config.auditLogPath);
+  const tokenCheck = new TokenCheck(pve, config);
+  // "Refuse to start" is literal: the check runs before serving. A Proxmox that is slow
+  // to answer does not hold the start up for long; tool calls wait for (and retry) it.
+  const checked = tokenCheck.ensure().then(
+    () => {
+      if (tokenCheck.extraPrivileges.length > 0) {
+        process.stderr.write(
+          `proxmox-mcp: warning: the read token can change things (PROXMOX_ALLOW_PRIVILEGED_TOKEN=true): ${tokenCheck.extraPrivileges.join("; ")}\n`,
+        );
+      }
+    },
+    (err: unknown) => {
+      if (err instanceof PrivilegedTokenError) {
+        process.stderr.write(`proxmox-mcp: ${err.message}\n`);
+        process.exit(2);
+      }
+      process.stderr.write(
+        `proxmox-mcp: warning: cannot check the token at start (${explainError(err, config)}); every tool call retries the check\n`,
+      );
+    },
+  );
+  let startBudget: NodeJS.Timeout | undefined;
+  await Promise.race([
+    checked,
+    new Promise((resolve) => (startBudget = setTimeout(resolve, START_CHECK_BUDGET_MS))),
+  ]);
+  clearTimeout(startBudget);
   try {
-    await serveStdio(createMcpServer({ config, pve, tools, audit, version: VERSION }));
+    await serveStdio(createMcpServer({ config, pve, tokenCheck, tools, audit, version: VERSION }));
   } finally {
     await pve.close();
     audit.close();

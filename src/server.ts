@@ -11,6 +11,7 @@ import type { AuditLog, AuditRecord } from "./auditlog.js";
 import type { Config } from "./config/types.js";
 import { explainError } from "./explain-error.js";
 import type { PveReader } from "./pve/client.js";
+import type { TokenCheck } from "./token-check.js";
 import { Redactor } from "./redact.js";
 import { annotationsFor, metaFor, type AnyTool } from "./tools/define.js";
 
@@ -28,12 +29,14 @@ export function recordPveRequest(r: PveRequest): void {
 export interface ServerDeps {
   config: Config;
   pve: PveReader;
+  /** No tool runs before the read token passed the read-only check. */
+  tokenCheck: TokenCheck;
   tools: AnyTool[];
   audit: AuditLog;
   version: string;
 }
 
-export function createMcpServer({ config, pve, tools, audit, version }: ServerDeps): McpServer {
+export function createMcpServer({ config, pve, tokenCheck, tools, audit, version }: ServerDeps): McpServer {
   const tiers = new Map(tools.map((t) => [t.name, t.tier]));
   // The token secret is masked literally too, should a guest note or an error ever carry it.
   const redactor = new Redactor([config.tokenSecret.reveal()]);
@@ -73,9 +76,15 @@ export function createMcpServer({ config, pve, tools, audit, version }: ServerDe
             pveRequests,
           });
         try {
-          const out = await requestsOfCall.run(pveRequests, () =>
-            tool.handle(args, { pve, config, signal: extra.signal }),
-          );
+          const out = await requestsOfCall.run(pveRequests, async () => {
+            await tokenCheck.ensure();
+            return tool.handle(args, {
+              pve,
+              config,
+              signal: extra.signal,
+              extraPrivileges: tokenCheck.extraPrivileges,
+            });
+          });
           record("ok");
           return {
             content: [{ type: "text" as const, text: capText(redactor.text(out.text)) }],

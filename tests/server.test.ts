@@ -16,6 +16,7 @@ import { createMcpServer, recordPveRequest } from "../src/server.js";
 import { startSimulator, type Simulator } from "../src/simulator/index.js";
 import { annotationsFor, metaFor } from "../src/tools/define.js";
 import { ALL_TOOLS } from "../src/tools/inventory.js";
+import { TokenCheck } from "../src/token-check.js";
 
 let sim: Simulator;
 let client: Client;
@@ -41,7 +42,9 @@ beforeAll(async () => {
   };
   pve = new PveReader({ ...config, onRequest: recordPveRequest });
   audit = new AuditLog(auditPath);
-  const server = createMcpServer({ config, pve, tools: [...ALL_TOOLS], audit, version: "test" });
+  const tokenCheck = new TokenCheck(pve, config);
+  await tokenCheck.ensure(); // as the CLI does at start, outside any call
+  const server = createMcpServer({ config, pve, tokenCheck, tools: [...ALL_TOOLS], audit, version: "test" });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   client = new Client({ name: "test", version: "1" });

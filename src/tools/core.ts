@@ -126,6 +126,7 @@ export const getVersion = defineTool({
     tlsMode: z.string(),
     tiers: z.array(z.string()),
     toolsets: z.array(z.string()),
+    tokenExtraPrivileges: z.array(z.string()),
   },
   needs: [],
   async handle(_args, ctx) {
@@ -152,11 +153,16 @@ export const getVersion = defineTool({
       tlsMode: ctx.config.tls.mode,
       tiers: ["read"],
       toolsets: ctx.config.toolsets ?? ["all read toolsets"],
+      tokenExtraPrivileges: [...ctx.extraPrivileges],
     };
+    const warning = out.tokenExtraPrivileges.length
+      ? `\nWARNING: the read token can change things (allowed by PROXMOX_ALLOW_PRIVILEGED_TOKEN): ${out.tokenExtraPrivileges.join("; ")}`
+      : "";
     return {
       text:
         `Proxmox VE ${out.version} (release ${out.release}, repoid ${out.repoid}); answering node: ${answeringNode ?? "unknown (needs Sys.Audit on /)"}\n` +
-        `token ${out.tokenId}, TLS ${out.tlsMode}, tiers: ${out.tiers.join(", ")}, toolsets: ${out.toolsets.join(", ")}`,
+        `token ${out.tokenId}, TLS ${out.tlsMode}, tiers: ${out.tiers.join(", ")}, toolsets: ${out.toolsets.join(", ")}` +
+        warning,
       structured: out,
     };
   },

@@ -14,6 +14,8 @@ export interface ReadContext {
   pve: PveReader;
   config: Config;
   signal: AbortSignal;
+  /** "path: privileges" the read token holds beyond read-only ones (only when the operator allowed it). */
+  extraPrivileges: readonly string[];
 }
 
 /** A privilege a tool needs, as `pveum` would grant it. */
