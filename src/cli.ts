@@ -75,12 +75,7 @@ async function serve(demo: boolean): Promise<void> {
   if (debug) process.stderr.write(`proxmox-mcp: configuration ${JSON.stringify(describeConfig(config))}\n`);
   const tools = buildInventory(ALL_TOOLS, { dangerousEnabled: false, toolsets: config.toolsets });
   const pve = new PveReader({
-    host: config.host,
-    port: config.port,
-    tokenId: config.tokenId,
-    tokenSecret: config.tokenSecret,
-    tls: config.tls,
-    timeoutMs: config.timeoutMs,
+    ...config,
     onRequest: (request) => {
       recordPveRequest(request);
       if (debug) {

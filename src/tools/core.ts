@@ -43,6 +43,11 @@ interface ClusterResource {
 
 const guestType = z.enum(["qemu", "lxc"]);
 
+/** PVE stores tags as one string separated by ";" (older versions: "," or spaces). */
+function tagsOf(raw: string | undefined): string[] {
+  return (raw ?? "").split(/[;,\s]+/).filter(Boolean);
+}
+
 /**
  * All of /cluster/resources in one call, without a type filter: guests and node
  * entries together (a node entry says whether the node is offline even when none of
@@ -392,14 +397,7 @@ export const getVms = defineTool({
       .filter((r) => !args.node || r.node === args.node)
       .filter((r) => !args.status || r.status === args.status)
       .filter((r) => !name || (r.name ?? "").toLowerCase().includes(name))
-      .filter(
-        (r) =>
-          !tag ||
-          (r.tags ?? "")
-            .toLowerCase()
-            .split(/[;,\s]+/)
-            .includes(tag),
-      )
+      .filter((r) => !tag || tagsOf(r.tags).some((t) => t.toLowerCase() === tag))
       .sort((a, b) => (a.vmid ?? 0) - (b.vmid ?? 0));
     const page = matching.slice(args.offset, args.offset + args.limit);
     const offlineNodes = offlineNodesOf(resources);
@@ -415,10 +413,7 @@ export const getVms = defineTool({
       memMax: r.maxmem,
       diskMax: r.maxdisk,
       uptime: r.uptime,
-      tags: (r.tags ?? "")
-        .split(/[;,\s]+/)
-        .filter(Boolean)
-        .map((t) => cleanText(t, LIMITS.tag)),
+      tags: tagsOf(r.tags).map((t) => cleanText(t, LIMITS.tag)),
       pool: r.pool,
       haState: r.hastate,
       lock: r.lock,
@@ -536,10 +531,7 @@ export const getVmStatus = defineTool({
       haState: s.ha?.state,
       agent: s.agent === 1,
       lock: s.lock,
-      tags: (s.tags ?? "")
-        .split(/[;,\s]+/)
-        .filter(Boolean)
-        .map((t) => cleanText(t, LIMITS.tag)),
+      tags: tagsOf(s.tags).map((t) => cleanText(t, LIMITS.tag)),
     };
     return {
       text:
