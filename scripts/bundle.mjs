@@ -2,8 +2,32 @@
 // as hundreds of modules costs most of the start-up time; one file halves it.
 // tsc still type-checks and emits dist/** (tests and benches import those modules).
 import { build } from "esbuild";
+import { pathToFileURL } from "node:url";
 
-await build({
+/**
+ * ssh2 tries two optional native addons, each inside try/catch: `cpu-features` (only to
+ * order its cipher list) and its own `crypto/build/Release/sshcrypto.node` (faster
+ * ChaCha20/AES-GCM). Neither can be inlined in a JavaScript bundle, and leaving them as
+ * runtime require()s would load whatever copy sits in a node_modules near dist/cli.js.
+ * Each is replaced by a module that throws, so ssh2 always takes its pure-JS paths in
+ * the bundle (node:crypto for ed25519, curve25519, AES-GCM/CTR; its WASM Poly1305).
+ */
+export const noNativeAddons = {
+  name: "no-native-addons",
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^cpu-features$|\.node$/ }, (args) => ({
+      path: args.path,
+      namespace: "no-native-addon",
+    }));
+    pluginBuild.onLoad({ filter: /.*/, namespace: "no-native-addon" }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`native addon ${args.path} is not bundled`)});`,
+      loader: "js",
+    }));
+  },
+};
+
+/** The bundle's options (tests/ssh bundles src/ssh/exec.ts with them to check the pure-JS path). */
+export const buildOptions = {
   entryPoints: ["src/cli.ts"],
   outfile: "dist/cli.js",
   bundle: true,
@@ -12,9 +36,21 @@ await build({
   target: "node20",
   sourcemap: true,
   legalComments: "linked",
-  // CommonJS dependencies (undici) call require(); give the ES module one.
+  // CommonJS dependencies (undici, ssh2) call require() and use __dirname (ssh2's agent
+  // module, at load time); give the ES module both.
   banner: {
-    js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);',
+    js: [
+      'import { createRequire as __createRequire } from "node:module";',
+      'import { fileURLToPath as __fileURLToPath } from "node:url";',
+      "const require = __createRequire(import.meta.url);",
+      "const __filename = __fileURLToPath(import.meta.url);",
+      'const __dirname = __fileURLToPath(new URL(".", import.meta.url));',
+    ].join(" "),
   },
+  plugins: [noNativeAddons],
   logLevel: "warning",
-});
+};
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await build(buildOptions);
+}

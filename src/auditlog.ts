@@ -25,12 +25,28 @@ export interface AuditRecord {
   tier: string;
   args: unknown;
   tokenId: string;
-  /** rejected: the call never reached the tool (invalid arguments, unknown tool). */
-  outcome: "ok" | "error" | "rejected";
+  /**
+   * rejected: the call never reached the tool (invalid arguments, unknown tool).
+   * started: a dangerous call about to run; written first, and the call is refused if it cannot be.
+   */
+  outcome: "ok" | "error" | "rejected" | "started";
   error?: string;
+  /** Dangerous calls: how the person answered the confirmation. */
+  confirmation?: Confirmation;
+  /** Dangerous calls: the task they started or the command's exit code. */
+  effect?: { upid?: string; exitCode?: number | null };
   durationMs: number;
   pveRequests: { method: string; path: string; status: number | null }[];
 }
+
+export type Confirmation =
+  | "accepted"
+  | "declined"
+  | "cancelled"
+  | "no answer"
+  | "client cannot ask"
+  | "left to the client"
+  | "not asked";
 
 const GENESIS = "0".repeat(64);
 /** Longest string kept from a call's arguments or error: a model can send megabytes. */

@@ -10,7 +10,8 @@ import { auditLogPath, ConfigError, loadConfig } from "./config/load.js";
 import { describeConfig } from "./config/redact.js";
 import { Secret } from "./config/secret.js";
 import type { Config } from "./config/types.js";
-import { PveReader } from "./pve/client.js";
+import { PveAdmin } from "./pve/admin.js";
+import { PveReader, type PveRequestRecord } from "./pve/client.js";
 import { explainError } from "./explain-error.js";
 import { createMcpServer, recordPveRequest } from "./server.js";
 import { PrivilegedTokenError, TokenCheck } from "./token-check.js";
@@ -73,29 +74,51 @@ async function serve(demo: boolean): Promise<void> {
   }
   const debug = config.logLevel === "debug";
   if (debug) process.stderr.write(`proxmox-mcp: configuration ${JSON.stringify(describeConfig(config))}\n`);
-  const tools = buildInventory(ALL_TOOLS, { dangerousEnabled: false, toolsets: config.toolsets });
-  const pve = new PveReader({
-    ...config,
-    onRequest: (request) => {
-      recordPveRequest(request);
-      if (debug) {
-        const outcome = request.status ?? "no answer";
-        process.stderr.write(
-          `proxmox-mcp: GET ${request.path} -> ${outcome} in ${Math.round(request.durationMs)} ms\n`,
-        );
-      }
-    },
+  const tools = buildInventory(ALL_TOOLS, {
+    dangerousEnabled: config.dangerous !== undefined,
+    toolsets: config.toolsets,
   });
+  const onRequest = (request: PveRequestRecord) => {
+    recordPveRequest(request);
+    if (debug) {
+      const outcome = request.status ?? "no answer";
+      process.stderr.write(
+        `proxmox-mcp: ${request.method} ${request.path} -> ${outcome} in ${Math.round(request.durationMs)} ms\n`,
+      );
+    }
+  };
+  const pve = new PveReader({ ...config, onRequest });
+  const admin = config.dangerous
+    ? new PveAdmin({
+        ...config,
+        tokenId: config.dangerous.adminTokenId,
+        tokenSecret: config.dangerous.adminTokenSecret,
+        onRequest,
+      })
+    : undefined;
+  // Opening the audit log fails loudly: no server runs without one, least of all a dangerous one.
   const audit = new AuditLog(config.auditLogPath);
-  const tokenCheck = new TokenCheck(pve, config);
+  const tokenCheck = new TokenCheck({ pve, admin, config, tools });
+  if (config.dangerous) {
+    const names = tools.filter((t) => t.tier === "dangerous").map((t) => t.name);
+    process.stderr.write(
+      `proxmox-mcp: DANGEROUS MODE: ${names.join(", ")} act with the admin token ${config.dangerous.adminTokenId}; ` +
+        `every call ${config.dangerous.confirm === "required" ? "must be confirmed by you" : "is confirmed where the client can ask"} and is logged to ${audit.path}\n`,
+    );
+  }
   // "Refuse to start" is literal: the check runs before serving. A Proxmox that is slow
   // to answer does not hold the start up for long; tool calls wait for (and retry) it.
-  const checked = tokenCheck.ensure().then(
+  const checked = tokenCheck.ensureAll().then(
     () => {
-      if (tokenCheck.extraPrivileges.length > 0) {
+      const { readExtraPrivileges, adminWarnings, hiddenTools } = tokenCheck.report;
+      if (readExtraPrivileges.length > 0) {
         process.stderr.write(
-          `proxmox-mcp: warning: the read token can change things (PROXMOX_ALLOW_PRIVILEGED_TOKEN=true): ${tokenCheck.extraPrivileges.join("; ")}\n`,
+          `proxmox-mcp: warning: the read token can change things (PROXMOX_ALLOW_PRIVILEGED_TOKEN=true): ${readExtraPrivileges.join("; ")}\n`,
         );
+      }
+      for (const warning of adminWarnings) process.stderr.write(`proxmox-mcp: warning: ${warning}\n`);
+      for (const { name, reason } of hiddenTools) {
+        process.stderr.write(`proxmox-mcp: ${name} is not offered: ${reason}\n`);
       }
     },
     (err: unknown) => {
@@ -104,7 +127,7 @@ async function serve(demo: boolean): Promise<void> {
         process.exit(2);
       }
       process.stderr.write(
-        `proxmox-mcp: warning: cannot check the token at start (${explainError(err, config)}); every tool call retries the check\n`,
+        `proxmox-mcp: warning: cannot check the tokens at start (${explainError(err, config)}); every tool call retries the check\n`,
       );
     },
   );
@@ -115,17 +138,22 @@ async function serve(demo: boolean): Promise<void> {
   ]);
   clearTimeout(startBudget);
   try {
-    await serveStdio(createMcpServer({ config, pve, tokenCheck, tools, audit, version: VERSION }));
+    await serveStdio(createMcpServer({ config, pve, admin, tokenCheck, tools, audit, version: VERSION }));
   } finally {
     await pve.close();
+    await admin?.close();
     audit.close();
     await simulator?.close();
   }
   process.exit(0);
 }
 
-/** The demo talks to the in-process simulator as the auditor token, with its certificate pinned. */
+/**
+ * The demo talks to the in-process simulator as the auditor token, with its certificate
+ * pinned; ENABLE_DANGEROUS_COMMANDS=true adds the simulator's admin token (no SSH).
+ */
 function demoConfig(sim: Simulator): Config {
+  const dangerous = /^(true|1|yes)$/i.test(process.env["ENABLE_DANGEROUS_COMMANDS"]?.trim() ?? "");
   return {
     host: sim.host,
     port: sim.port,
@@ -139,6 +167,15 @@ function demoConfig(sim: Simulator): Config {
     allowPrivilegedToken: false,
     // The demo ignores the cluster settings, but the audit log goes where the person asked.
     auditLogPath: auditLogPath(process.env["PROXMOX_AUDIT_LOG"], process.env, process.cwd()),
+    ...(dangerous
+      ? {
+          dangerous: {
+            adminTokenId: sim.tokens.admin.id,
+            adminTokenSecret: new Secret(sim.tokens.admin.secret),
+            confirm: "required" as const,
+          },
+        }
+      : {}),
     sources: {},
   };
 }

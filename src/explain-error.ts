@@ -8,23 +8,51 @@ import { BUILTIN_ROLES } from "./pve/privileges.js";
 
 const AUDITOR_PRIVILEGES = new Set(BUILTIN_ROLES[9]["PVEAuditor"]);
 
-export function explainError(err: unknown, config: Config): string {
+/** Which token made the failed request: the read token, or (dangerous tools) the admin token. */
+export type TokenRole = "read" | "admin";
+
+export function explainError(err: unknown, config: Config, token: TokenRole = "read"): string {
   // The client's own messages already say what failed, where, and how to fix it.
   if (err instanceof PveInputError || err instanceof PveTransportError) return err.message;
-  if (err instanceof PveApiError) return explainApiError(err, config);
+  if (err instanceof PveApiError) {
+    return token === "admin" && config.dangerous
+      ? explainAdminApiError(err, config.dangerous.adminTokenId)
+      : explainApiError(err, config);
+  }
   return err instanceof Error ? err.message : String(err);
 }
 
-function explainApiError(err: PveApiError, config: Config): string {
+/** "Permission check failed (/vms/100, VM.PowerMgmt)" -> the path and the privileges, any of which would do. */
+function permissionCheck(pveMessage: string): { path: string; wanted: string[] } | undefined {
+  const m = /^Permission check failed \(([^,]+), ([^)]+)\)/.exec(pveMessage);
+  return m ? { path: m[1] ?? "", wanted: (m[2] ?? "").split("|") } : undefined;
+}
+
+function explainAdminApiError(err: PveApiError, adminTokenId: string): string {
   const where = `${err.method} ${err.path}`;
   if (err.status === 401) {
+    return `Proxmox refused the admin token ${adminTokenId} (401): the secret is wrong, or the token or its user is expired or disabled. Check PROXMOX_ADMIN_TOKEN_ID and PROXMOX_ADMIN_TOKEN_SECRET.`;
+  }
+  const check = err.status === 403 ? permissionCheck(err.pveMessage) : undefined;
+  if (check) {
+    const user = adminTokenId.split("!")[0];
+    return (
+      `The admin token lacks ${check.wanted.join(" or ")} on ${check.path} (${where}). Grant a narrow role to the token and its user, e.g. ` +
+      `pveum acl modify ${check.path} --users ${user} --tokens '${adminTokenId}' --roles PVEVMAdmin`
+    );
+  }
+  return explainApiError(err, undefined);
+}
+
+function explainApiError(err: PveApiError, config: Config | undefined): string {
+  const where = `${err.method} ${err.path}`;
+  if (err.status === 401 && config) {
     return `Proxmox refused the token ${config.tokenId} (401): the secret is wrong, or the token or its user is expired or disabled. Check PROXMOX_TOKEN_ID and PROXMOX_TOKEN_SECRET (Datacenter > Permissions > API Tokens).`;
   }
-  if (err.status === 403) {
-    const m = /^Permission check failed \(([^,]+), ([^)]+)\)/.exec(err.pveMessage);
-    if (!m) return `Permission denied for ${where}: ${err.pveMessage}.`;
-    const [, path, privs] = m;
-    const wanted = (privs ?? "").split("|");
+  if (err.status === 403 && config) {
+    const check = permissionCheck(err.pveMessage);
+    if (!check) return `Permission denied for ${where}: ${err.pveMessage}.`;
+    const { path, wanted } = check;
     if (wanted.some((p) => AUDITOR_PRIVILEGES.has(p))) {
       const user = config.tokenId.split("!")[0];
       return (

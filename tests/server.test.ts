@@ -15,7 +15,9 @@ import { PveReader } from "../src/pve/client.js";
 import { createMcpServer, recordPveRequest } from "../src/server.js";
 import { startSimulator, type Simulator } from "../src/simulator/index.js";
 import { annotationsFor, metaFor } from "../src/tools/define.js";
-import { ALL_TOOLS } from "../src/tools/inventory.js";
+import { ALL_TOOLS, buildInventory } from "../src/tools/inventory.js";
+
+const READ_TOOLS = buildInventory(ALL_TOOLS, { dangerousEnabled: false, toolsets: undefined });
 import { TokenCheck } from "../src/token-check.js";
 
 let sim: Simulator;
@@ -42,9 +44,9 @@ beforeAll(async () => {
   };
   pve = new PveReader({ ...config, onRequest: recordPveRequest });
   audit = new AuditLog(auditPath);
-  const tokenCheck = new TokenCheck(pve, config);
+  const tokenCheck = new TokenCheck({ pve, config, tools: READ_TOOLS });
   await tokenCheck.ensure(); // as the CLI does at start, outside any call
-  const server = createMcpServer({ config, pve, tokenCheck, tools: [...ALL_TOOLS], audit, version: "test" });
+  const server = createMcpServer({ config, pve, tokenCheck, tools: READ_TOOLS, audit, version: "test" });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   client = new Client({ name: "test", version: "1" });
@@ -67,9 +69,9 @@ function auditLines(): Record<string, unknown>[] {
 describe("tools/list", () => {
   it("lists every tool with the annotations and _meta of its tier, and its output schema", async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(ALL_TOOLS.map((t) => t.name));
+    expect(tools.map((t) => t.name)).toEqual(READ_TOOLS.map((t) => t.name));
     for (const listed of tools) {
-      const tool = ALL_TOOLS.find((t) => t.name === listed.name)!;
+      const tool = READ_TOOLS.find((t) => t.name === listed.name)!;
       expect(listed.annotations, listed.name).toMatchObject(annotationsFor(tool.tier));
       expect(listed._meta, listed.name).toEqual(metaFor(tool.tier));
       expect(listed.outputSchema, listed.name).toBeDefined();

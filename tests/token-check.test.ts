@@ -29,7 +29,7 @@ function check(token: TokenCredentials, allowPrivilegedToken = false, port = sim
   } as Config;
   const reader = new PveReader(config);
   readers.push(reader);
-  return new TokenCheck(reader, config);
+  return new TokenCheck({ pve: reader, config, tools: [] });
 }
 
 describe("TokenCheck", () => {

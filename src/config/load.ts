@@ -8,16 +8,23 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { parse as parseDotenv } from "dotenv";
+import { compileAllowlist } from "../ssh/allowlist.js";
 import {
+  dangerousSchema,
+  DANGEROUS_RULES,
+  EXAMPLE_ADMIN_TOKEN_ID,
   EXAMPLE_CA_FILE,
   EXAMPLE_SECRET,
   EXAMPLE_TOKEN_ID,
   RULES,
   variablesSchema,
+  type DangerousVariable,
+  type ParsedDangerousVariables,
   type ParsedVariables,
   type Variable,
 } from "./schema.js";
-import type { Config, TlsMode } from "./types.js";
+import { Secret } from "./secret.js";
+import type { Config, DangerousConfig, SshConfig, TlsMode } from "./types.js";
 
 /** Every bad value, one line each: names the variable, the rule and an example, never a value. */
 export class ConfigError extends Error {
@@ -56,11 +63,20 @@ interface Layer {
 
 const DEFAULT_CONFIG_FILE = join("proxmox-config", "config.json");
 const VARIABLES = Object.keys(variablesSchema.shape) as Variable[];
+const DANGEROUS_VARIABLES = Object.keys(dangerousSchema.shape) as DangerousVariable[];
 /** Names of older forks, folded into PROXMOX_TOKEN_ID and PROXMOX_TOKEN_SECRET. */
 const ALIASES = ["PROXMOX_USER", "PROXMOX_TOKEN_NAME", "PROXMOX_TOKEN_VALUE"];
-const JSON_KEYS = new Set<string>([...VARIABLES, ...ALIASES]);
+const JSON_KEYS = new Set<string>([...VARIABLES, ...DANGEROUS_VARIABLES, ...ALIASES]);
 const ENV_NAMES = new Set<string>([...JSON_KEYS, "PROXMOX_MCP_CONFIG"]);
-const WITHOUT_DEFAULT = new Set<Variable>(["PROXMOX_CA_FILE", "PROXMOX_TLS_FINGERPRINT"]);
+const WITHOUT_DEFAULT = new Set<string>([
+  "PROXMOX_CA_FILE",
+  "PROXMOX_TLS_FINGERPRINT",
+  "PROXMOX_SSH_HOST",
+  "PROXMOX_SSH_KEY_FILE",
+  "PROXMOX_SSH_KEY_PASSPHRASE",
+  "PROXMOX_SSH_HOST_KEY",
+  "PROXMOX_SSH_COMMAND_ALLOWLIST",
+]);
 
 /** canvrno/ProxmoxMCP's `{proxmox: {...}, auth: {...}, logging: {...}}`, mapped to our names. */
 const CANVRNO_SECTIONS = new Map<string, Map<string, string>>([
@@ -118,16 +134,21 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     return found ? label(variable, found.entry) : variable;
   };
   const tls = tlsMode(values, labelOf, cwd, warnings);
+  const dangerous = values.ENABLE_DANGEROUS_COMMANDS
+    ? dangerousConfig(merged, values, cwd)
+    : ignoredDangerousWarning(merged);
+  if (typeof dangerous === "string") warnings.push(dangerous);
 
   for (const layer of layers) {
-    const holdsSecret = layer.entries.has("PROXMOX_TOKEN_SECRET") || layer.entries.has("PROXMOX_TOKEN_VALUE");
+    const holdsSecret = SECRET_NAMES.some((name) => layer.entries.has(name));
     const warning = layer.file && holdsSecret ? readableByOthersWarning(layer.file) : undefined;
     if (warning) warnings.push(warning);
   }
 
   const sources: Config["sources"] = {};
   if (configFile) sources["PROXMOX_MCP_CONFIG"] = configFile.source;
-  for (const variable of VARIABLES) {
+  const shown = typeof dangerous === "object" ? [...VARIABLES, ...DANGEROUS_VARIABLES] : VARIABLES;
+  for (const variable of shown) {
     const source = merged.get(variable)?.source ?? (WITHOUT_DEFAULT.has(variable) ? undefined : "default");
     if (source) sources[variable] = source;
   }
@@ -145,6 +166,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       toolsets: values.PROXMOX_TOOLSETS,
       allowPrivilegedToken: values.PROXMOX_ALLOW_PRIVILEGED_TOKEN,
       auditLogPath: auditLogPath(values.PROXMOX_AUDIT_LOG, env, cwd),
+      ...(typeof dangerous === "object" ? { dangerous } : {}),
       sources,
     },
     warnings,
@@ -228,7 +250,11 @@ function readJsonLayer(file: string, problems: string[], warnings: string[]): La
 
   const entries = new Map<string, Entry>();
   const add = (name: string, key: string, value: unknown) => {
-    const text = jsonValueText(value);
+    // Regexes may contain commas: the allow-list keeps its array as JSON text.
+    const text =
+      name === "PROXMOX_SSH_COMMAND_ALLOWLIST" && Array.isArray(value)
+        ? JSON.stringify(value)
+        : jsonValueText(value);
     const entry = { value: text ?? "", key, file };
     if (text === undefined) {
       problems.push(
@@ -385,12 +411,12 @@ function isPemCertificate(text: string): boolean {
   }
 }
 
-function readableByOthersWarning(file: string): string | undefined {
+function readableByOthersWarning(file: string, what = "holds a token secret"): string | undefined {
   // Windows has no Unix permission bits: statSync reports 0o666 for every writable file.
   if (process.platform === "win32") return undefined;
   const mode = statSync(file).mode & 0o777;
   if ((mode & 0o077) === 0) return undefined;
-  return `${file} holds the token secret and other users can read it (mode ${mode.toString(8)}); fix: chmod 600 ${file}`;
+  return `${file} ${what} and other users can read it (mode ${mode.toString(8)}); fix: chmod 600 ${file}`;
 }
 
 /** `$XDG_STATE_HOME/proxmox-mcp/audit.jsonl`; the XDG spec says to ignore a relative XDG_STATE_HOME. */
@@ -401,26 +427,168 @@ function readableByOthersWarning(file: string): string | undefined {
  * TLS checking, re-pin the certificate or retarget the audit log of a server whose
  * token the user set in the environment.
  */
-const GUARDED: Variable[] = [
+const GUARDED: string[] = [
   "PROXMOX_HOST",
   "PROXMOX_VERIFY_SSL",
   "PROXMOX_TLS_FINGERPRINT",
   "PROXMOX_CA_FILE",
   "PROXMOX_AUDIT_LOG",
+  // Nor may it switch on the dangerous tier, lower its confirmation or redirect and widen SSH.
+  "ENABLE_DANGEROUS_COMMANDS",
+  "PROXMOX_DANGEROUS_CONFIRM",
+  "PROXMOX_SSH_HOST",
+  "PROXMOX_SSH_PORT",
+  "PROXMOX_SSH_HOST_KEY",
+  "PROXMOX_SSH_COMMAND_ALLOWLIST",
 ];
 const LAYER_RANK: Record<Source, number> = { env: 0, ".env": 1, json: 2, default: 3 };
+const SECRET_NAMES = ["PROXMOX_TOKEN_SECRET", "PROXMOX_TOKEN_VALUE", "PROXMOX_ADMIN_TOKEN_SECRET"];
 
 function settingsBelowTheToken(merged: Map<string, { entry: Entry; source: Source }>): string[] {
-  const token = merged.get("PROXMOX_TOKEN_SECRET");
-  if (!token) return [];
+  const secrets = ["PROXMOX_TOKEN_SECRET", "PROXMOX_ADMIN_TOKEN_SECRET"].flatMap((name) => {
+    const found = merged.get(name);
+    return found ? [found.source] : [];
+  });
+  if (secrets.length === 0) return [];
+  const highest = secrets.reduce((a, b) => (LAYER_RANK[a] <= LAYER_RANK[b] ? a : b));
   return GUARDED.flatMap((variable) => {
     const setting = merged.get(variable);
-    if (!setting || LAYER_RANK[setting.source] <= LAYER_RANK[token.source]) return [];
+    if (!setting || LAYER_RANK[setting.source] <= LAYER_RANK[highest]) return [];
     return [
-      `${label(variable, setting.entry)} comes from the ${setting.source} layer, below the token (${token.source}); ` +
+      `${label(variable, setting.entry)} comes from the ${setting.source} layer, below the token (${highest}); ` +
         `set it where the token is set (example: both in the environment)`,
     ];
   });
+}
+
+/** The admin token and SSH settings, read only now that the dangerous tier is on. */
+function dangerousConfig(
+  merged: Map<string, { entry: Entry }>,
+  values: ParsedVariables,
+  cwd: string,
+): DangerousConfig {
+  const input = Object.fromEntries(DANGEROUS_VARIABLES.map((name) => [name, merged.get(name)?.entry.value]));
+  const result = dangerousSchema.safeParse(input);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const variable = issue.path[0] as keyof typeof DANGEROUS_RULES;
+      const { rule, example } = DANGEROUS_RULES[variable];
+      const found = merged.get(variable);
+      return found
+        ? `${label(variable, found.entry)} ${rule} (example: ${example})`
+        : `ENABLE_DANGEROUS_COMMANDS=true needs ${variable}, a second token for the dangerous tools (example: ${example})`;
+    });
+    throw new ConfigError([...new Set(lines)]);
+  }
+  const parsed = result.data;
+  if (parsed.PROXMOX_ADMIN_TOKEN_ID === values.PROXMOX_TOKEN_ID) {
+    throw new ConfigError([
+      `PROXMOX_ADMIN_TOKEN_ID is the read token; the dangerous tools need a separate admin token so that the read token stays read-only (example: ${EXAMPLE_ADMIN_TOKEN_ID})`,
+    ]);
+  }
+  if (parsed.PROXMOX_ADMIN_TOKEN_SECRET.reveal() === values.PROXMOX_TOKEN_SECRET.reveal()) {
+    throw new ConfigError([
+      "PROXMOX_ADMIN_TOKEN_SECRET equals PROXMOX_TOKEN_SECRET; each token has its own secret: set the admin token's (example: the UUID `pveum user token add` printed for it)",
+    ]);
+  }
+  const ssh = sshConfig(merged, parsed, values, cwd);
+  return {
+    adminTokenId: parsed.PROXMOX_ADMIN_TOKEN_ID,
+    adminTokenSecret: parsed.PROXMOX_ADMIN_TOKEN_SECRET,
+    confirm: parsed.PROXMOX_DANGEROUS_CONFIRM,
+    ...(ssh ? { ssh } : {}),
+  };
+}
+
+/** No key and no pin: execute_command stays off. One without the other is a mistake worth stopping for. */
+function sshConfig(
+  merged: Map<string, { entry: Entry }>,
+  parsed: ParsedDangerousVariables,
+  values: ParsedVariables,
+  cwd: string,
+): SshConfig | undefined {
+  const { PROXMOX_SSH_KEY_FILE: keyFile, PROXMOX_SSH_HOST_KEY: hostKey } = parsed;
+  if (!keyFile && !hostKey) {
+    if (parsed.PROXMOX_SSH_COMMAND_ALLOWLIST) {
+      throw new ConfigError([
+        "PROXMOX_SSH_COMMAND_ALLOWLIST is set but PROXMOX_SSH_KEY_FILE and PROXMOX_SSH_HOST_KEY are not; set both to enable execute_command (example: PROXMOX_SSH_KEY_FILE=~/.ssh/id_ed25519)",
+      ]);
+    }
+    return undefined;
+  }
+  if (!hostKey) {
+    throw new ConfigError([
+      `PROXMOX_SSH_KEY_FILE is set but PROXMOX_SSH_HOST_KEY is not: execute_command never connects to an unpinned host; ${DANGEROUS_RULES.PROXMOX_SSH_HOST_KEY.rule} (example: ${DANGEROUS_RULES.PROXMOX_SSH_HOST_KEY.example})`,
+    ]);
+  }
+  if (!keyFile) {
+    throw new ConfigError([
+      "PROXMOX_SSH_HOST_KEY is set but PROXMOX_SSH_KEY_FILE is not; execute_command authenticates with a key only (example: PROXMOX_SSH_KEY_FILE=/root/.ssh/id_ed25519_mcp)",
+    ]);
+  }
+  const path = resolve(cwd, keyFile.replace(/^~(?=\/)/, homedir()));
+  const name = label("PROXMOX_SSH_KEY_FILE", merged.get("PROXMOX_SSH_KEY_FILE")!.entry);
+  const privateKey = readText(
+    path,
+    (code) =>
+      `${name} cannot be read (${code}); it must name an SSH private key file (example: /root/.ssh/id_ed25519_mcp)`,
+  );
+  if (!/-----BEGIN (OPENSSH|RSA|EC|PRIVATE) (PRIVATE )?KEY-----/.test(privateKey)) {
+    throw new ConfigError([
+      `${name} is not an SSH private key (PEM or OpenSSH format; example: ssh-keygen -t ed25519 -f ~/.ssh/id_ed25519_mcp)`,
+    ]);
+  }
+  // ssh itself refuses such a key ("UNPROTECTED PRIVATE KEY FILE"); so do we.
+  const exposed = readableByOthersWarning(path, "is an SSH private key");
+  if (exposed) throw new ConfigError([exposed]);
+  const allowlistSource = allowlistPatterns(parsed.PROXMOX_SSH_COMMAND_ALLOWLIST);
+  let allowlist: RegExp[];
+  try {
+    allowlist = compileAllowlist(allowlistSource);
+  } catch (err) {
+    throw new ConfigError([`${(err as Error).message} (example: ["uptime", "pveversion( -v)?"])`]);
+  }
+  return {
+    host: parsed.PROXMOX_SSH_HOST ?? values.PROXMOX_HOST,
+    port: parsed.PROXMOX_SSH_PORT,
+    username: parsed.PROXMOX_SSH_USER,
+    keyFile: path,
+    privateKey: new Secret(privateKey),
+    ...(parsed.PROXMOX_SSH_KEY_PASSPHRASE ? { passphrase: parsed.PROXMOX_SSH_KEY_PASSPHRASE } : {}),
+    hostKeySha256: hostKey,
+    allowlist,
+    allowlistSource,
+  };
+}
+
+/** A JSON array of regexes, or one regex per line (regexes may hold commas). */
+function allowlistPatterns(value: string | undefined): string[] {
+  if (!value) return [];
+  if (value.startsWith("[")) {
+    let list: unknown;
+    try {
+      list = JSON.parse(value);
+    } catch {
+      list = undefined;
+    }
+    if (!Array.isArray(list) || !list.every((item) => typeof item === "string" && item.trim())) {
+      throw new ConfigError([
+        'PROXMOX_SSH_COMMAND_ALLOWLIST must be a JSON array of regexes or one regex per line (example: ["uptime", "pveversion( -v)?"])',
+      ]);
+    }
+    return list as string[];
+  }
+  return value
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean);
+}
+
+/** The dangerous tier is off: its settings are ignored, and the person is told so. */
+function ignoredDangerousWarning(merged: Map<string, unknown>): string | undefined {
+  const set = DANGEROUS_VARIABLES.filter((name) => merged.has(name));
+  if (set.length === 0) return undefined;
+  return `${set.join(", ")} ${set.length === 1 ? "is" : "are"} set but ENABLE_DANGEROUS_COMMANDS is not true: ignored, and no dangerous tool is offered`;
 }
 
 /** PROXMOX_AUDIT_LOG relative to cwd, or the XDG state default. */

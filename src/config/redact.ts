@@ -17,6 +17,22 @@ export function describeConfig(config: Config): Record<string, string | number |
     toolsets: config.toolsets ?? "all",
     allowPrivilegedToken: config.allowPrivilegedToken,
     auditLogPath: config.auditLogPath,
+    dangerous: config.dangerous !== undefined,
+    ...(config.dangerous
+      ? {
+          adminTokenId: config.dangerous.adminTokenId,
+          adminTokenSecret: "[set]",
+          dangerousConfirm: config.dangerous.confirm,
+        }
+      : {}),
+    ...(config.dangerous?.ssh
+      ? {
+          ssh: `${config.dangerous.ssh.username}@${config.dangerous.ssh.host}:${config.dangerous.ssh.port}`,
+          sshKeyFile: config.dangerous.ssh.keyFile,
+          sshHostKey: config.dangerous.ssh.hostKeySha256,
+          sshAllowlist: config.dangerous.ssh.allowlistSource,
+        }
+      : {}),
     sources: Object.entries(config.sources).map(([variable, source]) => `${variable}: ${source}`),
   };
 }

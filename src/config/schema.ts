@@ -91,7 +91,46 @@ export const variablesSchema = z.object({
     .optional(),
   PROXMOX_ALLOW_PRIVILEGED_TOKEN: bool(false),
   PROXMOX_AUDIT_LOG: z.string().optional(),
+  ENABLE_DANGEROUS_COMMANDS: bool(false),
 });
+
+/** ssh-keygen -lf's "SHA256:" + unpadded base64 of 32 bytes; the prefix and padding are optional here. */
+const SSH_HOST_KEY = /^(?:SHA256:)?[A-Za-z0-9+/]{43}=?$/;
+
+/** Read only when ENABLE_DANGEROUS_COMMANDS=true: with the tier off, these are not even parsed. */
+export const dangerousSchema = z.object({
+  PROXMOX_ADMIN_TOKEN_ID: z.string().refine(isTokenId),
+  PROXMOX_ADMIN_TOKEN_SECRET: z.guid().transform((secret) => new Secret(secret)),
+  PROXMOX_DANGEROUS_CONFIRM: z
+    .string()
+    .toLowerCase()
+    .pipe(z.enum(["required", "when-supported"]))
+    .default("required"),
+  PROXMOX_SSH_HOST: z
+    .string()
+    .refine((value) => bareHost(value) !== undefined)
+    .transform((value) => bareHost(value) as string)
+    .optional(),
+  PROXMOX_SSH_PORT: wholeNumber(1, 65535, 22),
+  PROXMOX_SSH_USER: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_.-]{0,31}$/i)
+    .default("root"),
+  PROXMOX_SSH_KEY_FILE: z.string().optional(),
+  PROXMOX_SSH_KEY_PASSPHRASE: z
+    .string()
+    .transform((passphrase) => new Secret(passphrase))
+    .optional(),
+  PROXMOX_SSH_HOST_KEY: z
+    .string()
+    .regex(SSH_HOST_KEY)
+    .transform((value) => `SHA256:${value.replace(/^SHA256:/, "").replace(/=$/, "")}`)
+    .optional(),
+  PROXMOX_SSH_COMMAND_ALLOWLIST: z.string().optional(),
+});
+
+export type DangerousVariable = keyof typeof dangerousSchema.shape;
+export type ParsedDangerousVariables = z.output<typeof dangerousSchema>;
 
 export type Variable = keyof typeof variablesSchema.shape;
 export type ParsedVariables = z.output<typeof variablesSchema>;
@@ -128,4 +167,39 @@ export const RULES: Record<
     example: "core",
   },
   PROXMOX_ALLOW_PRIVILEGED_TOKEN: { rule: "must be true or false (also 1/0, yes/no)", example: "false" },
+  ENABLE_DANGEROUS_COMMANDS: { rule: "must be true or false (also 1/0, yes/no)", example: "false" },
+};
+
+export const EXAMPLE_ADMIN_TOKEN_ID = "automation@pve!mcp-admin";
+
+/** Free-text variables (paths, the passphrase, the allow-list) are checked where they are used. */
+export const DANGEROUS_RULES: Record<
+  Exclude<
+    DangerousVariable,
+    "PROXMOX_SSH_KEY_FILE" | "PROXMOX_SSH_KEY_PASSPHRASE" | "PROXMOX_SSH_COMMAND_ALLOWLIST"
+  >,
+  { rule: string; example: string }
+> = {
+  PROXMOX_ADMIN_TOKEN_ID: {
+    rule: "must look like user@realm!tokenname (a second token, not the read token)",
+    example: EXAMPLE_ADMIN_TOKEN_ID,
+  },
+  PROXMOX_ADMIN_TOKEN_SECRET: {
+    rule: "must be the admin token's secret, the UUID shown once when the token was created",
+    example: EXAMPLE_SECRET,
+  },
+  PROXMOX_DANGEROUS_CONFIRM: {
+    rule: "must be required (refuse dangerous calls when the client cannot ask the person) or when-supported (then rely on the client's own approval prompt)",
+    example: "required",
+  },
+  PROXMOX_SSH_HOST: {
+    rule: "must be a bare host name or IP address (default: PROXMOX_HOST)",
+    example: "pve1.example.com",
+  },
+  PROXMOX_SSH_PORT: { rule: "must be a whole number from 1 to 65535", example: "22" },
+  PROXMOX_SSH_USER: { rule: "must be a Unix user name", example: "root" },
+  PROXMOX_SSH_HOST_KEY: {
+    rule: "must be the host key's SHA256 fingerprint as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it on the host",
+    example: "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s",
+  },
 };

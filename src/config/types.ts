@@ -27,6 +27,33 @@ export interface Config {
   toolsets: string[] | undefined;
   allowPrivilegedToken: boolean;
   auditLogPath: string;
+  /** The dangerous tier; absent unless ENABLE_DANGEROUS_COMMANDS=true (the admin token is not even read then). */
+  dangerous?: DangerousConfig;
   /** Where each value came from, for diagnostics and error messages (variable names, never values). */
   sources: Record<string, "env" | ".env" | "json" | "default">;
+}
+
+export interface DangerousConfig {
+  /** Admin token, `user@realm!name`; never the read token. */
+  adminTokenId: string;
+  adminTokenSecret: Secret;
+  /** required: refuse when the MCP client cannot ask the person; when-supported: rely on the client's approval prompt then. */
+  confirm: "required" | "when-supported";
+  /** execute_command's target; absent when no SSH key and host key are configured. */
+  ssh?: SshConfig;
+}
+
+export interface SshConfig {
+  host: string;
+  port: number;
+  username: string;
+  keyFile: string;
+  privateKey: Secret;
+  passphrase?: Secret;
+  /** "SHA256:<base64>" as ssh-keygen -lf prints it. */
+  hostKeySha256: string;
+  /** Whole-command patterns; empty = any command. */
+  allowlist: RegExp[];
+  /** The patterns as written, for display. */
+  allowlistSource: string[];
 }

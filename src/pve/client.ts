@@ -4,6 +4,9 @@
  * that covers the body, every path value checked against PVE's format before any byte is
  * sent, no retries, and a token secret that never leaves its private field except into
  * the Authorization header.
+ *
+ * The request machinery (PveTransport) is shared with the admin client (admin.ts); a
+ * PveReader keeps its transport in a private field and only ever passes it "GET".
  */
 import type { IncomingHttpHeaders } from "node:http";
 import type { TLSSocket } from "node:tls";
@@ -12,13 +15,17 @@ import { gunzip } from "node:zlib";
 import { buildConnector, Pool } from "undici";
 import type { Secret } from "../config/secret.js";
 import type { Config, TlsMode } from "../config/types.js";
-import { PveApiError, PveTlsMismatchError, PveTransportError } from "./errors.js";
+import { PveApiError, PveInputError, PveTlsMismatchError, PveTransportError } from "./errors.js";
 import { checkPathParam, isPathParamName } from "./formats.js";
 
 const gunzipAsync = promisify(gunzip);
 
+/** The HTTP methods of PVE's API (pveproxy answers anything else with 501). */
+export type ApiMethod = "GET" | "POST" | "PUT" | "DELETE";
+
 export interface PveRequestRecord {
-  method: "GET";
+  /** Always "GET" for a PveReader. */
+  method: ApiMethod;
   /** The API path below /api2/json, parameters filled in, without the query. */
   path: string;
   /** null when no answer arrived (timeout, TLS, network). */
@@ -42,25 +49,10 @@ export interface GetOptions {
 }
 
 export class PveReader {
-  readonly #pool: Pool;
-  readonly #where: string;
-  readonly #tokenId: string;
-  readonly #tokenSecret: Secret;
-  readonly #timeoutMs: number;
-  readonly #onRequest: ((record: PveRequestRecord) => void) | undefined;
+  readonly #transport: PveTransport;
 
   constructor(options: PveReaderOptions) {
-    const host = options.host.includes(":") ? `[${options.host}]` : options.host;
-    this.#where = `${host}:${options.port}`;
-    // pveproxy runs 3 workers by default: a burst of parallel tool calls must not open dozens of sockets.
-    this.#pool = new Pool(`https://${this.#where}`, {
-      connections: 4,
-      connect: connectOptions(options.tls, this.#where),
-    });
-    this.#tokenId = options.tokenId;
-    this.#tokenSecret = options.tokenSecret;
-    this.#timeoutMs = options.timeoutMs;
-    this.#onRequest = options.onRequest;
+    this.#transport = new PveTransport(options);
   }
 
   /** PVE's `data` for GET `template` (e.g. "/nodes/{node}/qemu/{vmid}/config"). */
@@ -82,17 +74,96 @@ export class PveReader {
   }
 
   close(): Promise<void> {
-    return this.#pool.close();
+    return this.#transport.close();
   }
 
   async #send(
     template: string,
     params: Record<string, string | number> = {},
     { query, signal }: GetOptions = {},
-  ): Promise<{ data: unknown; total?: number }> {
-    const path = fillPath(template, params);
+  ): Promise<PveAnswer> {
+    // The one place a reader names a method: a literal, never a parameter.
+    return this.#transport.send("GET", fillPath(template, params), { query, signal });
+  }
+}
+
+/** A value of a query or form parameter: booleans go as 1/0, undefined is left out, arrays repeat the key. */
+export type ParamValue = string | number | boolean | undefined | readonly (string | number | boolean)[];
+
+export interface SendOptions {
+  query?: Record<string, ParamValue>;
+  /** Form parameters (POST and PUT only). */
+  body?: Record<string, ParamValue>;
+  signal?: AbortSignal;
+}
+
+/** PVE's answer: its `data`, and its `total` for paged lists. */
+export interface PveAnswer {
+  data: unknown;
+  total?: number;
+}
+
+/** pve-http-server's $limit_max_post: a larger body is refused with 501 "for data too large". */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * The request machinery of PveReader and PveAdmin: one undici Pool with this client's
+ * TLS, the token, the deadline, the size cap, decoding and typed errors. Internal to
+ * src/pve: a read tool only ever holds a PveReader, which keeps its transport private.
+ *
+ * Never retries and never follows a redirect (plain Pools, no RetryAgent, no interceptor):
+ * a POST is written at most once. GETs share kept-alive connections; every POST, PUT and
+ * DELETE gets a fresh connection of its own, so a write never lands on an idle socket the
+ * server is closing (which would fail it without telling whether it arrived).
+ */
+export class PveTransport {
+  readonly #reads: Pool;
+  readonly #writes: Pool;
+  readonly #where: string;
+  readonly #tokenId: string;
+  readonly #tokenSecret: Secret;
+  readonly #timeoutMs: number;
+  readonly #onRequest: ((record: PveRequestRecord) => void) | undefined;
+
+  constructor(options: PveReaderOptions) {
+    const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+    this.#where = `${host}:${options.port}`;
+    const connect = connectOptions(options.tls, this.#where);
+    // pveproxy runs 3 workers by default: a burst of parallel tool calls must not open dozens of sockets.
+    this.#reads = new Pool(`https://${this.#where}`, { connections: 4, connect });
+    // pipelining 0: no keep-alive, one request per connection. A Pool opens no socket until used.
+    this.#writes = new Pool(`https://${this.#where}`, { connections: 2, pipelining: 0, connect });
+    this.#tokenId = options.tokenId;
+    this.#tokenSecret = options.tokenSecret;
+    this.#timeoutMs = options.timeoutMs;
+    this.#onRequest = options.onRequest;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.#reads.close(), this.#writes.close()]);
+  }
+
+  /**
+   * Sends `method path` once. `path` is below /api2/json, every segment already checked
+   * and percent-encoded (fillPath, parseApiPath). Refuses a body PVE would refuse (on a
+   * GET or DELETE, or over 64 KiB) before connecting.
+   */
+  async send(method: ApiMethod, path: string, { query, body, signal }: SendOptions = {}): Promise<PveAnswer> {
+    const form = formEncode(body);
+    if (form && (method === "GET" || method === "DELETE")) {
+      throw new Error(
+        `a ${method} request carries no body (pveproxy answers 501): put its parameters in query`,
+      );
+    }
+    const payload = form ? Buffer.from(form, "utf8") : undefined;
+    if (payload && payload.length > MAX_BODY_BYTES) {
+      throw new PveInputError(
+        "body",
+        `the form-encoded parameters are ${payload.length} bytes; pveproxy accepts at most ${MAX_BODY_BYTES} bytes (64 KiB)`,
+      );
+    }
     signal?.throwIfAborted();
-    const where = `GET ${path} on ${this.#where}`;
+    const where = `${method} ${path} on ${this.#where}`;
     const started = performance.now();
     let status: number | null = null;
     let timedOut = false;
@@ -104,29 +175,38 @@ export class PveReader {
     const abortWithCaller = () => deadline.abort();
     signal?.addEventListener("abort", abortWithCaller, { once: true });
     try {
-      const response = await this.#pool.request({
-        method: "GET",
-        path: `/api2/json${path}${queryString(query)}`,
+      const search = formEncode(query);
+      const pool = method === "GET" ? this.#reads : this.#writes;
+      const response = await pool.request({
+        method,
+        path: `/api2/json${path}${search ? `?${search}` : ""}`,
         headers: {
           Authorization: `PVEAPIToken=${this.#tokenId}=${this.#tokenSecret.reveal()}`,
           Accept: "application/json",
           "Accept-Encoding": "gzip",
+          ...(payload ? { "Content-Type": "application/x-www-form-urlencoded" } : {}),
         },
+        ...(payload ? { body: payload } : {}),
         signal: deadline.signal,
       });
       status = response.statusCode;
       const raw = await readCapped(response.body, where);
-      const body = await decode(raw, response.headers, where);
-      return parseAnswer(response.statusCode, response.statusText, response.headers, body, path, where);
+      const decoded = await decode(raw, response.headers, where);
+      return parseAnswer(response, decoded, method, path, where);
     } catch (err) {
-      if (err instanceof PveApiError || err instanceof PveTransportError) throw err;
+      if (err instanceof PveApiError) throw err;
       if (signal?.aborted) throw signal.reason;
-      if (timedOut) throw timeoutError(where, this.#timeoutMs);
-      throw transportError(err, where, this.#timeoutMs);
+      const failure =
+        err instanceof PveTransportError
+          ? err
+          : timedOut
+            ? timeoutError(where, this.#timeoutMs)
+            : transportError(err, where, this.#timeoutMs);
+      throw method === "GET" || notSent(err, failure) ? failure : mayHaveReached(failure);
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener("abort", abortWithCaller);
-      this.#onRequest?.({ method: "GET", path, status, durationMs: Math.round(performance.now() - started) });
+      this.#onRequest?.({ method, path, status, durationMs: Math.round(performance.now() - started) });
     }
   }
 }
@@ -151,14 +231,16 @@ export function fillPath(template: string, params: Record<string, string | numbe
   return path;
 }
 
-function queryString(query: Record<string, QueryValue> = {}): string {
+/** application/x-www-form-urlencoded, for the query and the body alike (PVE decodes both the same way). */
+function formEncode(params: Record<string, ParamValue> = {}): string {
   const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(query)) {
+  for (const [key, value] of Object.entries(params)) {
     if (value === undefined) continue;
-    search.append(key, typeof value === "boolean" ? (value ? "1" : "0") : String(value));
+    for (const item of Array.isArray(value) ? value : [value]) {
+      search.append(key, typeof item === "boolean" ? (item ? "1" : "0") : String(item));
+    }
   }
-  const text = search.toString();
-  return text ? `?${text}` : "";
+  return search.toString();
 }
 
 function connectOptions(tls: TlsMode, where: string): buildConnector.BuildOptions | buildConnector.connector {
@@ -227,13 +309,16 @@ async function decode(raw: Buffer, headers: IncomingHttpHeaders, where: string):
 }
 
 function parseAnswer(
-  status: number,
-  reason: string,
-  headers: IncomingHttpHeaders,
+  {
+    statusCode: status,
+    statusText: reason,
+    headers,
+  }: { statusCode: number; statusText: string; headers: IncomingHttpHeaders },
   body: Buffer,
+  method: ApiMethod,
   path: string,
   where: string,
-): { data: unknown; total?: number } {
+): PveAnswer {
   if (status >= 300 && status < 400) {
     throw protocolError(
       where,
@@ -249,7 +334,7 @@ function parseAnswer(
     json = undefined;
   }
   const answer = typeof json === "object" && json !== null && !Array.isArray(json) ? json : {};
-  if (status < 200 || status >= 300) throw apiError(status, reason, answer, path);
+  if (status < 200 || status >= 300) throw apiError(status, reason, answer, method, path);
   if (!isJson) throw protocolError(where, `an unexpected Content-Type "${header(headers, "content-type")}"`);
   if (!("data" in answer))
     throw protocolError(where, "a body that is not PVE's JSON {data: ...} (truncated?)");
@@ -257,7 +342,13 @@ function parseAnswer(
   return total === undefined ? { data: answer.data } : { data: answer.data, total };
 }
 
-function apiError(status: number, reason: string, answer: object, path: string): PveApiError {
+function apiError(
+  status: number,
+  reason: string,
+  answer: object,
+  method: ApiMethod,
+  path: string,
+): PveApiError {
   const message = "message" in answer && typeof answer.message === "string" ? answer.message.trimEnd() : "";
   const errors = "errors" in answer && typeof answer.errors === "object" ? answer.errors : null;
   const fieldErrors = errors
@@ -265,7 +356,7 @@ function apiError(status: number, reason: string, answer: object, path: string):
     : undefined;
   // 596 is the same proxy failure as 595 (AnyEvent::HTTP: the node did not answer in time).
   const normalized = status === 596 ? 595 : status;
-  return new PveApiError(normalized, reason, message || reason, "GET", path, fieldErrors);
+  return new PveApiError(normalized, reason, message || reason, method, path, fieldErrors);
 }
 
 function timeoutError(where: string, timeoutMs: number): PveTransportError {
@@ -281,6 +372,28 @@ function protocolError(
   fix = "check that PROXMOX_HOST and PROXMOX_PORT point at the PVE API",
 ): PveTransportError {
   return new PveTransportError("protocol", `${where}: the server answered with ${what}; ${fix}`);
+}
+
+// Connection failures before any byte of the request is written.
+const NOT_SENT_CODE =
+  /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL|UND_ERR_CONNECT_TIMEOUT)$/;
+
+/** True when the request surely never left: DNS, refused or unreachable, TLS refused, pin mismatch. */
+function notSent(err: unknown, failure: PveTransportError): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return failure.kind === "tls" || (typeof code === "string" && NOT_SENT_CODE.test(code));
+}
+
+/**
+ * A write that failed after its connection was open (reset, deadline, a lost or malformed
+ * answer) may have been carried out: say so, so that nobody sends it again blindly.
+ */
+function mayHaveReached(failure: PveTransportError): PveTransportError {
+  return new PveTransportError(
+    failure.kind,
+    `${failure.message}\nThe request may have reached Proxmox; check the task list before retrying.`,
+    true,
+  );
 }
 
 const TLS_ERROR_CODE = /^ERR_TLS_|^ERR_SSL_|CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/;

@@ -37,6 +37,13 @@ export class PveTransportError extends Error {
   constructor(
     readonly kind: PveTransportErrorKind,
     message: string,
+    /**
+     * True when the request may have reached Proxmox before it failed (a write whose
+     * connection died after it was opened, or whose answer was lost or malformed): such a
+     * request must not be sent again blindly. Always false for GET and for failures that
+     * happen before a request is written (DNS, refused connection, TLS, pin mismatch).
+     */
+    readonly mayHaveReachedProxmox = false,
   ) {
     super(message);
   }

@@ -118,7 +118,7 @@ export const getVersion = defineTool({
   name: "get_version",
   title: "Proxmox version and server settings",
   description:
-    "PVE version, the node that answers, the token id (never its secret), TLS mode, and which tiers and toolsets are on.",
+    "PVE version, the node that answers, the token ids (never secrets), TLS mode, which tiers and toolsets are on, and which tools are hidden and why.",
   toolset: "core",
   tier: "read",
   input: {},
@@ -132,6 +132,9 @@ export const getVersion = defineTool({
     tiers: z.array(z.string()),
     toolsets: z.array(z.string()),
     tokenExtraPrivileges: z.array(z.string()),
+    adminTokenId: z.string().nullable(),
+    hiddenTools: z.array(z.object({ name: z.string(), reason: z.string() })),
+    warnings: z.array(z.string()),
   },
   needs: [],
   async handle(_args, ctx) {
@@ -156,20 +159,27 @@ export const getVersion = defineTool({
       answeringNode,
       tokenId: ctx.config.tokenId,
       tlsMode: ctx.config.tls.mode,
-      tiers: ["read"],
-      toolsets: ctx.config.toolsets ?? ["all read toolsets"],
-      tokenExtraPrivileges: [...ctx.extraPrivileges],
+      tiers: ctx.config.dangerous ? ["read", "dangerous"] : ["read"],
+      toolsets: ctx.config.toolsets ?? ["all"],
+      tokenExtraPrivileges: [...ctx.access.readExtraPrivileges],
+      adminTokenId: ctx.config.dangerous?.adminTokenId ?? null,
+      hiddenTools: [...ctx.access.hiddenTools],
+      warnings: [
+        ...(ctx.access.readExtraPrivileges.length
+          ? [
+              `the read token can change things (allowed by PROXMOX_ALLOW_PRIVILEGED_TOKEN): ${ctx.access.readExtraPrivileges.join("; ")}`,
+            ]
+          : []),
+        ...ctx.access.adminWarnings,
+      ],
     };
-    const warning = out.tokenExtraPrivileges.length
-      ? `\nWARNING: the read token can change things (allowed by PROXMOX_ALLOW_PRIVILEGED_TOKEN): ${out.tokenExtraPrivileges.join("; ")}`
-      : "";
-    return {
-      text:
-        `Proxmox VE ${out.version} (release ${out.release}, repoid ${out.repoid}); answering node: ${answeringNode ?? "unknown (needs Sys.Audit on /)"}\n` +
-        `token ${out.tokenId}, TLS ${out.tlsMode}, tiers: ${out.tiers.join(", ")}, toolsets: ${out.toolsets.join(", ")}` +
-        warning,
-      structured: out,
-    };
+    const lines = [
+      `Proxmox VE ${out.version} (release ${out.release}, repoid ${out.repoid}); answering node: ${answeringNode ?? "unknown (needs Sys.Audit on /)"}`,
+      `read token ${out.tokenId}${out.adminTokenId ? `, admin token ${out.adminTokenId}` : ""}, TLS ${out.tlsMode}, tiers: ${out.tiers.join(", ")}, toolsets: ${out.toolsets.join(", ")}`,
+      ...out.hiddenTools.map((t) => `hidden: ${t.name} (${t.reason})`),
+      ...out.warnings.map((w) => `WARNING: ${w}`),
+    ];
+    return { text: lines.join("\n"), structured: out };
   },
 });
 
@@ -255,7 +265,8 @@ export const getNodes = defineTool({
       }),
     ),
   },
-  needs: [{ path: "/nodes", privileges: ["Sys.Audit"] }],
+  // Nodes are listed without Sys.Audit (only their stats are hidden), so the tool always works.
+  needs: [],
   async handle(_args, ctx) {
     type Node = {
       node: string;
@@ -286,7 +297,7 @@ export const getNodes = defineTool({
     const lines = nodes.map((n) => {
       if (n.status !== "online") return `${n.node}: ${n.status.toUpperCase()}`;
       if (n.statsHidden)
-        return `${n.node}: online (stats not visible with this token: needs Sys.Audit on /nodes/${n.node})`;
+        return `${n.node}: online (stats hidden from this token, which needs Sys.Audit on /nodes/${n.node})`;
       return `${n.node}: online, cpu ${Math.round((n.cpu ?? 0) * 100)}% of ${n.maxcpu}, mem ${gib(n.mem)}/${gib(n.maxmem)} GiB, root ${pct(n.disk, n.maxdisk)}, up ${Math.floor((n.uptime ?? 0) / 86400)}d`;
     });
     return { text: lines.join("\n"), structured: { nodes } };
@@ -386,7 +397,7 @@ export const getVms = defineTool({
     offlineNodes: z.array(z.string()),
     guests: z.array(guestSummary),
   },
-  needs: [{ path: "/vms", privileges: ["VM.Audit"] }],
+  needs: [{ path: "/vms/{vmid}", privileges: ["VM.Audit"] }],
   async handle(args, ctx) {
     const resources = await clusterResources(ctx.pve, ctx.signal);
     const name = args.name?.toLowerCase();
@@ -616,7 +627,7 @@ export const getStorage = defineTool({
       }),
     ),
   },
-  needs: [{ path: "/storage", privileges: ["Datastore.Audit"] }],
+  needs: [{ path: "/storage/{storage}", privileges: ["Datastore.Audit"] }],
   async handle({ node }, ctx) {
     const storages = node ? await nodeStorages(ctx, node) : await clusterStorages(ctx);
     storages.sort((a, b) => a.storage.localeCompare(b.storage) || a.node.localeCompare(b.node));

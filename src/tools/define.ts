@@ -1,24 +1,60 @@
 /**
  * A tool is one declarative object (as in microsoft/playwright-mcp's defineTool):
  * name, toolset, tier, schemas, the PVE privileges it needs, and a handler that
- * gets only what its tier allows. Read tools get a GET-only Proxmox client.
+ * gets only what its tier allows. Read tools get a GET-only Proxmox client with the
+ * read token; only dangerous tools get the admin client, and the types keep it so.
  */
 import type { z } from "zod";
-import type { Config } from "../config/types.js";
+import type { Config, DangerousConfig } from "../config/types.js";
+import type { PveAdmin } from "../pve/admin.js";
 import type { PveReader } from "../pve/client.js";
 
 export type Tier = "read" | "dangerous";
+
+/** What the start-up checks found out about the tokens, for get_version. */
+export interface AccessReport {
+  /** "path: privileges" the read token holds beyond read-only ones (only when the operator allowed it). */
+  readExtraPrivileges: readonly string[];
+  /** Tools left out of tools/list, and why. */
+  hiddenTools: readonly { name: string; reason: string }[];
+  /** Warnings about the admin token (privileges far beyond what the dangerous tools need). */
+  adminWarnings: readonly string[];
+}
 
 /** What every read tool's handler receives: a client that cannot write. */
 export interface ReadContext {
   pve: PveReader;
   config: Config;
   signal: AbortSignal;
-  /** "path: privileges" the read token holds beyond read-only ones (only when the operator allowed it). */
-  extraPrivileges: readonly string[];
+  access: AccessReport;
 }
 
-/** A privilege a tool needs, as `pveum` would grant it. */
+/** What the audit log keeps of a dangerous call's effect. */
+export interface DangerousEffect {
+  upid?: string;
+  exitCode?: number | null;
+}
+
+/** What a dangerous tool's handler receives: the admin client, and no reader. */
+export interface DangerousContext {
+  admin: PveAdmin;
+  config: Config;
+  dangerous: DangerousConfig;
+  signal: AbortSignal;
+  /**
+   * Asks the person to confirm this one-line summary (where the client can ask);
+   * throws when they decline, cancel or do not answer. Call it after every check and
+   * lookup, right before the first write, so the summary says exactly what will be done.
+   */
+  confirm(summary: string): Promise<void>;
+  /** Adds the task id or exit code to the call's audit line. */
+  recordEffect(effect: DangerousEffect): void;
+}
+
+/**
+ * A privilege a tool needs, as `pveum` would grant it: any one of `privileges` on
+ * `path` (PVE's `any => 1` checks, and PVE 9 names next to their PVE 8 ones).
+ */
 export interface NeededPrivilege {
   path: string;
   privileges: string[];
@@ -31,24 +67,39 @@ export interface ToolOutput<O> {
   structured: O;
 }
 
-export interface ToolDefinition<
-  I extends z.ZodRawShape = z.ZodRawShape,
-  O extends z.ZodRawShape = z.ZodRawShape,
-> {
+interface ToolBase<I extends z.ZodRawShape, O extends z.ZodRawShape> {
   name: string;
   title: string;
   description: string;
   toolset: string;
-  tier: Tier;
   input: I;
   output: O;
   needs: NeededPrivilege[];
+  /** Why the tool cannot work with this configuration (e.g. SSH not set up), or undefined. */
+  unavailableWith?(config: Config): string | undefined;
+}
+
+export interface ReadTool<I extends z.ZodRawShape, O extends z.ZodRawShape> extends ToolBase<I, O> {
+  tier: "read";
   handle(args: z.infer<z.ZodObject<I>>, ctx: ReadContext): Promise<ToolOutput<z.infer<z.ZodObject<O>>>>;
 }
 
+export interface DangerousTool<I extends z.ZodRawShape, O extends z.ZodRawShape> extends ToolBase<I, O> {
+  tier: "dangerous";
+  handle(args: z.infer<z.ZodObject<I>>, ctx: DangerousContext): Promise<ToolOutput<z.infer<z.ZodObject<O>>>>;
+}
+
+export type ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> =
+  ReadTool<I, O> | DangerousTool<I, O>;
+
+/** The tier picks the context type: a read tool's handler can never be handed the admin client. */
 export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
-  tool: ToolDefinition<I, O>,
-): ToolDefinition<I, O> {
+  tool: ReadTool<I, O>,
+): ReadTool<I, O>;
+export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
+  tool: DangerousTool<I, O>,
+): DangerousTool<I, O>;
+export function defineTool(tool: AnyTool): AnyTool {
   return tool;
 }
 

@@ -1,11 +1,13 @@
 /**
  * The tool inventory (as in github/github-mcp-server): the tier filter runs first and
- * wins over everything, then PROXMOX_TOOLSETS trims the read tools.
+ * wins over everything, then PROXMOX_TOOLSETS trims the tools. What a token may do
+ * trims the list once more, after the start-up check (missingPrivileges).
  */
-import type { AnyTool } from "./define.js";
+import type { AnyTool, NeededPrivilege } from "./define.js";
 import { coreTools } from "./core.js";
+import { dangerousTools } from "./dangerous/index.js";
 
-export const ALL_TOOLS: readonly AnyTool[] = [...coreTools];
+export const ALL_TOOLS: readonly AnyTool[] = [...coreTools, ...dangerousTools];
 
 export interface InventoryOptions {
   dangerousEnabled: boolean;
@@ -26,4 +28,38 @@ export function buildInventory(tools: readonly AnyTool[], options: InventoryOpti
     );
   }
   return allowed.filter((t) => options.toolsets!.includes(t.toolset));
+}
+
+/** GET /access/permissions: path -> privilege -> propagate flag. */
+export type Permissions = Record<string, Record<string, number>>;
+
+/**
+ * "VM.PowerMgmt on /vms/{vmid}" for each need the token holds nowhere it could
+ * apply, or [] when the tool can work. A need counts as held when a privilege is
+ * granted on its path or above it (propagated from /); for a path with a variable
+ * (/vms/{vmid}), also below the fixed part (on some guests only: PVE then shows what
+ * the token may see) and, for guest and storage privileges, on a pool.
+ */
+export function missingPrivileges(needs: readonly NeededPrivilege[], permissions: Permissions): string[] {
+  return needs
+    .filter(
+      (need) =>
+        !Object.entries(permissions).some(([path, held]) => appliesTo(path, need) && holdsAny(held, need)),
+    )
+    .map((need) => `${need.privileges.join(" or ")} on ${need.path}`);
+}
+
+function holdsAny(held: Record<string, number>, need: NeededPrivilege): boolean {
+  return need.privileges.some((privilege) => Object.hasOwn(held, privilege));
+}
+
+const isUnder = (path: string, base: string) => base === "/" || path === base || path.startsWith(`${base}/`);
+
+function appliesTo(grantedPath: string, need: NeededPrivilege): boolean {
+  const segments = need.path.split("/").filter(Boolean);
+  const firstVariable = segments.findIndex((segment) => segment.startsWith("{"));
+  if (firstVariable === -1) return isUnder(need.path, grantedPath);
+  const fixed = `/${segments.slice(0, firstVariable).join("/")}`;
+  if (isUnder(fixed, grantedPath) || isUnder(grantedPath, fixed)) return true;
+  return (fixed === "/vms" || fixed === "/storage") && grantedPath.startsWith("/pool/");
 }

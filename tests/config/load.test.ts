@@ -108,6 +108,7 @@ describe("defaults", () => {
       PROXMOX_TOOLSETS: "default",
       PROXMOX_ALLOW_PRIVILEGED_TOKEN: "default",
       PROXMOX_AUDIT_LOG: "default",
+      ENABLE_DANGEROUS_COMMANDS: "default",
     });
     expect(warnings).toEqual([]);
   });

@@ -36,6 +36,7 @@ describe("describeConfig", () => {
       toolsets: "all",
       allowPrivilegedToken: false,
       auditLogPath: "/home/tester/.local/state/proxmox-mcp/audit.jsonl",
+      dangerous: false,
       sources: ["PROXMOX_HOST: env", "PROXMOX_PORT: default"],
     });
     expect(JSON.stringify(described)).not.toContain(SECRET);

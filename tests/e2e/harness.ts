@@ -10,10 +10,18 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
+import {
+  ElicitRequestSchema,
+  type CallToolResult,
+  type ElicitRequest,
+  type ElicitResult,
+  type Tool,
+} from "@modelcontextprotocol/sdk/types.js";
 import type { Simulator } from "../../src/simulator/index.js";
 
 export const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
+
+export const DANGEROUS_TOOLS = ["vm_action", "execute_vm_command", "execute_command", "proxmox_api"] as const;
 
 export const CORE_TOOLS = [
   "get_version",
@@ -69,13 +77,15 @@ export interface ServeOptions {
   /** Extra environment, or a function of the server's fresh directory (to put files there first). */
   env?: Record<string, string> | ((dir: string) => Record<string, string>);
   args?: string[];
+  /** Makes the client answer confirmation questions (elicitation); without it the client cannot be asked. */
+  onElicit?: (request: ElicitRequest["params"]) => ElicitResult | Promise<ElicitResult>;
 }
 
 /**
  * Spawns `node dist/cli.js` with only HOME, PROXMOX_AUDIT_LOG (in a fresh temp dir)
  * and `env` (the SDK adds PATH, USER... but nothing else of ours), and connects.
  */
-export async function serve({ env = {}, args = [] }: ServeOptions = {}): Promise<Served> {
+export async function serve({ env = {}, args = [], onElicit }: ServeOptions = {}): Promise<Served> {
   assertBuilt();
   const dir = tempDir();
   const auditLog = join(dir, "audit.jsonl");
@@ -89,7 +99,11 @@ export async function serve({ env = {}, args = [] }: ServeOptions = {}): Promise
   });
   let stderr = "";
   transport.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-  const client = new Client({ name: "proxmox-mcp-e2e", version: "0.0.0" });
+  const client = new Client(
+    { name: "proxmox-mcp-e2e", version: "0.0.0" },
+    onElicit ? { capabilities: { elicitation: { form: {} } } } : {},
+  );
+  if (onElicit) client.setRequestHandler(ElicitRequestSchema, (request) => onElicit(request.params));
   try {
     await client.connect(transport);
   } catch (err) {

@@ -86,7 +86,7 @@ interface Call {
 let sim: Simulator;
 let main: Served;
 let wrongSecret: Served;
-let vmAuditOnly: Served;
+let oneNode: Served;
 const WRONG_SECRET = randomUUID();
 const calls: Call[] = [];
 
@@ -104,7 +104,7 @@ beforeAll(async () => {
   sim = await startSimulator({ scenario: testScenario() });
   main = await serve({ env: simEnv(sim) });
   wrongSecret = await serve({ env: simEnv(sim, { id: sim.tokens.auditor.id, secret: WRONG_SECRET }) });
-  vmAuditOnly = await serve({ env: simEnv(sim, TEST_TOKENS.vmAuditOnly) });
+  oneNode = await serve({ env: simEnv(sim, TEST_TOKENS.oneNode) });
 
   // Every tool, every guest, every node.
   await run(main, "get_version");
@@ -133,16 +133,16 @@ beforeAll(async () => {
   // 401 and 403.
   await run(wrongSecret, "get_version");
   await run(wrongSecret, "get_vm_config", { vmid: 203 });
-  await run(vmAuditOnly, "get_node_status", { node: "pve1" });
-  await run(vmAuditOnly, "get_vm_config", { vmid: 203 });
-  await run(vmAuditOnly, "get_vm_config", { vmid: 9000 });
+  await run(oneNode, "get_node_status", { node: "pve1" });
+  await run(oneNode, "get_vm_config", { vmid: 203 });
+  await run(oneNode, "get_vm_config", { vmid: 9000 });
   // Refused input (never reaches Proxmox).
-  await run(vmAuditOnly, "get_vm_config", { vmid: "0100" });
-  await run(vmAuditOnly, "get_node_status", { node: "../access" });
+  await run(oneNode, "get_vm_config", { vmid: "0100" });
+  await run(oneNode, "get_node_status", { node: "../access" });
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all([main, wrongSecret, vmAuditOnly].map((s) => s?.close()));
+  await Promise.all([main, wrongSecret, oneNode].map((s) => s?.close()));
   await sim?.close();
 });
 
@@ -191,7 +191,7 @@ describe("secrets never leave the server", () => {
       ]);
       haystacks.push([`call ${i} ${c.tool} whole result`, JSON.stringify(c.result)]);
     }
-    for (const [name, server] of Object.entries({ main, wrongSecret, vmAuditOnly })) {
+    for (const [name, server] of Object.entries({ main, wrongSecret, oneNode })) {
       haystacks.push([`${name} stderr`, server.stderr()]);
       haystacks.push([`${name} audit log`, readFileSync(server.auditLog, "utf8")]);
     }
@@ -250,11 +250,11 @@ describe("the audit log", () => {
   });
 
   it("records the 401 and 403 outcomes under the token that was used", () => {
-    const denied = readFileSync(vmAuditOnly.auditLog, "utf8").split("\n").filter(Boolean);
+    const denied = readFileSync(oneNode.auditLog, "utf8").split("\n").filter(Boolean);
     expect(JSON.parse(denied[0]!)).toMatchObject({
       tool: "get_node_status",
       outcome: "error",
-      tokenId: TEST_TOKENS.vmAuditOnly.id,
+      tokenId: TEST_TOKENS.oneNode.id,
       pveRequests: [{ path: "/nodes/pve1/status", status: 403 }],
     });
     const refused = readFileSync(wrongSecret.auditLog, "utf8").split("\n").filter(Boolean);
@@ -265,7 +265,7 @@ describe("the audit log", () => {
   });
 
   it("is created with mode 0600", () => {
-    for (const server of [main, wrongSecret, vmAuditOnly]) {
+    for (const server of [main, wrongSecret, oneNode]) {
       expect((statSync(server.auditLog).mode & 0o777).toString(8)).toBe("600");
     }
   });

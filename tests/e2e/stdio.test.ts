@@ -191,19 +191,24 @@ describe("core tools against the simulated cluster", () => {
       ]);
     });
 
-    it("a token that sees no guest: pve3 still reported offline (node entries), and the VM.Audit hint", async () => {
+    it("a token that holds nothing: only get_version and get_nodes are listed, the rest named with what they lack", async () => {
       const blind = await serve({ env: simEnv(sim, TEST_TOKENS.empty) });
       try {
-        const result = await blind.call("get_vms");
-        expect(result.isError, textOf(result)).toBeFalsy();
-        expect(result.structuredContent).toMatchObject({ total: 0, offlineNodes: ["pve3"], guests: [] });
-        expect(textOf(result)).toMatch(
-          /^no guest visible: PVE hides guests this token may not see \(needs VM\.Audit/,
+        expect(blind.tools.map((t) => t.name)).toEqual(["get_version", "get_nodes"]);
+        const version = textOf(await blind.call("get_version"));
+        expect(version).toContain("hidden: get_vms (the read token lacks VM.Audit on /vms/{vmid})");
+        expect(version).toContain(
+          "hidden: get_storage (the read token lacks Datastore.Audit on /storage/{storage})",
         );
-        expect(textOf(result)).toContain("offline node(s): pve3");
-        // With a filter set, an empty answer is just "no match".
-        const filtered = await blind.call("get_vms", { name: "web" });
-        expect(textOf(filtered)).toMatch(/^no guest matches/);
+        // Nodes are listed to any token: pve3 is still reported offline.
+        const nodes = textOf(await blind.call("get_nodes"));
+        expect(nodes).toContain("pve3: OFFLINE");
+        expect(nodes).toContain(
+          "pve1: online (stats hidden from this token, which needs Sys.Audit on /nodes/pve1)",
+        );
+        const hidden = await blind.call("get_vms");
+        expect(hidden.isError).toBe(true);
+        expect(textOf(hidden)).toContain("get_vms disabled");
       } finally {
         await blind.close();
       }

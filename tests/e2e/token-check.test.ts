@@ -47,7 +47,7 @@ describe("start-up check of the read token", () => {
     await gone.close();
     const server = await serve({ env });
     try {
-      expect(server.stderr()).toContain("cannot check the token at start");
+      expect(server.stderr()).toContain("cannot check the tokens at start");
       const result = await server.call("get_version");
       expect(result.isError).toBe(true);
       expect(textOf(result)).toContain("check PROXMOX_HOST, PROXMOX_PORT");

@@ -1,7 +1,7 @@
 /**
  * The demo scenario plus principals and guests that tests need to reach every
  * answer PVE can give: a token without Sys.Audit, a token without any ACL, a token
- * with VM.Audit only, a user with a password (ticket flow), a VM whose agent is
+ * with VM.Audit only, a token that may see one node only, a user with a password (ticket flow), a VM whose agent is
  * configured but not running, and a running VM without an agent.
  */
 import type { ScenarioInput } from "../../src/simulator/scenario.js";
@@ -11,6 +11,8 @@ export const TEST_TOKENS = {
   noSysAudit: { id: "nosys@pve!tk", secret: "11111111-1111-4111-8111-111111111111" },
   empty: { id: "empty@pve!tk", secret: "22222222-2222-4222-8222-222222222222" },
   vmAuditOnly: { id: "vmaudit@pve!tk", secret: "33333333-3333-4333-8333-333333333333" },
+  /** PVEAuditor on /nodes/pve2 only: node tools are offered, and pve1 answers 403. */
+  oneNode: { id: "onenode@pve!tk", secret: "44444444-4444-4444-8444-444444444444" },
 };
 export const TICKET_USER = { userid: "ticket@pve", password: "correct horse battery staple" };
 export const AGENT_NOT_RUNNING_VMID = 150;
@@ -28,6 +30,7 @@ export function testScenario(): ScenarioInput {
       tokens: [{ tokenid: "tk", secret: TEST_TOKENS.vmAuditOnly.secret, privsep: 0 }],
     },
     { userid: TICKET_USER.userid, password: TICKET_USER.password },
+    { userid: "onenode@pve", tokens: [{ tokenid: "tk", secret: TEST_TOKENS.oneNode.secret, privsep: 0 }] },
   ];
   s.roles = {
     ...(s.roles ?? {}),
@@ -39,6 +42,7 @@ export function testScenario(): ScenarioInput {
     { path: "/vms", ugid: "nosys@pve", roleid: "PVEAuditor" },
     { path: "/", ugid: "vmaudit@pve", roleid: "VMAuditOnly" },
     { path: "/", ugid: TICKET_USER.userid, roleid: "Operator" },
+    { path: "/nodes/pve2", ugid: "onenode@pve", roleid: "PVEAuditor" },
   ];
   const base = {
     type: "qemu" as const,

@@ -25,7 +25,8 @@ function context(answers: Record<string, Answer>): { ctx: ReadContext; requests:
     },
   } as unknown as PveReader;
   const config = { tokenId: "mcp@pve!ro", tls: { mode: "fingerprint" } } as unknown as Config;
-  return { ctx: { pve, config, signal: new AbortController().signal, extraPrivileges: [] }, requests };
+  const access = { readExtraPrivileges: [], hiddenTools: [], adminWarnings: [] };
+  return { ctx: { pve, config, signal: new AbortController().signal, access }, requests };
 }
 
 const apiError = (status: number) => new PveApiError(status, "refused", "refused", "GET", "/cluster/status");

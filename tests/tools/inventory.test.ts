@@ -81,11 +81,10 @@ describe("buildInventory", () => {
   });
 
   it("trims by toolset and refuses unknown toolsets with the known ones listed", () => {
-    expect(buildInventory(ALL_TOOLS, { dangerousEnabled: false, toolsets: ["core"] })).toHaveLength(
-      ALL_TOOLS.length,
-    );
+    const core = ALL_TOOLS.filter((t) => t.toolset === "core");
+    expect(buildInventory(ALL_TOOLS, { dangerousEnabled: true, toolsets: ["core"] })).toEqual(core);
     expect(() => buildInventory(ALL_TOOLS, { dangerousEnabled: false, toolsets: ["nope"] })).toThrow(
-      /PROXMOX_TOOLSETS names unknown toolset\(s\) nope; known toolsets: core/,
+      /PROXMOX_TOOLSETS names unknown toolset\(s\) nope; known toolsets: core, dangerous/,
     );
   });
 });

@@ -1,0 +1,82 @@
+/**
+ * proxmox_api: one request of any method to a known PVE API endpoint with the admin
+ * token. The path is checked segment by segment against Proxmox's own list of
+ * endpoints before anything is sent; parameters go in the query (GET, DELETE) or
+ * the form body (POST, PUT).
+ */
+import { z } from "zod";
+import { parseApiPath } from "../../pve/admin.js";
+import { isSecretKey, REDACTED, redactText } from "../../redact.js";
+import { defineTool } from "../define.js";
+import { cleanText, fence } from "../untrusted.js";
+
+const METHODS = ["GET", "POST", "PUT", "DELETE"] as const;
+const PARAM_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+const paramValue = z.union([
+  z.string().max(16_384),
+  z.number(),
+  z.boolean(),
+  z.array(z.string().max(4096)).max(64),
+]);
+const UPID_ANSWER = /^UPID:[^\s]+:$/;
+
+export const proxmoxApi = defineTool({
+  name: "proxmox_api",
+  title: "Raw Proxmox API call (admin token)",
+  description:
+    "One request to any Proxmox VE API endpoint (GET, POST, PUT, DELETE) with the admin token, e.g. path /nodes/pve1/qemu/100/config. The path must be a real endpoint; params go in the query or form body. dry_run=true shows the request without sending it.",
+  toolset: "dangerous",
+  tier: "dangerous",
+  input: {
+    method: z.enum(METHODS),
+    path: z.string().min(1).max(1024),
+    params: z
+      .record(
+        z.string().regex(PARAM_NAME, "parameter names are letters, digits, '_', '-' or '.'"),
+        paramValue,
+      )
+      .refine((params) => Object.keys(params).length <= 100, "at most 100 parameters")
+      .optional(),
+    dry_run: z.boolean().default(false),
+  },
+  output: {
+    method: z.enum(METHODS),
+    path: z.string(),
+    endpoint: z.string(),
+    dryRun: z.boolean(),
+    data: z.unknown().optional(),
+  },
+  needs: [],
+  async handle(args, ctx) {
+    const { path, template } = parseApiPath(args.method, args.path);
+    const params = args.params ?? {};
+    const inQuery = args.method === "GET" || args.method === "DELETE";
+    const request = `${args.method} /api2/json${path}`;
+    // Values shown to the person are redacted like any output (a password parameter, say).
+    const shownParams = Object.entries(params)
+      .map(
+        ([name, value]) =>
+          `${name}=${isSecretKey(name) ? REDACTED : cleanText(redactText(JSON.stringify(value)), 120)}`,
+      )
+      .join(", ");
+    const what = `${request}${shownParams ? ` with ${shownParams}` : ""}`;
+    const base = { method: args.method, path, endpoint: template };
+    if (args.dry_run) {
+      return {
+        text: `dry run: would send ${what} (endpoint ${args.method} ${template}) with the admin token ${ctx.dangerous.adminTokenId}; nothing was sent.`,
+        structured: { ...base, dryRun: true },
+      };
+    }
+    await ctx.confirm(`send ${what} with the admin token ${ctx.dangerous.adminTokenId}`);
+    const data = await ctx.admin.requestPath<unknown>(args.method, path, {
+      ...(inQuery ? { query: params } : { body: params }),
+      signal: ctx.signal,
+    });
+    if (typeof data === "string" && UPID_ANSWER.test(data)) ctx.recordEffect({ upid: data });
+    const json = JSON.stringify(data, null, 1) ?? "null";
+    return {
+      text: `${request}: OK\n${fence("api answer", json, "Proxmox (may include guest-written text)")}`,
+      structured: { ...base, dryRun: false, data },
+    };
+  },
+});
