@@ -1,6 +1,7 @@
-// Bundles the CLI into one file (dist/cli.js): loading the MCP SDK, zod and undici
-// as hundreds of modules costs most of the start-up time; one file halves it.
+// Bundles the CLI into dist/cli.js plus lazily loaded chunks (dist/chunks/): loading the
+// MCP SDK, zod and undici as hundreds of modules costs most of the start-up time.
 // tsc still type-checks and emits dist/** (tests and benches import those modules).
+import { rmSync } from "node:fs";
 import { build } from "esbuild";
 import { pathToFileURL } from "node:url";
 
@@ -29,7 +30,12 @@ export const noNativeAddons = {
 /** The bundle's options (tests/ssh bundles src/ssh/exec.ts with them to check the pure-JS path). */
 export const buildOptions = {
   entryPoints: ["src/cli.ts"],
-  outfile: "dist/cli.js",
+  outdir: "dist",
+  // What only some runs need (the simulator, ssh2) goes into chunks loaded on first use,
+  // so serving a real cluster does not parse them at start-up.
+  splitting: true,
+  entryNames: "[name]",
+  chunkNames: "chunks/[name]-[hash]",
   bundle: true,
   platform: "node",
   format: "esm",
@@ -52,5 +58,7 @@ export const buildOptions = {
 };
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  // Chunk names carry content hashes: old ones would pile up and be packed.
+  rmSync("dist/chunks", { recursive: true, force: true });
   await build(buildOptions);
 }

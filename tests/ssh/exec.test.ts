@@ -424,6 +424,10 @@ describe.skipIf(sshd === undefined)("runSshCommand against OpenSSH sshd", () => 
         await build({
           ...buildOptions,
           entryPoints: [join(ROOT, "src/ssh/exec.ts")],
+          outdir: undefined,
+          splitting: false,
+          entryNames: undefined,
+          chunkNames: undefined,
           outfile,
           sourcemap: false,
           legalComments: "none",
