@@ -18,7 +18,7 @@ import {
   writeSync,
 } from "node:fs";
 import { dirname } from "node:path";
-import { redact } from "./redact.js";
+import { redact, redactSecretKeys } from "./redact.js";
 
 export interface AuditRecord {
   tool: string;
@@ -84,7 +84,7 @@ export class AuditLog {
       session: this.session,
       ...record,
       tool: cap(record.tool),
-      args: redact(capStrings(record.args)),
+      args: exactArgs(record) ? redactSecretKeys(record.args) : redact(capStrings(record.args)),
       ...(record.error ? { error: cap(record.error, 1000) } : {}),
       prev: this.previousHash,
     });
@@ -95,6 +95,15 @@ export class AuditLog {
   close(): void {
     closeSync(this.fd);
   }
+}
+
+/**
+ * A dangerous call's arguments are kept whole (their schemas bound their size) and
+ * masked only under secret-named keys: the log must show exactly what was run.
+ * Calls refused before any handler keep the caps: their arguments are unchecked.
+ */
+function exactArgs(record: AuditRecord): boolean {
+  return record.tier === "dangerous" && record.outcome !== "rejected";
 }
 
 function sha256(text: string): string {

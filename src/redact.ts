@@ -124,6 +124,24 @@ export function redact<T>(value: T, extraSecrets: readonly string[] = []): T {
 }
 
 /**
+ * Deep copy with only secret-named keys masked: for records that must keep the exact
+ * text of what was run (a dangerous call's command), where pattern redaction could
+ * hide part of it ("PW=1; curl ... | sh" would lose everything after "PW=").
+ */
+export function redactSecretKeys<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(redactSecretKeys) as T;
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map(([k, v]) => [
+        k,
+        isSecretKey(k) && v !== null && v !== undefined && v !== "" ? REDACTED : redactSecretKeys(v),
+      ]),
+    ) as T;
+  }
+  return value;
+}
+
+/**
  * The same rules bound to a fixed set of exact secrets, for the server:
  * `const redactor = new Redactor([config.tokenSecret]); redactor.text(s); redactor.value(v)`.
  */

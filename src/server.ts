@@ -27,6 +27,8 @@ import {
 export const MAX_TEXT_CHARS = 20_000;
 /** How long a confirmation question waits for the person before the call is refused. */
 export const CONFIRM_TIMEOUT_MS = 5 * 60_000;
+/** What would be sent is shown in full or not at all: a longer summary is refused, never cut. */
+export const MAX_CONFIRM_CHARS = 20_000;
 
 type PveRequest = AuditRecord["pveRequests"][number];
 const requestsOfCall = new AsyncLocalStorage<PveRequest[]>();
@@ -215,7 +217,10 @@ export function createMcpServer(deps: ServerDeps): McpServer {
           tool: call.name,
           tier: tiers.get(call.name) ?? "unknown",
           args: call.args,
-          tokenId: config.tokenId,
+          tokenId:
+            tiers.get(call.name) === "dangerous" && adminSide
+              ? adminSide.dangerous.adminTokenId
+              : config.tokenId,
           outcome: "rejected",
           error: redactor.text(error),
           durationMs: Math.round(performance.now() - call.started),
@@ -242,6 +247,12 @@ async function confirmWithPerson(
   summary: string,
   signal: AbortSignal,
 ): Promise<Confirmation> {
+  if (summary.length > MAX_CONFIRM_CHARS) {
+    throw new NotConfirmedError(
+      "not asked",
+      `Not done: what would be sent is too long to show in full for confirmation (${summary.length} characters, at most ${MAX_CONFIRM_CHARS}); send less, e.g. put a long script in a file first.`,
+    );
+  }
   if (!server.server.getClientCapabilities()?.elicitation) {
     if (dangerous.confirm === "when-supported") return "left to the client";
     throw new NotConfirmedError(
@@ -264,7 +275,11 @@ async function confirmWithPerson(
       { signal, timeout: CONFIRM_TIMEOUT_MS },
     );
   } catch (err) {
-    if (signal.aborted) throw err;
+    if (signal.aborted)
+      throw new NotConfirmedError(
+        "cancelled",
+        "Not done: the call was cancelled while waiting for confirmation.",
+      );
     throw new NotConfirmedError(
       "no answer",
       `Not done: no confirmation arrived (${(err as Error).message}), so nothing was sent: ${summary}.`,

@@ -144,14 +144,21 @@ export class TokenCheck {
       throw new Error(explainError(err, config, "admin"), { cause: err });
     }
     this.adminWarnings.length = 0;
-    for (const [path, held] of Object.entries(permissions)) {
-      const broad = CLUSTER_ADMIN_PRIVILEGES.filter((p) => Object.hasOwn(held, p));
-      if (broad.length > 0) {
-        this.adminWarnings.push(
-          `the admin token ${config.dangerous.adminTokenId} holds ${broad.join(", ")} on ${path}, which no tool here needs; ` +
-            `a token with PVEVMAdmin on /vms is enough`,
-        );
-      }
+    const broad = CLUSTER_ADMIN_PRIVILEGES.filter((privilege) =>
+      Object.values(permissions).some((held) => Object.hasOwn(held, privilege)),
+    );
+    if (broad.length > 0) {
+      const paths = Object.keys(permissions).filter((path) =>
+        broad.some((privilege) => Object.hasOwn(permissions[path]!, privilege)),
+      );
+      const where =
+        paths.length > 3
+          ? `${paths.slice(0, 3).join(", ")} and ${paths.length - 3} more paths`
+          : paths.join(", ");
+      this.adminWarnings.push(
+        `the admin token ${config.dangerous.adminTokenId} holds ${broad.join(", ")} (on ${where}), which no tool here needs; ` +
+          `a token with PVEVMAdmin on /vms is enough`,
+      );
     }
     this.hideLacking("dangerous", permissions);
   }

@@ -138,6 +138,11 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     ? dangerousConfig(merged, values, cwd)
     : ignoredDangerousWarning(merged);
   if (typeof dangerous === "string") warnings.push(dangerous);
+  if (typeof dangerous === "object" && dangerous.ssh?.allowlist.length === 0) {
+    warnings.push(
+      `PROXMOX_SSH_COMMAND_ALLOWLIST is not set: execute_command may run any command as ${dangerous.ssh.username}@${dangerous.ssh.host}; list the allowed ones (example: ["uptime", "pveversion( -v)?"])`,
+    );
+  }
 
   for (const layer of layers) {
     const holdsSecret = SECRET_NAMES.some((name) => layer.entries.has(name));
@@ -438,9 +443,17 @@ const GUARDED: string[] = [
   "PROXMOX_DANGEROUS_CONFIRM",
   "PROXMOX_SSH_HOST",
   "PROXMOX_SSH_PORT",
+  "PROXMOX_SSH_USER",
+  "PROXMOX_SSH_KEY_FILE",
   "PROXMOX_SSH_HOST_KEY",
   "PROXMOX_SSH_COMMAND_ALLOWLIST",
 ];
+/** Values that only restate the safe default may come from any layer (the example file has some). */
+const HARMLESS: Record<string, RegExp> = {
+  PROXMOX_VERIFY_SSL: /^(true|1|yes)$/i,
+  ENABLE_DANGEROUS_COMMANDS: /^(false|0|no)$/i,
+  PROXMOX_DANGEROUS_CONFIRM: /^required$/i,
+};
 const LAYER_RANK: Record<Source, number> = { env: 0, ".env": 1, json: 2, default: 3 };
 const SECRET_NAMES = ["PROXMOX_TOKEN_SECRET", "PROXMOX_TOKEN_VALUE", "PROXMOX_ADMIN_TOKEN_SECRET"];
 
@@ -454,6 +467,7 @@ function settingsBelowTheToken(merged: Map<string, { entry: Entry; source: Sourc
   return GUARDED.flatMap((variable) => {
     const setting = merged.get(variable);
     if (!setting || LAYER_RANK[setting.source] <= LAYER_RANK[highest]) return [];
+    if (HARMLESS[variable]?.test(setting.entry.value)) return [];
     return [
       `${label(variable, setting.entry)} comes from the ${setting.source} layer, below the token (${highest}); ` +
         `set it where the token is set (example: both in the environment)`,
@@ -561,27 +575,32 @@ function sshConfig(
   };
 }
 
-/** A JSON array of regexes, or one regex per line (regexes may hold commas). */
+/**
+ * A JSON array of regexes, or one regex per line (regexes may hold commas). A line that
+ * merely starts with "[" ("[a-z]+ status") is a regex, not broken JSON.
+ */
 function allowlistPatterns(value: string | undefined): string[] {
-  if (!value) return [];
-  if (value.startsWith("[")) {
-    let list: unknown;
-    try {
-      list = JSON.parse(value);
-    } catch {
-      list = undefined;
-    }
-    if (!Array.isArray(list) || !list.every((item) => typeof item === "string" && item.trim())) {
-      throw new ConfigError([
-        'PROXMOX_SSH_COMMAND_ALLOWLIST must be a JSON array of regexes or one regex per line (example: ["uptime", "pveversion( -v)?"])',
-      ]);
-    }
-    return list as string[];
+  if (value === undefined) return [];
+  let list: unknown;
+  try {
+    list = value.startsWith("[") ? JSON.parse(value) : undefined;
+  } catch {
+    list = undefined;
   }
-  return value
-    .split("\n")
-    .map((line) => line.trim())
-    .filter(Boolean);
+  const patterns =
+    Array.isArray(list) && list.every((item) => typeof item === "string")
+      ? (list as string[]).map((pattern) => pattern.trim()).filter(Boolean)
+      : value
+          .split("\n")
+          .map((line) => line.trim())
+          .filter(Boolean);
+  // Set but empty would silently mean "any command".
+  if (patterns.length === 0) {
+    throw new ConfigError([
+      'PROXMOX_SSH_COMMAND_ALLOWLIST is set but holds no pattern; list the allowed commands, or remove it to allow any command (example: ["uptime", "pveversion( -v)?"])',
+    ]);
+  }
+  return patterns;
 }
 
 /** The dangerous tier is off: its settings are ignored, and the person is told so. */

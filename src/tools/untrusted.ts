@@ -23,6 +23,19 @@ export function cleanText(text: string, max: number, multiline = false): string 
 }
 
 /**
+ * The text as a JSON string literal with every control, format (bidi, zero-width) and
+ * other invisible character escaped: for confirmation questions, where what the person
+ * reads must be exactly what is sent (a newline shown as a space could hide a second
+ * command behind a comment).
+ */
+export function exactly(text: string): string {
+  return JSON.stringify(text).replace(
+    /[\p{Cc}\p{Cf}\p{Co}\p{Zl}\p{Zp}\u{E0000}-\u{E007F}\p{Variation_Selector}]/gu,
+    (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`,
+  );
+}
+
+/**
  * Marks text as untrusted data in a tool's text output. Each fence carries a fresh
  * random nonce, so its end marker cannot be guessed (nor imitated with look-alike
  * brackets) from inside; the exact end marker is also removed from the body.

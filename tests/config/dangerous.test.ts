@@ -180,6 +180,44 @@ describe("SSH for execute_command", () => {
     expect(uptime?.test("uptime; id")).toBe(false);
   });
 
+  it("reads a single line starting with '[' as a regex, not as broken JSON", () => {
+    const { config } = load({
+      ...ON,
+      PROXMOX_SSH_KEY_FILE: keyFile,
+      PROXMOX_SSH_HOST_KEY: HOST_KEY,
+      PROXMOX_SSH_COMMAND_ALLOWLIST: "[a-z]+ status",
+    });
+    expect(config.dangerous?.ssh?.allowlistSource).toEqual(["[a-z]+ status"]);
+  });
+
+  it("refuses an allow-list that is set but empty (it would mean any command)", () => {
+    for (const list of ["[]", '["  "]']) {
+      expect(
+        problems({
+          ...ON,
+          PROXMOX_SSH_KEY_FILE: keyFile,
+          PROXMOX_SSH_HOST_KEY: HOST_KEY,
+          PROXMOX_SSH_COMMAND_ALLOWLIST: list,
+        })[0],
+        list,
+      ).toContain("PROXMOX_SSH_COMMAND_ALLOWLIST is set but holds no pattern");
+    }
+  });
+
+  it("warns that without an allow-list any command may run", () => {
+    const { warnings } = load({ ...ON, PROXMOX_SSH_KEY_FILE: keyFile, PROXMOX_SSH_HOST_KEY: HOST_KEY });
+    expect(warnings.join("\n")).toContain(
+      "PROXMOX_SSH_COMMAND_ALLOWLIST is not set: execute_command may run any command as root@pve.example.com",
+    );
+  });
+
+  it("a .env below the token may not choose the SSH user or key either", () => {
+    writeFileSync(join(dir, ".env"), `PROXMOX_SSH_USER=admin\nPROXMOX_SSH_KEY_FILE=${keyFile}\n`);
+    const lines = problems({ ...ON, PROXMOX_SSH_HOST_KEY: HOST_KEY }).join("\n");
+    expect(lines).toMatch(/PROXMOX_SSH_USER \(in .*\) comes from the \.env layer/);
+    expect(lines).toMatch(/PROXMOX_SSH_KEY_FILE \(in .*\) comes from the \.env layer/);
+  });
+
   it("names a pattern that does not compile", () => {
     const lines = problems({
       ...ON,

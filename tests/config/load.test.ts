@@ -189,6 +189,11 @@ describe("precedence: environment, then .env, then the JSON file", () => {
     },
   );
 
+  it("accepts a value below the token that only restates the safe default (as the example file does)", () => {
+    writeJson("proxmox-config/config.json", { PROXMOX_VERIFY_SSL: true, ENABLE_DANGEROUS_COMMANDS: false });
+    expect(load(BASE_ENV).config.tls).toEqual({ mode: "system" });
+  });
+
   it("takes those settings from a file when the token is in the same file", () => {
     write(
       ".env",

@@ -46,6 +46,18 @@ describe("missingPrivileges", () => {
     expect(missingPrivileges(onStorage, { "/": { "Datastore.Audit": 1 } })).toEqual([]);
   });
 
+  it("above the path, only a propagated privilege counts (PVE's propagate flag is the value)", () => {
+    expect(missingPrivileges(powerMgmt, { "/": { "VM.PowerMgmt": 0 } })).toEqual([
+      "VM.PowerMgmt on /vms/{vmid}",
+    ]);
+    expect(missingPrivileges(powerMgmt, { "/vms": { "VM.PowerMgmt": 0 } })).toEqual([
+      "VM.PowerMgmt on /vms/{vmid}",
+    ]);
+    expect(missingPrivileges(powerMgmt, { "/vms/100": { "VM.PowerMgmt": 0 } })).toEqual([]);
+    const onRoot = [{ path: "/", privileges: ["Sys.Audit"] }];
+    expect(missingPrivileges(onRoot, { "/": { "Sys.Audit": 0 } })).toEqual([]);
+  });
+
   it("no needs: always available", () => {
     expect(missingPrivileges([], {})).toEqual([]);
   });

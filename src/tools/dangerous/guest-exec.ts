@@ -7,8 +7,8 @@ import { setTimeout as delay } from "node:timers/promises";
 import { z } from "zod";
 import { pveNode, pveVmid } from "../../pve/formats.js";
 import { defineTool } from "../define.js";
-import { cleanText, fence } from "../untrusted.js";
-import { describeGuest, locateGuest } from "./guests.js";
+import { cleanText, exactly, fence } from "../untrusted.js";
+import { assertUnchanged, describeGuest, locateGuest } from "./guests.js";
 
 /** Per stream, in the answer; qemu-ga itself keeps up to 16 MiB. */
 export const MAX_OUTPUT_CHARS = 8000;
@@ -23,10 +23,11 @@ interface ExecStatus {
   "err-truncated"?: number;
 }
 
+/** Capped, and cleaned of terminal escapes, bidi overrides and zero-width characters (lines and tabs stay). */
 function capped(text: string | undefined, agentTruncated: boolean): { text: string; truncated: boolean } {
   const value = text ?? "";
-  if (value.length <= MAX_OUTPUT_CHARS && !agentTruncated) return { text: value, truncated: false };
-  return { text: value.slice(0, MAX_OUTPUT_CHARS), truncated: true };
+  const truncated = agentTruncated || value.length > MAX_OUTPUT_CHARS;
+  return { text: cleanText(value.slice(0, MAX_OUTPUT_CHARS), MAX_OUTPUT_CHARS, true), truncated };
 }
 
 export const executeVmCommand = defineTool({
@@ -48,7 +49,9 @@ export const executeVmCommand = defineTool({
       )
       .min(1)
       .max(64)
-      .refine((argv) => argv[0] !== "", "the program (command[0]) must not be empty"),
+      .refine((argv) => argv[0] !== "", "the program (command[0]) must not be empty")
+      // pveproxy refuses request bodies over 64 KiB; refuse here, before the person is asked.
+      .refine((argv) => argv.join("").length <= 32 * 1024, "must be at most 32768 characters in all"),
     input: z
       .string()
       .max(32 * 1024)
@@ -70,7 +73,11 @@ export const executeVmCommand = defineTool({
     stdoutTruncated: z.boolean().optional(),
     stderrTruncated: z.boolean().optional(),
   },
-  needs: [{ path: "/vms/{vmid}", privileges: ["VM.GuestAgent.Unrestricted", "VM.Monitor"] }],
+  // VM.Audit finds the guest's node in /cluster/resources.
+  needs: [
+    { path: "/vms/{vmid}", privileges: ["VM.GuestAgent.Unrestricted", "VM.Monitor"] },
+    { path: "/vms/{vmid}", privileges: ["VM.Audit"] },
+  ],
   async handle(args, ctx) {
     const guest = await locateGuest(ctx.admin, args.vmid, args.node, ctx.signal);
     if (guest.type !== "qemu") {
@@ -78,10 +85,10 @@ export const executeVmCommand = defineTool({
         `CT ${guest.vmid} is a container: containers have no guest agent; run \`pct exec ${guest.vmid} -- ...\` on ${guest.node} with execute_command instead.`,
       );
     }
-    const shown = JSON.stringify(args.command.map((arg) => cleanText(arg, 200)));
+    const shown = `[${args.command.map(exactly).join(", ")}]`;
     const request = `POST /api2/json/nodes/${guest.node}/qemu/${guest.vmid}/agent/exec`;
     const base = { vmid: guest.vmid, node: guest.node, command: args.command };
-    const what = `run ${shown}${args.input === undefined ? "" : ` with ${args.input.length} characters of input`} in ${describeGuest(guest)} through the guest agent`;
+    const what = `run ${shown}${args.input === undefined ? "" : ` with standard input ${exactly(args.input)}`} in ${describeGuest(guest)} through the guest agent`;
     if (args.dry_run) {
       return {
         text: `dry run: would ${what} (${request}, admin token ${ctx.dangerous.adminTokenId}); nothing was sent.`,
@@ -89,6 +96,7 @@ export const executeVmCommand = defineTool({
       };
     }
     await ctx.confirm(`${what}, with the admin token ${ctx.dangerous.adminTokenId}`);
+    await assertUnchanged(ctx.admin, guest, ctx.signal);
     const target = { node: guest.node, vmid: guest.vmid };
     const { pid } = await ctx.admin.request<{ pid: number }>(
       "POST",

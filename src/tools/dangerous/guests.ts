@@ -5,7 +5,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { z } from "zod";
 import type { PveAdmin } from "../../pve/admin.js";
-import { cleanText, LIMITS } from "../untrusted.js";
+import { exactly } from "../untrusted.js";
 
 export interface LocatedGuest {
   vmid: number;
@@ -92,9 +92,25 @@ export async function waitForTask(
   }
 }
 
-/** 'VM 100 "web01" on pve1': the name is the guest owner's text, cleaned and quoted. */
+/** 'VM 100 "web01" on pve1': the name is the guest owner's text, shown exactly. */
 export function describeGuest(g: LocatedGuest): string {
   const kind = g.type === "qemu" ? "VM" : "CT";
-  const name = cleanText(g.name, LIMITS.name);
-  return `${kind} ${g.vmid}${name ? ` ${JSON.stringify(name)}` : ""} on ${g.node}`;
+  return `${kind} ${g.vmid}${g.name ? ` ${exactly(g.name)}` : ""} on ${g.node}`;
+}
+
+/**
+ * The person may take minutes to answer: after the confirmation the guest is looked
+ * up again, and nothing is sent if it moved, changed type or was replaced.
+ */
+export async function assertUnchanged(
+  admin: PveAdmin,
+  before: LocatedGuest,
+  signal: AbortSignal,
+): Promise<void> {
+  const now = await locateGuest(admin, before.vmid, before.node, signal);
+  if (now.type !== before.type || now.name !== before.name) {
+    throw new Error(
+      `${describeGuest(before)} changed while you were asked (now ${describeGuest(now)}); nothing was sent: ask again.`,
+    );
+  }
 }

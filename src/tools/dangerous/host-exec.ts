@@ -7,7 +7,7 @@ import { z } from "zod";
 import { isCommandAllowed } from "../../ssh/allowlist.js";
 import { runSshCommand } from "../../ssh/exec.js";
 import { defineTool } from "../define.js";
-import { cleanText, fence } from "../untrusted.js";
+import { cleanText, exactly, fence } from "../untrusted.js";
 
 /** Per stream, in the answer. */
 export const MAX_OUTPUT_BYTES = 8000;
@@ -48,7 +48,7 @@ export const executeCommand = defineTool({
     const ssh = ctx.dangerous.ssh;
     if (!ssh) throw new Error("execute_command needs PROXMOX_SSH_KEY_FILE and PROXMOX_SSH_HOST_KEY.");
     const target = `${ssh.username}@${ssh.host.includes(":") ? `[${ssh.host}]` : ssh.host}:${ssh.port}`;
-    const shown = JSON.stringify(cleanText(args.command, 500));
+    const shown = exactly(args.command);
     if (!isCommandAllowed(args.command, ssh.allowlist)) {
       throw new Error(
         `${shown} is not allowed by PROXMOX_SSH_COMMAND_ALLOWLIST (each pattern must match the whole command: ${ssh.allowlistSource.map((p) => JSON.stringify(p)).join(", ")}); nothing was run.`,
@@ -76,10 +76,13 @@ export const executeCommand = defineTool({
       { timeoutMs: args.timeout_s * 1000, maxOutputBytes: MAX_OUTPUT_BYTES, signal: ctx.signal },
     );
     ctx.recordEffect({ exitCode: result.exitCode });
+    // Terminal escapes, bidi overrides and zero-width characters go; lines and tabs stay.
+    const stdout = cleanText(result.stdout, MAX_OUTPUT_BYTES, true);
+    const stderr = cleanText(result.stderr, MAX_OUTPUT_BYTES, true);
     const output =
-      (result.stdout ? `${fence("stdout", result.stdout, "the host")}\n` : "stdout: (empty)\n") +
+      (stdout ? `${fence("stdout", stdout, "the host")}\n` : "stdout: (empty)\n") +
       (result.stdoutTruncated ? `[stdout truncated at ${MAX_OUTPUT_BYTES} bytes]\n` : "") +
-      (result.stderr ? fence("stderr", result.stderr, "the host") : "stderr: (empty)") +
+      (stderr ? fence("stderr", stderr, "the host") : "stderr: (empty)") +
       (result.stderrTruncated ? `\n[stderr truncated at ${MAX_OUTPUT_BYTES} bytes]` : "");
     if (result.timedOut) {
       throw new Error(
@@ -97,8 +100,8 @@ export const executeCommand = defineTool({
         dryRun: false,
         exitCode: result.exitCode,
         ...(result.exitSignal ? { exitSignal: result.exitSignal } : {}),
-        stdout: result.stdout,
-        stderr: result.stderr,
+        stdout,
+        stderr,
         stdoutTruncated: result.stdoutTruncated,
         stderrTruncated: result.stderrTruncated,
       },

@@ -6,9 +6,9 @@
  */
 import { z } from "zod";
 import { parseApiPath } from "../../pve/admin.js";
-import { isSecretKey, REDACTED, redactText } from "../../redact.js";
+import { isSecretKey, REDACTED } from "../../redact.js";
 import { defineTool } from "../define.js";
-import { cleanText, fence } from "../untrusted.js";
+import { cleanText, exactly, fence } from "../untrusted.js";
 
 const METHODS = ["GET", "POST", "PUT", "DELETE"] as const;
 const PARAM_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
@@ -19,6 +19,27 @@ const paramValue = z.union([
   z.array(z.string().max(4096)).max(64),
 ]);
 const UPID_ANSWER = /^UPID:[^\s]+:$/;
+/** Longest answer text kept (the server caps the whole text at 20,000 characters anyway). */
+const MAX_ANSWER_CHARS = 16_000;
+
+/** A parameter as the person sees it: exactly, unless its name says it is a secret. */
+function shownParam(name: string, value: z.infer<typeof paramValue>): string {
+  if (isSecretKey(name)) return `${name}=${REDACTED}`;
+  if (Array.isArray(value)) return `${name}=[${value.map(exactly).join(", ")}]`;
+  return `${name}=${typeof value === "string" ? exactly(value) : String(value)}`;
+}
+
+/**
+ * Answers that carry credentials PVE shows once: a new token's secret (`value`), a
+ * login ticket and its CSRF token. They never reach the model.
+ */
+function withoutCredentials(template: string, data: unknown): unknown {
+  if (!data || typeof data !== "object" || Array.isArray(data)) return data;
+  const masked: Record<string, unknown> = { ...(data as Record<string, unknown>) };
+  if (template.startsWith("/access/users/{userid}/token/") && "value" in masked) masked["value"] = REDACTED;
+  for (const key of ["ticket", "CSRFPreventionToken"]) if (key in masked) masked[key] = REDACTED;
+  return masked;
+}
 
 export const proxmoxApi = defineTool({
   name: "proxmox_api",
@@ -52,12 +73,8 @@ export const proxmoxApi = defineTool({
     const params = args.params ?? {};
     const inQuery = args.method === "GET" || args.method === "DELETE";
     const request = `${args.method} /api2/json${path}`;
-    // Values shown to the person are redacted like any output (a password parameter, say).
     const shownParams = Object.entries(params)
-      .map(
-        ([name, value]) =>
-          `${name}=${isSecretKey(name) ? REDACTED : cleanText(redactText(JSON.stringify(value)), 120)}`,
-      )
+      .map(([name, value]) => shownParam(name, value))
       .join(", ");
     const what = `${request}${shownParams ? ` with ${shownParams}` : ""}`;
     const base = { method: args.method, path, endpoint: template };
@@ -68,12 +85,13 @@ export const proxmoxApi = defineTool({
       };
     }
     await ctx.confirm(`send ${what} with the admin token ${ctx.dangerous.adminTokenId}`);
-    const data = await ctx.admin.requestPath<unknown>(args.method, path, {
+    const answer = await ctx.admin.requestPath<unknown>(args.method, path, {
       ...(inQuery ? { query: params } : { body: params }),
       signal: ctx.signal,
     });
-    if (typeof data === "string" && UPID_ANSWER.test(data)) ctx.recordEffect({ upid: data });
-    const json = JSON.stringify(data, null, 1) ?? "null";
+    if (typeof answer === "string" && UPID_ANSWER.test(answer)) ctx.recordEffect({ upid: answer });
+    const data = withoutCredentials(template, answer);
+    const json = cleanText(JSON.stringify(data, null, 1) ?? "null", MAX_ANSWER_CHARS, true);
     return {
       text: `${request}: OK\n${fence("api answer", json, "Proxmox (may include guest-written text)")}`,
       structured: { ...base, dryRun: false, data },

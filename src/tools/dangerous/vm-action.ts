@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { pveNode, pveVmid } from "../../pve/formats.js";
 import { defineTool } from "../define.js";
-import { describeGuest, locateGuest, waitForTask } from "./guests.js";
+import { assertUnchanged, describeGuest, locateGuest, waitForTask } from "./guests.js";
 
 const ACTIONS = ["start", "stop", "shutdown", "reboot", "reset", "suspend", "resume"] as const;
 /** How long `wait` follows the task before answering "still running" (a shutdown may take minutes). */
@@ -34,7 +34,11 @@ export const vmAction = defineTool({
     task: z.object({ status: z.enum(["stopped", "running"]), exitstatus: z.string().optional() }).optional(),
     statusAfter: z.string().optional(),
   },
-  needs: [{ path: "/vms/{vmid}", privileges: ["VM.PowerMgmt"] }],
+  // VM.Audit finds the guest's node in /cluster/resources.
+  needs: [
+    { path: "/vms/{vmid}", privileges: ["VM.PowerMgmt"] },
+    { path: "/vms/{vmid}", privileges: ["VM.Audit"] },
+  ],
   async handle(args, ctx) {
     const guest = await locateGuest(ctx.admin, args.vmid, args.node, ctx.signal);
     if (guest.type === "lxc" && args.action === "reset") {
@@ -58,6 +62,7 @@ export const vmAction = defineTool({
       };
     }
     await ctx.confirm(`${what}, with the admin token ${ctx.dangerous.adminTokenId}`);
+    await assertUnchanged(ctx.admin, guest, ctx.signal);
     const upid = await ctx.admin.request<string>(
       "POST",
       template,
