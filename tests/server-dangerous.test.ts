@@ -19,6 +19,7 @@ import { createMcpServer } from "../src/server.js";
 import { startSimulator, type Simulator } from "../src/simulator/index.js";
 import { ALL_TOOLS, buildInventory } from "../src/tools/inventory.js";
 import { TokenCheck } from "../src/token-check.js";
+import { simConfig } from "./helpers/config.js";
 
 let sim: Simulator;
 let config: Config;
@@ -28,25 +29,14 @@ const closers: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
   sim = await startSimulator();
-  config = {
-    host: sim.host,
-    port: sim.port,
-    tokenId: sim.tokens.auditor.id,
-    tokenSecret: new Secret(sim.tokens.auditor.secret),
-    tls: { mode: "fingerprint", fingerprint: sim.fingerprint },
-    timeoutMs: 5000,
-    service: "PVE",
-    logLevel: "info",
-    toolsets: undefined,
-    allowPrivilegedToken: false,
+  config = simConfig(sim, {
     auditLogPath: join(mkdtempSync(join(tmpdir(), "server-dangerous-")), "audit.jsonl"),
     dangerous: {
       adminTokenId: sim.tokens.admin.id,
       adminTokenSecret: new Secret(sim.tokens.admin.secret),
       confirm: "required",
     },
-    sources: {},
-  };
+  });
   pve = new PveReader(config);
   admin = new PveAdmin({
     ...config,

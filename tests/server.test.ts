@@ -9,8 +9,6 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditLog, verifyAuditChain } from "../src/auditlog.js";
-import { Secret } from "../src/config/secret.js";
-import type { Config } from "../src/config/types.js";
 import { PveReader } from "../src/pve/client.js";
 import { createMcpServer, recordPveRequest } from "../src/server.js";
 import { startSimulator, type Simulator } from "../src/simulator/index.js";
@@ -19,6 +17,7 @@ import { ALL_TOOLS, buildInventory } from "../src/tools/inventory.js";
 
 const READ_TOOLS = buildInventory(ALL_TOOLS, { dangerousEnabled: false, toolsets: undefined });
 import { TokenCheck } from "../src/token-check.js";
+import { simConfig } from "./helpers/config.js";
 
 let sim: Simulator;
 let client: Client;
@@ -28,20 +27,7 @@ const auditPath = join(mkdtempSync(join(tmpdir(), "server-")), "audit.jsonl");
 
 beforeAll(async () => {
   sim = await startSimulator();
-  const config: Config = {
-    host: sim.host,
-    port: sim.port,
-    tokenId: sim.tokens.auditor.id,
-    tokenSecret: new Secret(sim.tokens.auditor.secret),
-    tls: { mode: "fingerprint", fingerprint: sim.fingerprint },
-    timeoutMs: 5000,
-    service: "PVE",
-    logLevel: "info",
-    toolsets: undefined,
-    allowPrivilegedToken: false,
-    auditLogPath: auditPath,
-    sources: {},
-  };
+  const config = simConfig(sim, { auditLogPath: auditPath });
   pve = new PveReader({ ...config, onRequest: recordPveRequest });
   audit = new AuditLog(auditPath);
   const tokenCheck = new TokenCheck({ pve, config, tools: READ_TOOLS });

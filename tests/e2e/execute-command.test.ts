@@ -8,31 +8,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";
 import { testScenario } from "../helpers/scenarios.js";
-import {
-  INSTALL_HINT,
-  sshdUnavailable,
-  startCountingProxy,
-  startSshd,
-  type CountingProxy,
-  type Sshd,
-} from "../ssh/sshd.js";
+import { sshdForFile, startCountingProxy, type CountingProxy, type Sshd } from "../ssh/sshd.js";
 import { auditLines, serve, simEnv, textOf, type Served } from "./harness.js";
 
-const mustRun = process.env["PROXMOX_MCP_TEST_REQUIRE_SSHD"] === "1";
-let sshd: Sshd | undefined;
-let skipReason = sshdUnavailable();
-if (skipReason === undefined) {
-  try {
-    sshd = await startSshd();
-  } catch (error) {
-    skipReason = `sshd could not start (${(error as Error).message.split("\n")[0]}); ${INSTALL_HINT}`;
-  }
-}
+const { sshd, skipReason } = await sshdForFile("tests/e2e/execute-command.test.ts");
 if (skipReason !== undefined) {
-  if (mustRun) throw new Error(`PROXMOX_MCP_TEST_REQUIRE_SSHD=1 but ${skipReason}`);
-  console.warn(`tests/e2e/execute-command.test.ts: SKIPPING execute_command end to end: ${skipReason}`);
   describe("execute_command end to end", () => {
-    it.skip(skipReason!, () => {});
+    it.skip(skipReason, () => {});
   });
 }
 

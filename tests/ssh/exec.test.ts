@@ -19,32 +19,10 @@ import {
   type SshExecOptions,
   type SshTarget,
 } from "../../src/ssh/exec.js";
-import {
-  INSTALL_HINT,
-  sshdUnavailable,
-  startCountingProxy,
-  startSshd,
-  type CountingProxy,
-  type KeyPair,
-  type Sshd,
-} from "./sshd.js";
+import { sshdForFile, startCountingProxy, type CountingProxy, type KeyPair, type Sshd } from "./sshd.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const mustRun = process.env.PROXMOX_MCP_TEST_REQUIRE_SSHD === "1";
-
-let sshd: Sshd | undefined;
-let skipReason = sshdUnavailable();
-if (skipReason === undefined) {
-  try {
-    sshd = await startSshd();
-  } catch (error) {
-    skipReason = `sshd could not start (${(error as Error).message.split("\n")[0]}); ${INSTALL_HINT}`;
-  }
-}
-if (skipReason !== undefined) {
-  if (mustRun) throw new Error(`PROXMOX_MCP_TEST_REQUIRE_SSHD=1 but ${skipReason}`);
-  console.warn(`tests/ssh/exec.test.ts: SKIPPING the SSH tests: ${skipReason}`);
-}
+const { sshd, skipReason } = await sshdForFile("tests/ssh/exec.test.ts");
 
 afterAll(async () => {
   await sshd?.stop();

@@ -63,6 +63,27 @@ export function sshdUnavailable(): string | undefined {
   return undefined;
 }
 
+/**
+ * sshd for one test file, or why the file's SSH tests are skipped (printed, so the
+ * skip is visible). Where sshd must run (CI sets PROXMOX_MCP_TEST_REQUIRE_SSHD=1), a
+ * missing sshd fails the file instead.
+ */
+export async function sshdForFile(file: string): Promise<{ sshd?: Sshd; skipReason?: string }> {
+  let skipReason = sshdUnavailable();
+  if (skipReason === undefined) {
+    try {
+      return { sshd: await startSshd() };
+    } catch (error) {
+      skipReason = `sshd could not start (${(error as Error).message.split("\n")[0]}); ${INSTALL_HINT}`;
+    }
+  }
+  if (process.env.PROXMOX_MCP_TEST_REQUIRE_SSHD === "1") {
+    throw new Error(`PROXMOX_MCP_TEST_REQUIRE_SSHD=1 but ${skipReason}`);
+  }
+  console.warn(`${file}: SKIPPING the SSH tests: ${skipReason}`);
+  return { skipReason };
+}
+
 function keygen(dir: string, name: string, args: string[], passphrase = ""): KeyPair {
   const path = join(dir, name);
   execFileSync("ssh-keygen", ["-q", ...args, "-N", passphrase, "-C", `test-${name}`, "-f", path], {
