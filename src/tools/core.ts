@@ -5,96 +5,25 @@
  */
 import { z } from "zod";
 import { pveNode, pveVmid } from "../pve/formats.js";
-import type { PveReader } from "../pve/client.js";
 import { PveApiError } from "../pve/errors.js";
 import { redact } from "../redact.js";
 import { defineTool, type ReadContext } from "./define.js";
+import {
+  clusterResources,
+  guestType,
+  isGuest,
+  locateGuest,
+  offlineNodesOf,
+  tagsOf,
+  type ClusterResource,
+} from "./cluster.js";
+import { paginate, pagingInput, pagingOutput } from "./paging.js";
 import { cleanText, fence, LIMITS } from "./untrusted.js";
 
 const GiB = 1024 ** 3;
 const gib = (bytes: number | undefined) => (bytes === undefined ? "?" : (bytes / GiB).toFixed(1));
 const pct = (used: number | undefined, total: number | undefined) =>
   used === undefined || !total ? "?" : `${Math.round((used / total) * 100)}%`;
-
-interface ClusterResource {
-  id: string;
-  type: string;
-  node?: string;
-  vmid?: number;
-  name?: string;
-  status?: string;
-  template?: number;
-  tags?: string;
-  pool?: string;
-  lock?: string;
-  hastate?: string;
-  maxcpu?: number;
-  cpu?: number;
-  mem?: number;
-  maxmem?: number;
-  disk?: number;
-  maxdisk?: number;
-  uptime?: number;
-  storage?: string;
-  plugintype?: string;
-  content?: string;
-  shared?: number;
-}
-
-const guestType = z.enum(["qemu", "lxc"]);
-
-/** PVE stores tags as one string separated by ";" (older versions: "," or spaces). */
-function tagsOf(raw: string | undefined): string[] {
-  return (raw ?? "").split(/[;,\s]+/).filter(Boolean);
-}
-
-/**
- * All of /cluster/resources in one call, without a type filter: guests and node
- * entries together (a node entry says whether the node is offline even when none of
- * its guests is visible).
- */
-async function clusterResources(pve: PveReader, signal: AbortSignal): Promise<ClusterResource[]> {
-  return pve.get<ClusterResource[]>("/cluster/resources", {}, { signal });
-}
-
-const isGuest = (r: ClusterResource) => r.vmid !== undefined && (r.type === "qemu" || r.type === "lxc");
-
-/** Nodes whose /cluster/resources node entry says offline. */
-function offlineNodesOf(resources: ClusterResource[]): string[] {
-  return [
-    ...new Set(
-      resources
-        .filter((r) => r.type === "node" && r.status === "offline" && r.node)
-        .map((r) => r.node as string),
-    ),
-  ].sort();
-}
-
-/** Finds a guest's node and type with one /cluster/resources call. */
-async function locateGuest(
-  pve: PveReader,
-  vmid: number,
-  node: string | undefined,
-  signal: AbortSignal,
-): Promise<ClusterResource & { node: string; type: "qemu" | "lxc" }> {
-  const resources = await clusterResources(pve, signal);
-  const guest = resources.find((g) => isGuest(g) && g.vmid === vmid);
-  if (!guest?.node) {
-    throw new Error(
-      `VM/CT ${vmid} not found: it does not exist, or this token lacks VM.Audit on /vms/${vmid} (PVE hides guests it may not see).`,
-    );
-  }
-  if (node && guest.node !== node) {
-    throw new Error(`VM/CT ${vmid} is on node ${guest.node}, not ${node}: omit "node" or use ${guest.node}.`);
-  }
-  if (guest.status === "unknown" && offlineNodesOf(resources).includes(guest.node)) {
-    throw new Error(
-      `VM/CT ${vmid} is on node ${guest.node}, which is offline: its status cannot be read now.`,
-    );
-  }
-  // The type goes into a request path: take it from PVE's answer only if it is one we know.
-  return { ...guest, node: guest.node, type: guestType.parse(guest.type) };
-}
 
 const guestSummary = z.object({
   vmid: z.number().int(),
@@ -364,9 +293,6 @@ export const getNodeStatus = defineTool({
   },
 });
 
-/** 100 guests are ~20k characters of structured content: well inside what a client takes in one answer. */
-const MAX_LIMIT = 100;
-
 export const getVms = defineTool({
   name: "get_vms",
   title: "List VMs and containers",
@@ -385,15 +311,10 @@ export const getVms = defineTool({
       ),
     name: z.string().max(64).optional().describe("case-insensitive substring of the name"),
     tag: z.string().max(64).optional().describe("exact tag, case-insensitive"),
-    limit: z.number().int().min(1).max(MAX_LIMIT).default(50),
-    offset: z.number().int().min(0).default(0),
+    ...pagingInput(50),
   },
   output: {
-    total: z.number().int(),
-    offset: z.number().int(),
-    returned: z.number().int(),
-    truncated: z.boolean(),
-    nextOffset: z.number().int().optional(),
+    ...pagingOutput,
     offlineNodes: z.array(z.string()),
     guests: z.array(guestSummary),
   },
@@ -410,9 +331,9 @@ export const getVms = defineTool({
       .filter((r) => !name || (r.name ?? "").toLowerCase().includes(name))
       .filter((r) => !tag || tagsOf(r.tags).some((t) => t.toLowerCase() === tag))
       .sort((a, b) => (a.vmid ?? 0) - (b.vmid ?? 0));
-    const page = matching.slice(args.offset, args.offset + args.limit);
+    const page = paginate(matching, args.limit, args.offset, "guest");
     const offlineNodes = offlineNodesOf(resources);
-    const guests = page.map((r) => ({
+    const guests = page.items.map((r) => ({
       vmid: r.vmid as number,
       name: cleanText(r.name ?? "", LIMITS.name),
       type: r.type as "qemu" | "lxc",
@@ -429,18 +350,11 @@ export const getVms = defineTool({
       haState: r.hastate,
       lock: r.lock,
     }));
-    const end = args.offset + page.length;
-    const truncated = end < matching.length;
     const lines = guests.map(
       (g) =>
         `${g.vmid} ${g.type} ${g.node} ${g.status}${g.template ? " template" : ""}${g.lock ? ` locked(${g.lock})` : ""} ` +
         `${g.cpus ?? "?"}cpu mem ${gib(g.memUsed)}/${gib(g.memMax)}GiB${g.tags.length ? ` tags:${g.tags.join(",")}` : ""} name:${JSON.stringify(g.name)}`,
     );
-    const header =
-      page.length === 0
-        ? `${matching.length} guest(s) match; none from offset ${args.offset} on (offsets run 0-${matching.length - 1})`
-        : `${matching.length} guest(s) match; showing ${args.offset + 1}-${end}` +
-          (truncated ? ` (TRUNCATED: call again with offset=${end})` : "");
     const offline = offlineNodes.length
       ? `\noffline node(s): ${offlineNodes.join(", ")}: their guests show status "unknown"`
       : "";
@@ -450,13 +364,9 @@ export const getVms = defineTool({
       ? "no guest visible: PVE hides guests this token may not see (needs VM.Audit on /vms or on the guests)"
       : "no guest matches";
     return {
-      text: `${matching.length === 0 ? none : header}${offline}\n${lines.join("\n")}`.trimEnd(),
+      text: `${matching.length === 0 ? none : page.header}${offline}\n${lines.join("\n")}`.trimEnd(),
       structured: {
-        total: matching.length,
-        offset: args.offset,
-        returned: guests.length,
-        truncated,
-        ...(truncated ? { nextOffset: end } : {}),
+        ...page.meta,
         offlineNodes,
         guests,
       },

@@ -45,7 +45,8 @@ export async function getOrGap<T>(
   try {
     return { data: await pve.get<T>(template, params, options) };
   } catch (err) {
-    if (err instanceof PveApiError && err.status === 403) return { gap: { what, needs: neededBy(err) ?? needs } };
+    if (err instanceof PveApiError && err.status === 403)
+      return { gap: { what, needs: neededBy(err) ?? needs } };
     throw err;
   }
 }
