@@ -9,7 +9,7 @@
  */
 import { fillPath, PveTransport, type ApiMethod, type ParamValue, type PveReaderOptions } from "./client.js";
 import { PveInputError } from "./errors.js";
-import { API_METHODS, parseApiPath, type CheckedApiPath } from "./api-path.js";
+import { API_METHODS, assertCheckedPath, type CheckedApiPath } from "./api-path.js";
 
 export type { ApiMethod, ParamValue, PveReaderOptions, PveRequestRecord } from "./client.js";
 export {
@@ -56,18 +56,7 @@ export class PveAdmin {
     options: AdminRequestOptions = {},
   ): Promise<T> {
     checkMethod(method);
-    let decoded: string;
-    try {
-      decoded = String(path)
-        .split("/")
-        .map((segment) => decodeURIComponent(segment))
-        .join("/");
-    } catch {
-      throw new PveInputError("path", "is not a path that parseApiPath returned");
-    }
-    if (parseApiPath(method, decoded).path !== path) {
-      throw new PveInputError("path", "is not a path that parseApiPath returned");
-    }
+    assertCheckedPath(method, path);
     return (await this.#transport.send(method, path, options)).data as T;
   }
 

@@ -203,3 +203,22 @@ function notAnEndpoint(method: ApiMethod, input: string, methods: ApiMethod[]): 
   }
   return new PveInputError("path", `${what} (see ${API_VIEWER}); check the path and method`);
 }
+
+/**
+ * A CheckedApiPath is checked again where it is sent: for that method (a path parsed for
+ * GET is not a POST endpoint), and against a forged brand (`"..." as CheckedApiPath`).
+ */
+export function assertCheckedPath(method: ApiMethod, path: CheckedApiPath): void {
+  let decoded: string;
+  try {
+    decoded = String(path)
+      .split("/")
+      .map((segment) => decodeURIComponent(segment))
+      .join("/");
+  } catch {
+    throw new PveInputError("path", "is not a path that parseApiPath returned");
+  }
+  if (parseApiPath(method, decoded).path !== path) {
+    throw new PveInputError("path", "is not a path that parseApiPath returned");
+  }
+}

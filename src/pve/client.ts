@@ -16,6 +16,7 @@ import { buildConnector, Pool } from "undici";
 import type { Secret } from "../config/secret.js";
 import type { Config, TlsMode } from "../config/types.js";
 import { PveApiError, PveInputError, PveTlsMismatchError, PveTransportError } from "./errors.js";
+import { assertCheckedPath, type CheckedApiPath } from "./api-path.js";
 import { checkPathParam, isPathParamName } from "./formats.js";
 
 const gunzipAsync = promisify(gunzip);
@@ -71,6 +72,12 @@ export class PveReader {
     options?: GetOptions,
   ): Promise<{ data: T; total?: number }> {
     return (await this.#send(template, params, options)) as { data: T; total?: number };
+  }
+
+  /** For the raw GET tool: a path parseApiPath("GET", ...) returned, checked again here. */
+  async getPath<T = unknown>(path: CheckedApiPath, options: GetOptions = {}): Promise<T> {
+    assertCheckedPath("GET", path);
+    return (await this.#transport.send("GET", path, options)).data as T;
   }
 
   close(): Promise<void> {

@@ -521,6 +521,7 @@ describe("PveReader stays GET-only", () => {
       "close",
       "constructor",
       "get",
+      "getPath",
       "getWithTotal",
     ]);
   });

@@ -391,6 +391,7 @@ describe("read-only and secret-safe", () => {
       "close",
       "constructor",
       "get",
+      "getPath",
       "getWithTotal",
     ]);
     const r = reader() as unknown as Record<string, unknown>;
