@@ -6,9 +6,9 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { AuditLog } from "./auditlog.js";
-import { auditLogPath, ConfigError, loadConfig } from "./config/load.js";
+import { demoConfig } from "./commands/setup.js";
+import { ConfigError, loadConfig } from "./config/load.js";
 import { describeConfig } from "./config/redact.js";
-import { Secret } from "./config/secret.js";
 import type { Config } from "./config/types.js";
 import { PveAdmin } from "./pve/admin.js";
 import { PveReader, type PveRequestRecord } from "./pve/client.js";
@@ -27,18 +27,27 @@ const VERSION = (
 const START_CHECK_BUDGET_MS = 3000;
 
 const USAGE = `Usage: proxmox-mcp [serve] [--demo]     MCP server over stdio (the default command)
+       proxmox-mcp audit [--json] [--min-severity S] [--demo]
+                                        print the security audit; exit 1 on findings at or above high
+       proxmox-mcp doctor [--demo]      check configuration, network, TLS, token and privileges
        proxmox-mcp simulator [options]  serve a simulated Proxmox VE API
        proxmox-mcp --help | --version
 
-serve reads its configuration from the environment, a .env file, or the JSON file
-named by PROXMOX_MCP_CONFIG (default proxmox-config/config.json); see README.md.
-  --demo   serve against a built-in simulated cluster (no Proxmox needed), e.g.
+serve, audit and doctor read the configuration from the environment, a .env file, or the
+JSON file named by PROXMOX_MCP_CONFIG (default proxmox-config/config.json); see README.md.
+  --demo   use a built-in simulated cluster instead (no Proxmox needed), e.g.
+           npx -y proxmox-mcp-hardened audit --demo
            claude mcp add demo -- npx -y proxmox-mcp-hardened --demo`;
 
 async function main(argv: string[]): Promise<void> {
   const [first, ...rest] = argv;
   // The simulator is loaded only when used: serving a real cluster never pays for it.
   if (first === "simulator") return (await import("./simulator/command.js")).runSimulatorCommand(rest);
+  // So are the audit engine and the doctor: each command loads what it uses.
+  if (first === "audit")
+    return process.exit(await (await import("./commands/audit.js")).runAuditCommand(rest));
+  if (first === "doctor")
+    return process.exit(await (await import("./commands/doctor.js")).runDoctorCommand(rest));
   const args = first === "serve" ? rest : argv;
   const { values } = parseArgs({
     args,
@@ -63,7 +72,7 @@ async function serve(demo: boolean): Promise<void> {
   if (demo) {
     const { startSimulator } = await import("./simulator/index.js");
     simulator = await startSimulator({ scenario: "demo" });
-    config = demoConfig(simulator);
+    config = demoConfig(simulator, process.env, process.cwd());
     process.stderr.write(
       `proxmox-mcp: demo mode, simulated cluster at ${simulator.url} (fingerprint pinned)\n`,
     );
@@ -146,38 +155,6 @@ async function serve(demo: boolean): Promise<void> {
     await simulator?.close();
   }
   process.exit(0);
-}
-
-/**
- * The demo talks to the in-process simulator as the auditor token, with its certificate
- * pinned; ENABLE_DANGEROUS_COMMANDS=true adds the simulator's admin token (no SSH).
- */
-function demoConfig(sim: Simulator): Config {
-  const dangerous = /^(true|1|yes)$/i.test(process.env["ENABLE_DANGEROUS_COMMANDS"]?.trim() ?? "");
-  return {
-    host: sim.host,
-    port: sim.port,
-    tokenId: sim.tokens.auditor.id,
-    tokenSecret: new Secret(sim.tokens.auditor.secret),
-    tls: { mode: "fingerprint", fingerprint: sim.fingerprint },
-    timeoutMs: 15_000,
-    service: "PVE",
-    logLevel: "info",
-    toolsets: undefined,
-    allowPrivilegedToken: false,
-    // The demo ignores the cluster settings, but the audit log goes where the person asked.
-    auditLogPath: auditLogPath(process.env["PROXMOX_AUDIT_LOG"], process.env, process.cwd()),
-    ...(dangerous
-      ? {
-          dangerous: {
-            adminTokenId: sim.tokens.admin.id,
-            adminTokenSecret: new Secret(sim.tokens.admin.secret),
-            confirm: "required" as const,
-          },
-        }
-      : {}),
-    sources: {},
-  };
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

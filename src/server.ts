@@ -7,14 +7,16 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { McpServer, type RegisteredTool } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
 import type { AuditLog, AuditRecord, Confirmation } from "./auditlog.js";
 import type { Config, DangerousConfig } from "./config/types.js";
 import { explainError } from "./explain-error.js";
 import type { PveAdmin } from "./pve/admin.js";
 import type { PveReader } from "./pve/client.js";
 import type { TokenCheck } from "./token-check.js";
+import { registerPrompts } from "./prompts.js";
 import { Redactor } from "./redact.js";
+import { registerResources, type ResourceReader } from "./resources.js";
 import {
   annotationsFor,
   metaFor,
@@ -119,12 +121,20 @@ export function createMcpServer(deps: ServerDeps): McpServer {
     return { record, pveRequests };
   }
 
+  /** The first call runs the token check, which may hide the very tool called: it then does not run. */
+  function assertOffered(name: string): void {
+    const reason = tokenCheck.hiddenReason(name);
+    if (reason)
+      throw new Error(`${name} is not offered: ${reason} (get_version lists what is hidden and why).`);
+  }
+
   function readHandler(tool: AnyTool & { tier: "read" }): ToolCallback {
     return async (args, extra) => {
       const { record, pveRequests } = begin(tool, args, extra.requestId, config.tokenId);
       try {
         const out = await requestsOfCall.run(pveRequests, async () => {
           await tokenCheck.ensure();
+          assertOffered(tool.name);
           return tool.handle(args, { pve, config, signal: extra.signal, access: tokenCheck.report });
         });
         writeAuditSafely(audit, () => record("ok"));
@@ -156,6 +166,7 @@ export function createMcpServer(deps: ServerDeps): McpServer {
       try {
         const out = await requestsOfCall.run(pveRequests, async () => {
           await tokenCheck.ensureAdmin();
+          assertOffered(tool.name);
           return tool.handle(args, {
             admin,
             config,
@@ -208,6 +219,9 @@ export function createMcpServer(deps: ServerDeps): McpServer {
   hideLacking();
   tokenCheck.onChange(hideLacking);
 
+  registerResources(server, resourceReader(deps, redactor), config.toolsets);
+  registerPrompts(server, config.toolsets);
+
   const connect = server.connect.bind(server);
   server.connect = async (transport: Transport) => {
     await connect(transport);
@@ -230,6 +244,56 @@ export function createMcpServer(deps: ServerDeps): McpServer {
     );
   };
   return server;
+}
+
+/**
+ * Resource reads go the read tools' way: the token check first, the PVE requests and
+ * the outcome in the audit log (tool "resource:<uri>"), the answer redacted and capped.
+ */
+function resourceReader({ config, pve, tokenCheck, audit }: ServerDeps, redactor: Redactor): ResourceReader {
+  const line = (name: string, args: Record<string, unknown>, started: number, pveRequests: PveRequest[]) =>
+    ({
+      tool: name,
+      tier: "read",
+      args,
+      tokenId: config.tokenId,
+      durationMs: Math.round(performance.now() - started),
+      pveRequests,
+    }) as const;
+  return {
+    async read(name, args, signal, read) {
+      const started = performance.now();
+      const pveRequests: PveRequest[] = [];
+      try {
+        const out = await requestsOfCall.run(pveRequests, async () => {
+          await tokenCheck.ensure();
+          return read({ pve, config, signal, access: tokenCheck.report });
+        });
+        writeAuditSafely(audit, () =>
+          audit.write({ ...line(name, args, started, pveRequests), outcome: "ok" }),
+        );
+        const clean = redactor.value(out);
+        return (typeof clean === "string" ? capText(clean) : clean) as typeof out;
+      } catch (err) {
+        const message = redactor.text(explainError(err, config));
+        writeAuditSafely(audit, () =>
+          audit.write({ ...line(name, args, started, pveRequests), outcome: "error", error: message }),
+        );
+        throw rpcError(ErrorCode.InternalError, message);
+      }
+    },
+    reject(name, args, message) {
+      writeAuditSafely(audit, () =>
+        audit.write({ ...line(name, args, performance.now(), []), outcome: "rejected", error: message }),
+      );
+      return rpcError(ErrorCode.InvalidParams, message);
+    },
+  };
+}
+
+/** An error the SDK answers as-is (McpError would prefix its message with "MCP error <code>:"). */
+function rpcError(code: ErrorCode, message: string): Error {
+  return Object.assign(new Error(message), { code });
 }
 
 /** The inventory's tier filter keeps dangerous tools out of a read-only server; this is the backstop. */

@@ -87,6 +87,11 @@ export class TokenCheck {
     return this.deps.admin ? this.ensureAdmin() : this.ensure();
   }
 
+  /** Why `name` is left out of tools/list, or undefined when it is offered. */
+  hiddenReason(name: string): string | undefined {
+    return this.hidden.get(name);
+  }
+
   /** Tools to leave out of tools/list, and why. */
   get hiddenTools(): { name: string; reason: string }[] {
     return [...this.hidden].map(([name, reason]) => ({ name, reason }));

@@ -8,7 +8,6 @@
  * connecting; GET and DELETE parameters go in the query.
  */
 import { fillPath, PveTransport, type ApiMethod, type ParamValue, type PveReaderOptions } from "./client.js";
-import { PveInputError } from "./errors.js";
 import { API_METHODS, assertCheckedPath, type CheckedApiPath } from "./api-path.js";
 
 export type { ApiMethod, ParamValue, PveReaderOptions, PveRequestRecord } from "./client.js";

@@ -4,10 +4,29 @@
  * trims the list once more, after the start-up check (missingPrivileges).
  */
 import type { AnyTool, NeededPrivilege } from "./define.js";
+import { accessTools } from "./access.js";
+import { apiTools } from "./api.js";
+import { backupTools } from "./backup.js";
 import { coreTools } from "./core.js";
 import { dangerousTools } from "./dangerous/index.js";
+import { healthTools } from "./health.js";
+import { securityAuditTools } from "./security-audit.js";
+import { securityTools } from "./security.js";
+import { storageTools } from "./storage.js";
+import { tasksTools } from "./tasks.js";
 
-export const ALL_TOOLS: readonly AnyTool[] = [...coreTools, ...dangerousTools];
+export const ALL_TOOLS: readonly AnyTool[] = [
+  ...coreTools,
+  ...storageTools,
+  ...tasksTools,
+  ...backupTools,
+  ...accessTools,
+  ...securityTools,
+  ...securityAuditTools,
+  ...healthTools,
+  ...apiTools,
+  ...dangerousTools,
+];
 
 export interface InventoryOptions {
   dangerousEnabled: boolean;

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { GetOptions, PveReader } from "../pve/client.js";
 import { PveApiError } from "../pve/errors.js";
+import type { Permissions } from "./inventory.js";
 
 /** Something this token could not see, and what would show it. */
 export interface Gap {
@@ -48,5 +49,44 @@ export async function getOrGap<T>(
     if (err instanceof PveApiError && err.status === 403)
       return { gap: { what, needs: neededBy(err) ?? needs } };
     throw err;
+  }
+}
+
+/**
+ * The read token's own permissions (any token may ask, one call); undefined when PVE
+ * would not say: callers then state their gaps as possible rather than certain.
+ */
+export async function tokenPermissions(
+  pve: PveReader,
+  signal: AbortSignal,
+): Promise<Permissions | undefined> {
+  try {
+    return await pve.get<Permissions>("/access/permissions", {}, { signal });
+  } catch (err) {
+    if (err instanceof PveApiError) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Whether one of `privileges` applies on `path`. PVE lists the effective privileges of
+ * every path with an ACL (and of pool members); a path without an entry inherits from
+ * the nearest listed path above it, where only propagated privileges count.
+ */
+export function holds(
+  perms: Permissions | undefined,
+  path: string,
+  privileges: string | readonly string[],
+): boolean {
+  if (!perms) return false;
+  const wanted = typeof privileges === "string" ? [privileges] : privileges;
+  let current = path.length > 1 ? path.replace(/\/+$/, "") : path;
+  let exact = true;
+  for (;;) {
+    const held = perms[current];
+    if (held) return wanted.some((p) => (exact ? Object.hasOwn(held, p) : held[p] === 1));
+    if (current === "/") return false;
+    current = current.slice(0, current.lastIndexOf("/")) || "/";
+    exact = false;
   }
 }

@@ -11,7 +11,7 @@ import { startSimulator, type Simulator } from "../../src/simulator/index.js";
 import { testScenario, TEST_TOKENS } from "../helpers/scenarios.js";
 import {
   auditLines,
-  CORE_TOOLS,
+  READ_TOOLS,
   DANGEROUS_TOOLS,
   killLeftovers,
   runCli,
@@ -60,7 +60,7 @@ describe("flag off (the default)", () => {
   it("lists no dangerous tool and warns that the admin token is ignored", () => {
     const names = server.tools.map((t) => t.name);
     for (const name of DANGEROUS_TOOLS) expect(names).not.toContain(name);
-    expect(names).toEqual([...CORE_TOOLS]);
+    expect(names).toEqual([...READ_TOOLS]);
     expect(server.stderr()).toContain(
       "PROXMOX_ADMIN_TOKEN_ID, PROXMOX_ADMIN_TOKEN_SECRET are set but ENABLE_DANGEROUS_COMMANDS is not true",
     );

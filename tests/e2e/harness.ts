@@ -23,7 +23,8 @@ export const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
 
 export const DANGEROUS_TOOLS = ["vm_action", "execute_vm_command", "execute_command", "proxmox_api"] as const;
 
-export const CORE_TOOLS = [
+/** Every read tool, in inventory order: what a token that may see everything is offered. */
+export const READ_TOOLS = [
   "get_version",
   "get_cluster_status",
   "get_nodes",
@@ -32,6 +33,24 @@ export const CORE_TOOLS = [
   "get_vm_status",
   "get_vm_config",
   "get_storage",
+  "get_storage_content",
+  "get_tasks",
+  "get_task_log",
+  "get_backup_jobs",
+  "get_backup_coverage",
+  "get_snapshots",
+  "get_users",
+  "get_acl",
+  "get_permissions",
+  "get_firewall",
+  "get_certificates",
+  "get_updates",
+  "security_audit",
+  "get_ha_status",
+  "get_replication",
+  "get_disks",
+  "get_network",
+  "proxmox_api_get",
 ] as const;
 
 function assertBuilt(): void {

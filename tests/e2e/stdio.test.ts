@@ -11,7 +11,7 @@ import { startSimulator, type Simulator } from "../../src/simulator/index.js";
 import { TEST_TOKENS, testScenario } from "../helpers/scenarios.js";
 import {
   auditLines,
-  CORE_TOOLS,
+  READ_TOOLS,
   killLeftovers,
   runCli,
   serve,
@@ -78,8 +78,8 @@ interface VmList {
 }
 
 describe("tools/list", () => {
-  it("lists exactly the 8 core tools, all read-only, none destructive, each with an output schema", () => {
-    expect(server.tools.map((t) => t.name).sort()).toEqual([...CORE_TOOLS].sort());
+  it("lists exactly the read tools, all read-only, none destructive, each with an output schema", () => {
+    expect(server.tools.map((t) => t.name).sort()).toEqual([...READ_TOOLS].sort());
     for (const tool of server.tools) {
       expect(tool.annotations?.readOnlyHint, tool.name).toBe(true);
       expect(tool.annotations?.destructiveHint, tool.name).toBe(false);
@@ -191,10 +191,21 @@ describe("core tools against the simulated cluster", () => {
       ]);
     });
 
-    it("a token that holds nothing: only get_version and get_nodes are listed, the rest named with what they lack", async () => {
+    it("a token that holds nothing: only tools that need no privilege are listed, the rest named with what they lack", async () => {
       const blind = await serve({ env: simEnv(sim, TEST_TOKENS.empty) });
       try {
-        expect(blind.tools.map((t) => t.name)).toEqual(["get_version", "get_nodes"]);
+        expect(blind.tools.map((t) => t.name)).toEqual([
+          "get_version",
+          "get_nodes",
+          "get_tasks",
+          "get_task_log",
+          "get_permissions",
+          "get_certificates",
+          "get_updates",
+          "security_audit",
+          "get_network",
+          "proxmox_api_get",
+        ]);
         const version = textOf(await blind.call("get_version"));
         expect(version).toContain("hidden: get_vms (the read token lacks VM.Audit on /vms/{vmid})");
         expect(version).toContain(
@@ -456,7 +467,7 @@ describe("--demo", () => {
   it("serves the built-in demo cluster with no PROXMOX_* variable but the audit log", async () => {
     const demo = await serve({ args: ["--demo"] });
     try {
-      expect(demo.tools.map((t) => t.name).sort()).toEqual([...CORE_TOOLS].sort());
+      expect(demo.tools.map((t) => t.name).sort()).toEqual([...READ_TOOLS].sort());
       const version = await demo.call("get_version");
       expect(version.structuredContent).toMatchObject({
         version: "9.1.9",

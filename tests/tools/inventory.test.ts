@@ -77,6 +77,24 @@ describe("buildInventory", () => {
       "get_vm_status",
       "get_vm_config",
       "get_storage",
+      "get_storage_content",
+      "get_tasks",
+      "get_task_log",
+      "get_backup_jobs",
+      "get_backup_coverage",
+      "get_snapshots",
+      "get_users",
+      "get_acl",
+      "get_permissions",
+      "get_firewall",
+      "get_certificates",
+      "get_updates",
+      "security_audit",
+      "get_ha_status",
+      "get_replication",
+      "get_disks",
+      "get_network",
+      "proxmox_api_get",
     ]);
   });
 
@@ -84,7 +102,7 @@ describe("buildInventory", () => {
     const core = ALL_TOOLS.filter((t) => t.toolset === "core");
     expect(buildInventory(ALL_TOOLS, { dangerousEnabled: true, toolsets: ["core"] })).toEqual(core);
     expect(() => buildInventory(ALL_TOOLS, { dangerousEnabled: false, toolsets: ["nope"] })).toThrow(
-      /PROXMOX_TOOLSETS names unknown toolset\(s\) nope; known toolsets: core, dangerous/,
+      /PROXMOX_TOOLSETS names unknown toolset\(s\) nope; known toolsets: access, api, backup, core, dangerous, health, security, storage, tasks/,
     );
   });
 });

@@ -1,0 +1,296 @@
+/**
+ * Operations: quorum, offline nodes, HA, storage filling up, failed tasks, failing
+ * replication and guests left locked by a task that is gone.
+ */
+import { cleanText } from "../../tools/untrusted.js";
+import {
+  age,
+  clusterTasks,
+  DAY,
+  guestCli,
+  guestLabel,
+  guestObject,
+  guests,
+  offlineNodes,
+  perNode,
+  taskFailed,
+  taskRunning,
+} from "../shared.js";
+import { defineCheck, type Finding } from "../types.js";
+
+interface ClusterStatusEntry {
+  type: string;
+  name?: string;
+  quorate?: number;
+  nodes?: number;
+  online?: number;
+}
+
+export const clusterQuorum = defineCheck({
+  id: "cluster-quorum",
+  severity: "critical",
+  title: "Cluster without quorum",
+  needs: "Sys.Audit on /",
+  async run(ctx) {
+    const status = await ctx.getOrGap<ClusterStatusEntry[]>(
+      "/cluster/status",
+      {},
+      "quorum (cluster status)",
+      "Sys.Audit on /",
+    );
+    const cluster = status?.find((e) => e.type === "cluster");
+    if (!status || !cluster || cluster.quorate !== 0) return [];
+    const nodes = status.filter((e) => e.type === "node");
+    const online = nodes.filter((e) => e.online === 1).length;
+    const name = cleanText(cluster.name ?? "cluster", 64);
+    return [
+      {
+        check: "cluster-quorum",
+        severity: "critical",
+        title: `Cluster ${name} has no quorum`,
+        object: `cluster ${name}`,
+        evidence: `${online} of ${nodes.length} nodes online: /etc/pve is read-only, guests cannot be started or changed`,
+        remediation:
+          "bring the missing nodes (or their corosync links) back; only as a last resort, with care: pvecm expected <online nodes>",
+      },
+    ];
+  },
+});
+
+export const nodeOffline = defineCheck({
+  id: "node-offline",
+  severity: "high",
+  title: "Cluster nodes offline",
+  needs: "nothing (nodes are always listed)",
+  async run(ctx) {
+    const [offline, list] = await Promise.all([offlineNodes(ctx), guests(ctx)]);
+    return [...offline].sort().map((node) => {
+      const stranded = list.filter((g) => g.node === node).map(guestObject);
+      return {
+        check: "node-offline",
+        severity: "high",
+        title: `Node ${node} is offline`,
+        object: node,
+        evidence:
+          stranded.length > 0
+            ? `${stranded.length} guest(s) on it not inspected: ${stranded.slice(0, 8).join(", ")}${stranded.length > 8 ? ", ..." : ""}`
+            : "no visible guest on it",
+        remediation: `check power, network and corosync of ${node} (pvecm status on a running node)`,
+      } satisfies Finding;
+    });
+  },
+});
+
+/** HA states that mean the resource is not where it should be and needs a person. */
+const HA_BAD_STATES: Record<string, string> = {
+  error: "the HA manager gave up on it",
+  fence: "its node is being fenced",
+  recovery: "it is being recovered to another node",
+};
+
+export const haError = defineCheck({
+  id: "ha-error",
+  severity: "high",
+  title: "HA resources in error, fence or recovery",
+  needs: "Sys.Audit on /",
+  async run(ctx) {
+    const status = await ctx.getOrGap<{ type: string; sid?: string; node?: string; state?: string }[]>(
+      "/cluster/ha/status/current",
+      {},
+      "HA resource states",
+      "Sys.Audit on /",
+    );
+    return (status ?? [])
+      .filter((e) => e.type === "service" && e.sid && e.state && HA_BAD_STATES[e.state])
+      .map((e) => {
+        const sid = cleanText(e.sid!, 40);
+        const node = cleanText(e.node ?? "?", 64);
+        return {
+          check: "ha-error",
+          severity: "high",
+          title: `HA resource ${sid} is in state ${e.state} on ${node}`,
+          object: sid,
+          evidence: `state ${e.state}: ${HA_BAD_STATES[e.state!]}`,
+          remediation:
+            e.state === "error"
+              ? `fix the cause (task log of ${sid}), then: ha-manager set ${sid} --state disabled && ha-manager set ${sid} --state started`
+              : `check node ${node} and the fencing; the HA manager moves ${sid} once the node is fenced`,
+        } satisfies Finding;
+      });
+  },
+});
+
+const STORAGE_WARN = 0.85;
+const STORAGE_HIGH = 0.95;
+
+export const storageUsage = defineCheck({
+  id: "storage-usage",
+  severity: "medium",
+  title: `Storage more than ${STORAGE_WARN * 100} % full`,
+  needs: "Datastore.Audit on /storage",
+  async run(ctx) {
+    const resources = await ctx.resources();
+    if (!(await ctx.holds("/storage", "Datastore.Audit"))) {
+      ctx.gap(
+        "storages this token may not see (PVE lists only storages with Datastore.Audit)",
+        "Datastore.Audit on /storage",
+      );
+    }
+    const seenShared = new Set<string>();
+    const findings: Finding[] = [];
+    for (const s of resources) {
+      if (s.type !== "storage" || !s.storage || !s.maxdisk || s.disk === undefined) continue;
+      const shared = s.shared === 1;
+      if (shared) {
+        if (seenShared.has(s.storage)) continue;
+        seenShared.add(s.storage);
+      }
+      const used = s.disk / s.maxdisk;
+      if (used <= STORAGE_WARN) continue;
+      const name = shared ? s.storage : `${s.storage} on ${s.node}`;
+      const gib = (b: number) => (b / 1024 ** 3).toFixed(0);
+      findings.push({
+        check: "storage-usage",
+        severity: used > STORAGE_HIGH ? "high" : "medium",
+        title: `Storage ${name} is ${Math.round(used * 100)} % full`,
+        object: name,
+        evidence: `${gib(s.disk)} of ${gib(s.maxdisk)} GiB used (${s.plugintype ?? "?"})${shared ? ", shared" : ""}`,
+        remediation:
+          "free space (old backups, snapshots, unused disks) or grow it: thin pools and ZFS fail when full",
+      });
+    }
+    return findings;
+  },
+});
+
+const FAILED_TASK_WINDOW = DAY;
+
+export const tasksFailed = defineCheck({
+  id: "tasks-failed",
+  severity: "medium",
+  title: "Tasks that failed in the last 24 h (backups: see backup-failed)",
+  needs: "Sys.Audit on /",
+  async run(ctx) {
+    const tasks = await clusterTasks(ctx);
+    return tasks
+      .filter(
+        (t) => t.type !== "vzdump" && taskFailed(t) && t.endtime! >= ctx.nowSeconds - FAILED_TASK_WINDOW,
+      )
+      .sort((a, b) => b.endtime! - a.endtime!)
+      .map((t) => {
+        const type = cleanText(t.type, 32);
+        const id = t.id ? cleanText(t.id, 32) : "";
+        const on = /^\d+$/.test(id) ? ` for guest ${id}` : id ? ` (${id})` : "";
+        const node = cleanText(t.node, 64);
+        return {
+          check: "tasks-failed",
+          severity: "medium",
+          title: `Task ${type}${on} failed on ${node} ${age(ctx.nowSeconds - t.endtime!)} ago`,
+          object: cleanText(t.upid, 200),
+          evidence: `${cleanText(t.status ?? "", 120)} (by ${cleanText(t.tokenid ? `${t.user}!${t.tokenid}` : (t.user ?? "?"), 80)})`,
+          remediation: "read its log (get_task_log) and fix the cause",
+        } satisfies Finding;
+      });
+  },
+});
+
+interface ReplicationState {
+  id: string;
+  guest?: number;
+  target?: string;
+  fail_count?: number;
+  last_sync?: number;
+  error?: string;
+}
+
+export const replicationFailed = defineCheck({
+  id: "replication-failed",
+  severity: "medium",
+  title: "Storage replication jobs that fail",
+  needs: "VM.Audit on /vms",
+  async run(ctx) {
+    // PVE lists only the jobs of guests the token may audit: guests() states that gap.
+    await guests(ctx);
+    const answers = await perNode<ReplicationState[]>(
+      ctx,
+      "/nodes/{node}/replication",
+      (nodes) => `replication state on ${nodes}`,
+      "VM.Audit",
+    );
+    const findings: Finding[] = [];
+    for (const { node, data } of answers) {
+      for (const job of data) {
+        if (!job.fail_count) continue;
+        const id = cleanText(job.id, 40);
+        const last = job.last_sync
+          ? `last good sync ${age(ctx.nowSeconds - job.last_sync)} ago`
+          : "never synced";
+        findings.push({
+          check: "replication-failed",
+          severity: "medium",
+          title: `Replication ${id} (guest ${job.guest ?? "?"} on ${node} to ${cleanText(job.target ?? "?", 64)}) fails`,
+          object: id,
+          evidence: `${job.fail_count} failure(s) in a row, ${last}${job.error ? `: ${cleanText(job.error, 100)}` : ""}`,
+          remediation: `fix the cause (target node up? storage there?), then: pvesr schedule-now ${id} (on ${node})`,
+        });
+      }
+    }
+    return findings;
+  },
+});
+
+/** Locks a task holds while it runs; "suspended" is a state, not a task. */
+const LOCK_TASK_TYPES: Record<string, RegExp> = {
+  backup: /^vzdump$/,
+  migrate: /migrate$/,
+  clone: /clone$/,
+  create: /create$|^vzrestore$|^qmrestore$/,
+  snapshot: /snapshot$/,
+  "snapshot-delete": /delsnapshot$/,
+  rollback: /rollback$/,
+  disk: /(move|resize|disk)/,
+};
+
+export const guestLockStale = defineCheck({
+  id: "guest-lock-stale",
+  severity: "medium",
+  title: "Guests locked by a task that no longer runs",
+  needs: "Sys.Audit on /",
+  async run(ctx) {
+    const [list, tasks] = await Promise.all([guests(ctx), clusterTasks(ctx)]);
+    const running = tasks.filter(taskRunning);
+    const offline = await offlineNodes(ctx);
+    const findings: Finding[] = [];
+    for (const g of list) {
+      if (!g.lock || g.lock === "suspended" || offline.has(g.node)) continue;
+      const lock = cleanText(g.lock, 32);
+      const pattern = LOCK_TASK_TYPES[lock];
+      const holder = running.find(
+        (t) =>
+          t.node === g.node &&
+          (t.id === String(g.vmid) || t.type === "vzdump") &&
+          (!pattern || pattern.test(t.type)),
+      );
+      if (holder) continue;
+      findings.push({
+        check: "guest-lock-stale",
+        severity: "medium",
+        title: `${guestLabel(g)} is locked (${lock}) but no such task runs`,
+        object: guestObject(g),
+        evidence: `lock=${lock}, no running task on ${g.node} holds it: it cannot be started, changed or backed up`,
+        remediation: `if nothing runs on it: ${guestCli(g)} unlock ${g.vmid} (on ${g.node})`,
+      });
+    }
+    return findings;
+  },
+});
+
+export const healthChecks = [
+  clusterQuorum,
+  nodeOffline,
+  haError,
+  storageUsage,
+  tasksFailed,
+  replicationFailed,
+  guestLockStale,
+] as const;

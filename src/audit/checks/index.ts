@@ -1,0 +1,17 @@
+/** Every audit check, in report order of their ids' groups: access, firewall, nodes, health, backups, guests. */
+import type { AuditCheck } from "../types.js";
+import { accessChecks } from "./access.js";
+import { backupChecks } from "./backup.js";
+import { firewallChecks } from "./firewall.js";
+import { guestChecks } from "./guests.js";
+import { healthChecks } from "./health.js";
+import { nodeChecks } from "./nodes.js";
+
+export const AUDIT_CHECKS: readonly AuditCheck[] = [
+  ...accessChecks,
+  ...firewallChecks,
+  ...nodeChecks,
+  ...healthChecks,
+  ...backupChecks,
+  ...guestChecks,
+];

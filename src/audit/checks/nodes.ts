@@ -1,0 +1,294 @@
+/**
+ * The nodes themselves: certificates, pending updates, release end of life,
+ * subscription, disk health and failed logins. One read per online node each; an
+ * offline node is skipped (node-offline reports it).
+ */
+import { endOfLife } from "../eol.js";
+import { age, DAY, perNode } from "../shared.js";
+import { defineCheck, type Finding } from "../types.js";
+import { cleanText } from "../../tools/untrusted.js";
+
+const CERT_WARN_DAYS = 30;
+
+interface CertificateInfo {
+  filename?: string;
+  notafter?: number;
+  subject?: string;
+}
+
+function certificateFix(filename: string, node: string): string {
+  if (filename === "pveproxy-ssl.pem") {
+    return `renew it: pvenode acme cert renew on ${node} (ACME), or upload the new certificate in ${node} > System > Certificates`;
+  }
+  if (filename === "pve-root-ca.pem") {
+    return "the cluster CA expires: create a new one and reissue node certificates (pvecm updatecerts --force on each node)";
+  }
+  return `reissue it from the cluster CA: pvecm updatecerts --force on ${node}`;
+}
+
+export const certExpiry = defineCheck({
+  id: "cert-expiry",
+  severity: "medium",
+  title: `Certificates expired or expiring within ${CERT_WARN_DAYS} days`,
+  needs: "nothing (any token may read certificate info)",
+  async run(ctx) {
+    const answers = await perNode<CertificateInfo[]>(
+      ctx,
+      "/nodes/{node}/certificates/info",
+      (nodes) => `certificates of ${nodes}`,
+      "Sys.Audit",
+    );
+    const findings: Finding[] = [];
+    for (const { node, data } of answers) {
+      for (const cert of data) {
+        if (typeof cert.notafter !== "number") continue;
+        const left = cert.notafter - ctx.nowSeconds;
+        if (left > CERT_WARN_DAYS * DAY) continue;
+        const filename = cleanText(cert.filename ?? "certificate", 80);
+        const expired = left <= 0;
+        const on = new Date(cert.notafter * 1000).toISOString().slice(0, 10);
+        findings.push({
+          check: "cert-expiry",
+          severity: expired ? "high" : "medium",
+          title: expired
+            ? `Certificate ${filename} on ${node} expired ${age(-left)} ago`
+            : `Certificate ${filename} on ${node} expires in ${age(left)}`,
+          object: `${filename} on ${node}`,
+          evidence: `notafter ${on}${cert.subject ? `, ${cleanText(cert.subject, 80)}` : ""}`,
+          remediation: certificateFix(filename, node),
+        });
+      }
+    }
+    return findings;
+  },
+});
+
+interface AptUpdate {
+  Package?: string;
+  Version?: string;
+  OldVersion?: string;
+}
+
+/**
+ * Packages whose updates are usually security fixes on a PVE host: TLS and SSH, the
+ * C library, sudo and PAM, the kernel and microcode, QEMU and LXC, compression
+ * libraries, systemd, curl. PVE's update list does not say which archive an update
+ * comes from, so the package name is what there is to go by.
+ */
+const SECURITY_PACKAGE =
+  /^(openssl|libssl|openssh|ssh$|sudo$|libc6|libc-bin|libpam|linux-image|pve-kernel|proxmox-kernel|intel-microcode|amd64-microcode|pve-qemu-kvm|qemu|lxc|libgnutls|libnss3|curl|libcurl|xz-utils|liblzma|zlib1g|systemd|libsystemd|bash$|ca-certificates|polkit|libpolkit|pve-manager|proxmox-ve$)/;
+
+export const updatesPending = defineCheck({
+  id: "updates-pending",
+  severity: "high",
+  title: "Pending package updates (security-relevant ones first)",
+  needs: "Sys.Modify on /nodes/{node} (a write privilege: read-only tokens cannot see this)",
+  async run(ctx) {
+    const answers = await perNode<AptUpdate[]>(
+      ctx,
+      "/nodes/{node}/apt/update",
+      (nodes) => `pending updates on ${nodes}`,
+      "Sys.Modify",
+      undefined,
+      "Sys.Modify is a write privilege a read-only token lacks by design: check by hand with apt list --upgradable on each node (GUI: node > Updates)",
+    );
+    const findings: Finding[] = [];
+    for (const { node, data } of answers) {
+      if (data.length === 0) continue;
+      const names = data.map((u) => cleanText(u.Package ?? "?", 64));
+      const security = names.filter((n) => SECURITY_PACKAGE.test(n));
+      const shown = (security.length > 0 ? security : names).slice(0, 5);
+      const more = (security.length > 0 ? security : names).length - shown.length;
+      findings.push({
+        check: "updates-pending",
+        severity: security.length > 0 ? "high" : "low",
+        title:
+          security.length > 0
+            ? `${node} has ${data.length} pending updates, ${security.length} security-relevant`
+            : `${node} has ${data.length} pending updates`,
+        object: node,
+        evidence: `${security.length > 0 ? "security-relevant: " : ""}${shown.join(", ")}${more > 0 ? ` (+${more} more)` : ""}`,
+        remediation: `apt update && apt full-upgrade on ${node} (GUI: ${node} > Updates), reboot for a new kernel`,
+      });
+    }
+    return findings;
+  },
+});
+
+export const pveEol = defineCheck({
+  id: "pve-eol",
+  severity: "high",
+  title: "Proxmox VE release past (or near) its end of life",
+  needs: "nothing (any token may read the version)",
+  async run(ctx) {
+    const answers = await perNode<{ version?: string; release?: string }>(
+      ctx,
+      "/nodes/{node}/version",
+      (nodes) => `the PVE version of ${nodes}`,
+      "Sys.Audit",
+    );
+    const findings: Finding[] = [];
+    for (const { node, data } of answers) {
+      const version = cleanText(String(data.version ?? data.release ?? ""), 32);
+      const major = Number.parseInt(version, 10);
+      if (!Number.isFinite(major)) continue;
+      const eol = endOfLife(major);
+      if (eol === null) continue;
+      const left = eol === "past" ? -1 : Math.floor((eol.getTime() - ctx.now.getTime()) / 1000);
+      if (left > 90 * DAY) continue;
+      const date = eol === "past" ? "long ago" : eol.toISOString().slice(0, 10);
+      findings.push({
+        check: "pve-eol",
+        severity: left <= 0 ? "high" : "medium",
+        title:
+          left <= 0
+            ? `${node} runs Proxmox VE ${version}, past its end of life (${date})`
+            : `${node} runs Proxmox VE ${version}, whose end of life is ${date} (in ${age(left)})`,
+        object: node,
+        evidence: `pve-manager ${version}; PVE ${major} ${left <= 0 ? "gets" : "will get"} no more security updates after ${date}`,
+        remediation: `upgrade to PVE ${major + 1} (run pve${major}to${major + 1} on ${node}, then follow Proxmox's upgrade guide)`,
+      });
+    }
+    return findings;
+  },
+});
+
+export const subscription = defineCheck({
+  id: "subscription",
+  severity: "low",
+  title: "Nodes without an active subscription",
+  needs: "nothing (any token may read the status)",
+  async run(ctx) {
+    const answers = await perNode<{ status?: string }>(
+      ctx,
+      "/nodes/{node}/subscription",
+      (nodes) => `the subscription of ${nodes}`,
+      "Sys.Audit",
+    );
+    return answers
+      .filter(({ data }) => String(data.status ?? "").toLowerCase() !== "active")
+      .map(({ node, data }) => ({
+        check: "subscription",
+        severity: "low",
+        title: `${node} has no active subscription`,
+        object: node,
+        evidence: `status ${cleanText(String(data.status ?? "unknown"), 20)}: updates from the enterprise repository fail`,
+        remediation: `add a key, or switch to the pve-no-subscription repository (${node} > Updates > Repositories)`,
+      }));
+  },
+});
+
+interface DiskInfo {
+  devpath?: string;
+  health?: string;
+  model?: string;
+  serial?: string;
+  used?: string;
+}
+
+const HEALTHY = new Set(["PASSED", "OK", "UNKNOWN", ""]);
+
+export const diskSmart = defineCheck({
+  id: "disk-smart",
+  severity: "high",
+  title: "Disks failing their SMART health check",
+  needs: "Sys.Audit on /nodes/{node}",
+  async run(ctx) {
+    const answers = await perNode<DiskInfo[]>(
+      ctx,
+      "/nodes/{node}/disks/list",
+      (nodes) => `disk health on ${nodes}`,
+      "Sys.Audit",
+    );
+    const findings: Finding[] = [];
+    for (const { node, data } of answers) {
+      for (const disk of data) {
+        const health = cleanText(String(disk.health ?? ""), 20);
+        if (HEALTHY.has(health.toUpperCase())) continue;
+        const dev = cleanText(disk.devpath ?? "?", 64);
+        findings.push({
+          check: "disk-smart",
+          severity: "high",
+          title: `Disk ${dev} on ${node} fails SMART (${health})`,
+          object: `${dev} on ${node}`,
+          evidence: `health ${health}; ${cleanText(disk.model ?? "?", 48)} serial ${cleanText(disk.serial ?? "?", 32)}${disk.used ? `, used by ${cleanText(disk.used, 24)}` : ""}`,
+          remediation: `replace it soon (smartctl -a ${dev} on ${node}; in ZFS: zpool replace)`,
+        });
+      }
+    }
+    return findings;
+  },
+});
+
+/** "authentication failure; rhost=::ffff:198.51.100.23 user=root@pam" (pvedaemon/pveproxy). */
+const PVE_AUTH_FAILURE = /authentication failure; rhost=(\S+) user=(\S+)/;
+/** "Failed password for [invalid user ]root from 198.51.100.23 port 51122 ssh2" (sshd). */
+const SSH_FAILURE = /Failed (?:password|publickey) for (?:invalid user )?(\S+) from (\S+) port/;
+const IP = /^(?:::ffff:)?([0-9a-fA-F:.]{2,45})$/;
+/** The user names in these lines come from whoever tried to log in: only plain ones are shown. */
+const PLAIN_USER = /^[A-Za-z0-9._@!-]{1,64}$/;
+const AUTH_FAILURE_THRESHOLD = 3;
+
+function syslogSince(now: Date): string {
+  return new Date(now.getTime() - DAY * 1000).toISOString().slice(0, 19).replace("T", " ");
+}
+
+export const authFailures = defineCheck({
+  id: "auth-failures",
+  severity: "medium",
+  title: `Repeated failed logins (${AUTH_FAILURE_THRESHOLD} or more from one source in 24 h)`,
+  needs: "Sys.Syslog on /nodes/{node}",
+  async run(ctx) {
+    const answers = await perNode<{ n: number; t: string }[]>(
+      ctx,
+      "/nodes/{node}/syslog",
+      (nodes) => `failed logins in the syslog of ${nodes}`,
+      "Sys.Syslog",
+      { since: syslogSince(ctx.now), limit: 5000 },
+      "grant the read-only Sys.Syslog to the audit token (pveum role add SyslogReader --privs Sys.Syslog; pveum acl modify /nodes --tokens <token id> --roles SyslogReader)",
+    );
+    const findings: Finding[] = [];
+    for (const { node, data } of answers) {
+      const sources = new Map<string, { count: number; users: Set<string> }>();
+      for (const { t: line } of data) {
+        const pve = PVE_AUTH_FAILURE.exec(line);
+        const ssh = pve ? undefined : SSH_FAILURE.exec(line);
+        const [rawHost, rawUser] = pve ? [pve[1], pve[2]] : ssh ? [ssh[2], ssh[1]] : [];
+        if (!rawHost) continue;
+        const ip = IP.exec(rawHost)?.[1] ?? "(unparsed source)";
+        const user = rawUser && PLAIN_USER.test(rawUser) ? rawUser : "(unusual name)";
+        const entry = sources.get(ip) ?? { count: 0, users: new Set<string>() };
+        entry.count++;
+        entry.users.add(user);
+        sources.set(ip, entry);
+      }
+      const repeated = [...sources.entries()]
+        .filter(([, s]) => s.count >= AUTH_FAILURE_THRESHOLD)
+        .sort((a, b) => b[1].count - a[1].count);
+      if (repeated.length === 0) continue;
+      const total = repeated.reduce((sum, [, s]) => sum + s.count, 0);
+      const [topIp, top] = repeated[0]!;
+      findings.push({
+        check: "auth-failures",
+        severity: total >= 20 ? "high" : "medium",
+        title: `${total} failed logins on ${node} in 24 h, most from ${topIp}`,
+        object: node,
+        evidence: repeated
+          .slice(0, 3)
+          .map(([ip, s]) => `${ip}: ${s.count} (${[...s.users].slice(0, 3).join(", ")})`)
+          .join("; "),
+        remediation: `block the source (cluster firewall IPSet), keep 8006/22 off the internet, give ${[...top.users][0] ?? "the account"} TFA`,
+      });
+    }
+    return findings;
+  },
+});
+
+export const nodeChecks = [
+  certExpiry,
+  updatesPending,
+  pveEol,
+  subscription,
+  diskSmart,
+  authFailures,
+] as const;

@@ -1,0 +1,185 @@
+/**
+ * One audit run: a cache of PVE reads shared by every check (each template, params and
+ * query fetched once), one limiter on PVE requests (at most `concurrency` at once,
+ * whatever the checks do), and per check a context that records its visibility gaps
+ * and partial failures.
+ */
+import { PveApiError } from "../pve/errors.js";
+import type { ClusterResource } from "../tools/cluster.js";
+import { neededBy } from "../tools/visibility.js";
+import type { AuditContext, AuditReader, Finding, PathParams, Query } from "./types.js";
+import { holds } from "../tools/visibility.js";
+
+/** PVE's answer of GET /access/permissions: path -> privilege -> propagate flag. */
+type Permissions = Record<string, Record<string, number>>;
+
+/**
+ * Privileges that only let a token look (as in src/token-check.ts): a gap that needs only
+ * these is fixed by granting them to the audit token; any other one is a write privilege,
+ * which a read-only token lacks by design.
+ */
+const READ_ONLY = new Set([
+  "VM.Audit",
+  "VM.GuestAgent.Audit",
+  "Sys.Audit",
+  "Sys.Syslog",
+  "Datastore.Audit",
+  "SDN.Audit",
+  "Pool.Audit",
+  "Mapping.Audit",
+]);
+
+/** The title every visibility-gap finding starts with (isGapFinding). */
+export const GAP_TITLE_PREFIX = "Could not check ";
+
+/** True for the findings that say what the audit could not see (they survive minSeverity). */
+export function isGapFinding(finding: Finding): boolean {
+  return finding.title.startsWith(GAP_TITLE_PREFIX);
+}
+
+/** The fix of a gap: grant a read-only privilege, or check by hand what only a write privilege shows. */
+export function gapRemediation(needs: string): string {
+  const privileges = needs.match(/\b[A-Z][A-Za-z]*\.[A-Za-z.]*[A-Za-z]/g) ?? [];
+  const writes = privileges.filter((p) => !READ_ONLY.has(p));
+  if (writes.length === 0) {
+    return `grant ${needs} to the audit token (read-only), e.g. pveum acl modify <path> --tokens <token id> --roles <role with it>`;
+  }
+  return `${[...new Set(writes)].join(" and ")} can change things, so a read-only token lacks it by design: check this by hand on the node or in the GUI`;
+}
+
+export function gapFinding(check: string, what: string, needs: string, remediation?: string): Finding {
+  return {
+    check,
+    severity: "info",
+    title: `${GAP_TITLE_PREFIX}${what}: needs ${needs}`,
+    object: what,
+    evidence: `not visible to this token (PVE refuses or silently filters it): needs ${needs}`,
+    remediation: remediation ?? gapRemediation(needs),
+  };
+}
+
+/** The per-run state every check shares. */
+export class AuditRun {
+  readonly nowSeconds: number;
+  private readonly cache = new Map<string, Promise<unknown>>();
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly pve: AuditReader,
+    readonly concurrency: number,
+    readonly now: Date,
+    readonly signal: AbortSignal | undefined,
+  ) {
+    this.nowSeconds = Math.floor(now.getTime() / 1000);
+  }
+
+  /** GET through the cache and the limiter. A failed read stays failed for the whole run. */
+  get<T>(template: string, params: PathParams = {}, query?: Query): Promise<T> {
+    const key = JSON.stringify([template, sortedEntries(params), sortedEntries(query ?? {})]);
+    let answer = this.cache.get(key);
+    if (!answer) {
+      answer = this.limited(() =>
+        this.pve.get<T>(template, params, query ? { query, signal: this.signal } : { signal: this.signal }),
+      );
+      // Every caller awaits it; this keeps a rejection nobody awaited yet from being "unhandled".
+      answer.catch(() => undefined);
+      this.cache.set(key, answer);
+    }
+    return answer as Promise<T>;
+  }
+
+  /** Runs `fn` once fewer than `concurrency` limited calls are in flight. */
+  async limited<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.concurrency) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.active++;
+    try {
+      this.signal?.throwIfAborted();
+      return await fn();
+    } finally {
+      // Hand the slot straight to the next waiter, so the count never dips and refills.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
+
+  async resources(): Promise<ClusterResource[]> {
+    return this.get<ClusterResource[]>("/cluster/resources");
+  }
+
+  async holds(path: string, privilege: string | readonly string[]): Promise<boolean> {
+    return holds(await this.get<Permissions>("/access/permissions"), normalizePath(path), privilege);
+  }
+
+  /** A context for one check; its gaps and failures are collected for the report. */
+  contextFor(check: string): { ctx: AuditContext; gaps: Finding[]; failures: string[] } {
+    const gaps: Finding[] = [];
+    const failures: string[] = [];
+    const seenGaps = new Set<string>();
+    const gap = (what: string, needs: string, remediation?: string) => {
+      const key = `${what}\u0000${needs}`;
+      if (seenGaps.has(key)) return;
+      seenGaps.add(key);
+      gaps.push(gapFinding(check, what, needs, remediation));
+    };
+    const fail = (message: string) => {
+      failures.push(message);
+    };
+    const ctx: AuditContext = {
+      now: this.now,
+      nowSeconds: this.nowSeconds,
+      signal: this.signal,
+      get: (template, params, query) => this.get(template, params, query),
+      getOrGap: async (template, params, what, needs, query) => {
+        try {
+          return await this.get(template, params, query);
+        } catch (err) {
+          if (err instanceof PveApiError && err.status === 403) {
+            gap(what, neededBy(err) ?? needs);
+            return undefined;
+          }
+          throw err;
+        }
+      },
+      gap,
+      fail,
+      resources: () => this.resources(),
+      holds: (path, privilege) => this.holds(path, privilege),
+      each: async (items, label, fn) => {
+        await Promise.all(
+          items.map(async (item) => {
+            try {
+              await fn(item);
+            } catch (err) {
+              if (this.signal?.aborted) throw this.signal.reason;
+              // A refusal is something this token cannot see, not a failure of the check.
+              if (err instanceof PveApiError && err.status === 403) {
+                gap(label(item), neededBy(err) ?? `a privilege PVE did not name (${err.path})`);
+              } else {
+                fail(`${label(item)}: ${errorMessage(err)}`);
+              }
+            }
+          }),
+        );
+      },
+    };
+    return { ctx, gaps, failures };
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split("\n")[0] ?? "";
+}
+
+function sortedEntries(object: Record<string, unknown>): [string, unknown][] {
+  return Object.entries(object)
+    .filter(([, value]) => value !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** PVE's ACL path normalisation: no doubled or trailing slashes. */
+function normalizePath(path: string): string {
+  const collapsed = `/${path.split("/").filter(Boolean).join("/")}`;
+  return collapsed;
+}

@@ -1,0 +1,117 @@
+/**
+ * Runs the audit: the selected checks with bounded concurrency over one shared run
+ * (cache + request limiter), each check's failure kept in `errors` instead of ending
+ * the run, visibility gaps merged (one finding per gap, whichever checks hit it).
+ */
+import { AUDIT_CHECKS } from "./checks/index.js";
+import { PveApiError } from "../pve/errors.js";
+import { neededBy } from "../tools/visibility.js";
+import { cleanText } from "../tools/untrusted.js";
+import { AuditRun, errorMessage, gapFinding, isGapFinding } from "./context.js";
+import {
+  SEVERITIES,
+  type AuditCheck,
+  type AuditReader,
+  type AuditReport,
+  type Finding,
+  type RunAuditOptions,
+} from "./types.js";
+import { mapLimit } from "../tools/cluster.js";
+
+export const DEFAULT_CONCURRENCY = 4;
+
+/** The checks to run; unknown ids are an error that lists the known ones. */
+export function selectChecks(ids: readonly string[] | undefined): readonly AuditCheck[] {
+  if (!ids || ids.length === 0) return AUDIT_CHECKS;
+  const known = AUDIT_CHECKS.map((c) => c.id);
+  const unknown = [...new Set(ids.filter((id) => !known.includes(id)))];
+  if (unknown.length > 0) {
+    throw new Error(
+      `unknown audit check(s) ${unknown.map((id) => JSON.stringify(id.slice(0, 60))).join(", ")}; known checks: ${known.join(", ")}`,
+    );
+  }
+  return AUDIT_CHECKS.filter((c) => ids.includes(c.id));
+}
+
+const rank = (s: Finding["severity"]) => SEVERITIES.indexOf(s);
+
+/** Most severe first, then check id, then object (numbers in order: VM 99 before VM 100). */
+export function compareFindings(a: Finding, b: Finding): number {
+  return (
+    rank(a.severity) - rank(b.severity) ||
+    (a.check < b.check ? -1 : a.check > b.check ? 1 : 0) ||
+    a.object.localeCompare(b.object, "en", { numeric: true }) ||
+    a.title.localeCompare(b.title, "en", { numeric: true })
+  );
+}
+
+export async function runAudit(pve: AuditReader, options: RunAuditOptions = {}): Promise<AuditReport> {
+  const checks = selectChecks(options.checks);
+  const wanted = options.concurrency ?? DEFAULT_CONCURRENCY;
+  const concurrency = Number.isFinite(wanted) ? Math.max(1, Math.floor(wanted)) : DEFAULT_CONCURRENCY;
+  const now = options.now ?? new Date();
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const run = new AuditRun(pve, concurrency, now, signal);
+
+  const results = await mapLimit(checks, concurrency, async (check) => {
+    const { ctx, gaps, failures } = run.contextFor(check.id);
+    let findings: Finding[] = [];
+    try {
+      findings = await check.run(ctx);
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      // A 403 no check turned into a gap itself is still a gap: never an error, never a pass.
+      if (err instanceof PveApiError && err.status === 403) {
+        gaps.push(
+          gapFinding(
+            check.id,
+            `${check.id} (${check.title})`,
+            neededBy(err) ?? `a privilege PVE did not name (${err.path})`,
+          ),
+        );
+      } else {
+        failures.push(errorMessage(err));
+      }
+    }
+    return { check, findings, gaps, failures };
+  });
+
+  // One finding per gap, attributed to the first check (by id) that hit it.
+  const gapKeys = new Set<string>();
+  const gaps = results
+    .flatMap((r) => r.gaps)
+    .sort(compareFindings)
+    .filter((g) => {
+      const key = `${g.object}\u0000${g.evidence}`;
+      if (gapKeys.has(key)) return false;
+      gapKeys.add(key);
+      return true;
+    });
+  const minRank = options.minSeverity ? rank(options.minSeverity) : SEVERITIES.length;
+  const findings = [
+    ...results.flatMap((r) => r.findings).filter((f) => rank(f.severity) <= minRank),
+    ...gaps,
+  ].sort(compareFindings);
+
+  return {
+    generatedAt: now.toISOString(),
+    cluster: await clusterName(run),
+    checksRun: checks.length,
+    findings,
+    errors: results.flatMap((r) => r.failures.map((message) => ({ check: r.check.id, message }))),
+  };
+}
+
+/** The cluster's name from /cluster/status (cached when cluster-quorum ran), null if not visible. */
+async function clusterName(run: AuditRun): Promise<string | null> {
+  try {
+    const status = await run.get<{ type: string; name?: string }[]>("/cluster/status");
+    const name = status.find((e) => e.type === "cluster")?.name;
+    return typeof name === "string" ? cleanText(name, 64) : null;
+  } catch {
+    return null;
+  }
+}
+
+export { isGapFinding };

@@ -1,0 +1,112 @@
+/**
+ * The security audit's shapes: a finding names one exact object, what was seen and
+ * what to do; a check is one small object (id, severity, what it needs, run); a report
+ * is every finding of one run, most severe first, plus the checks that failed.
+ */
+import type { PveReader, QueryValue } from "../pve/client.js";
+import type { ClusterResource } from "../tools/cluster.js";
+
+export type Severity = "critical" | "high" | "medium" | "low" | "info";
+
+/** Most severe first. */
+export const SEVERITIES: readonly Severity[] = ["critical", "high", "medium", "low", "info"];
+
+export interface Finding {
+  /** Check id, e.g. "token-privsep". */
+  check: string;
+  severity: Severity;
+  /** One line that names the object: "Token ops@pve!ansible runs without privilege separation". */
+  title: string;
+  /** The exact object: token id, user, "VM 103", node, "tank on pve2", an ACL entry, a UPID... */
+  object: string;
+  /** What was seen, one line. */
+  evidence: string;
+  /** What to do, one line (a pveum/pvesh/qm step or a GUI path). */
+  remediation: string;
+}
+
+export interface AuditCheck {
+  id: string;
+  /** The severity of a typical finding (a finding may carry another one, e.g. "critical" for the worst case). */
+  severity: Severity;
+  title: string;
+  /** What the check needs to see everything: "Sys.Audit on /access". */
+  needs: string;
+  run(ctx: AuditContext): Promise<Finding[]>;
+}
+
+export interface AuditReport {
+  /** ISO time. */
+  generatedAt: string;
+  /** Cluster name if visible (needs Sys.Audit on /). */
+  cluster: string | null;
+  checksRun: number;
+  /** Most severe first, then check id, then object; includes the visibility-gap findings. */
+  findings: Finding[];
+  /** A check that failed (network, 5xx...) is reported here, not fatal; the other checks still ran. */
+  errors: { check: string; message: string }[];
+}
+
+export interface RunAuditOptions {
+  /** Leave out findings below this severity (visibility gaps are always kept). Default: all. */
+  minSeverity?: Severity;
+  /** Run only these check ids (default: all). Unknown ids throw, listing the known ones. */
+  checks?: string[];
+  signal?: AbortSignal;
+  /** At most this many PVE requests at once (default 4). */
+  concurrency?: number;
+  /** The audit's clock (tests pin it); default: now. */
+  now?: Date;
+}
+
+/** What the audit needs of a Proxmox client: GET, nothing else (a PveReader is one). */
+export type AuditReader = Pick<PveReader, "get">;
+
+export type PathParams = Record<string, string | number>;
+export type Query = Record<string, QueryValue>;
+
+/**
+ * What a check receives. Reads go through one per-run cache shared by every check (so
+ * /cluster/resources, /access/users... are fetched once per run), and through one
+ * limiter (at most `concurrency` PVE requests at once, whatever the checks do).
+ */
+export interface AuditContext {
+  /** The audit's clock: compare ages against this, never against Date.now(). */
+  readonly now: Date;
+  /** Epoch seconds of `now` (PVE's time unit). */
+  readonly nowSeconds: number;
+  readonly signal: AbortSignal | undefined;
+  /** PVE's `data` for GET `template`, memoised per run (same template, params and query: one request). */
+  get<T>(template: string, params?: PathParams, query?: Query): Promise<T>;
+  /**
+   * Like get, but PVE's 403 becomes a visibility gap of this check ("could not check
+   * `what`: needs ..."), and undefined is returned. `needs` is used when PVE's message
+   * names no privilege.
+   */
+  getOrGap<T>(
+    template: string,
+    params: PathParams,
+    what: string,
+    needs: string,
+    query?: Query,
+  ): Promise<T | undefined>;
+  /** Records a visibility gap: something this token could not see, and what would show it. */
+  gap(what: string, needs: string, remediation?: string): void;
+  /** Records a partial failure (one node did not answer...): reported in the report's errors; the check goes on. */
+  fail(message: string): void;
+  /** /cluster/resources (guests, nodes, storages), once per run. */
+  resources(): Promise<ClusterResource[]>;
+  /**
+   * Whether the token holds `privilege` on `path` (any of several), from one GET
+   * /access/permissions per run: the nearest listed path decides, a parent only when
+   * the privilege propagates.
+   */
+  holds(path: string, privilege: string | readonly string[]): Promise<boolean>;
+  /** Runs `fn` for every item, each failure (other than abort) recorded with fail(`label(item): message`). */
+  each<T>(items: readonly T[], label: (item: T) => string, fn: (item: T) => Promise<void>): Promise<void>;
+}
+
+/** A check is one declarative object; this only fixes its type. */
+export function defineCheck(check: AuditCheck): AuditCheck {
+  return check;
+}

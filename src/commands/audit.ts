@@ -1,0 +1,138 @@
+/**
+ * `proxmox-mcp audit`: the security audit as a report for people (grouped by severity,
+ * colour on a terminal) or as JSON, with an exit code for cron and CI:
+ * 0 no finding at or above high, 1 findings at or above high, 2 the audit could not run.
+ */
+import { parseArgs } from "node:util";
+import { runAudit, SEVERITIES, formatReport, type AuditReport, type Severity } from "../audit/index.js";
+import { ConfigError } from "../config/load.js";
+import type { Config } from "../config/types.js";
+import { explainError } from "../explain-error.js";
+import { PveReader } from "../pve/client.js";
+import { Redactor } from "../redact.js";
+import { PrivilegedTokenError, TokenCheck } from "../token-check.js";
+import { oneLine, processIo, setUp, useColor, type CommandIo, type CommandSetup } from "./setup.js";
+
+export const AUDIT_USAGE = `Usage: proxmox-mcp audit [--json] [--min-severity S] [--demo]
+
+Runs the security audit with the read token (configured as for serve) and prints the
+findings grouped by severity.
+  --json             print the report as JSON instead
+  --min-severity S   leave out findings below S (${SEVERITIES.join(", ")})
+  --demo             audit the built-in simulated cluster (no Proxmox needed)
+Exit code: 0 no finding at or above high, 1 findings at or above high, 2 the audit
+could not run (configuration, connection, token) or some of its checks could not.`;
+
+export const EXIT_CLEAN = 0;
+export const EXIT_FINDINGS = 1;
+export const EXIT_CANNOT_RUN = 2;
+
+/** The severities that make the exit code 1: high and everything more severe. */
+const FAILING = new Set(SEVERITIES.slice(0, SEVERITIES.indexOf("high") + 1));
+
+export async function runAuditCommand(argv: string[], io: CommandIo = processIo()): Promise<number> {
+  const fail = (message: string) => {
+    io.stderr.write(`proxmox-mcp audit: ${message}\n`);
+    return EXIT_CANNOT_RUN;
+  };
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        json: { type: "boolean" },
+        "min-severity": { type: "string" },
+        demo: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    return fail(`${(err as Error).message}; see proxmox-mcp audit --help`);
+  }
+  if (values.help) {
+    io.stdout.write(`${AUDIT_USAGE}\n`);
+    return EXIT_CLEAN;
+  }
+  const minSeverity = values["min-severity"];
+  if (minSeverity !== undefined && !isSeverity(minSeverity)) {
+    return fail(`--min-severity must be one of ${SEVERITIES.join(", ")} (example: --min-severity high)`);
+  }
+
+  let setup: CommandSetup;
+  try {
+    setup = await setUp(values.demo === true, io);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const problem of err.problems) io.stderr.write(`proxmox-mcp audit: ${problem}\n`);
+      return EXIT_CANNOT_RUN;
+    }
+    throw err;
+  }
+  const { config, warnings, simulator } = setup;
+  for (const warning of warnings) io.stderr.write(`proxmox-mcp audit: warning: ${warning}\n`);
+  if (simulator) io.stderr.write(`proxmox-mcp audit: demo mode, simulated cluster at ${simulator.url}\n`);
+  const pve = new PveReader(config);
+  try {
+    const report = await audit(pve, config, minSeverity, io);
+    if (typeof report === "number") return report;
+    // What goes to a terminal or a file follows the server's rules: no secret, ever.
+    const redactor = new Redactor([config.tokenSecret.reveal()]);
+    io.stdout.write(
+      values.json
+        ? `${JSON.stringify(redactor.value(report), null, 2)}\n`
+        : `${redactor.text(formatReport(report, { color: useColor(io) })).trimEnd()}\n`,
+    );
+    if (report.findings.some((f) => FAILING.has(f.severity))) return EXIT_FINDINGS;
+    // "Clean" is claimed only for an audit that ran in full.
+    if (report.errors.length > 0) {
+      const failed = [...new Set(report.errors.map((e) => e.check))];
+      const checks =
+        failed.slice(0, 5).join(", ") + (failed.length > 5 ? ` and ${failed.length - 5} more` : "");
+      io.stderr.write(
+        `proxmox-mcp audit: ${failed.length} check(s) could not run in full (${checks}), so the cluster cannot be called clean; see the report\n`,
+      );
+      return EXIT_CANNOT_RUN;
+    }
+    return EXIT_CLEAN;
+  } finally {
+    await pve.close();
+    await setup.close();
+  }
+}
+
+/** The token check exactly as serve runs it, then the audit; a number is the exit code of a failure. */
+async function audit(
+  pve: PveReader,
+  config: Config,
+  minSeverity: Severity | undefined,
+  io: CommandIo,
+): Promise<AuditReport | number> {
+  const cannotRun = (message: string) => {
+    io.stderr.write(`proxmox-mcp audit: ${oneLine(message)}\n`);
+    return EXIT_CANNOT_RUN;
+  };
+  const tokenCheck = new TokenCheck({ pve, config, tools: [] });
+  try {
+    await tokenCheck.ensure();
+  } catch (err) {
+    if (err instanceof PrivilegedTokenError) return cannotRun(err.message);
+    return cannotRun(`cannot run the audit: ${explainError(err, config)}`);
+  }
+  const extra = tokenCheck.report.readExtraPrivileges;
+  if (extra.length > 0) {
+    io.stderr.write(
+      `proxmox-mcp audit: warning: the read token can change things (PROXMOX_ALLOW_PRIVILEGED_TOKEN=true): ${extra.join("; ")}\n`,
+    );
+  }
+  try {
+    return await runAudit(pve, minSeverity ? { minSeverity } : {});
+  } catch (err) {
+    return cannotRun(`the audit failed: ${explainError(err, config)}`);
+  }
+}
+
+function isSeverity(value: string): value is Severity {
+  return (SEVERITIES as readonly string[]).includes(value);
+}
