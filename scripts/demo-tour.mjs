@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run demo`: starts the MCP server against the built-in simulated cluster
+// `npm run demo:tour`: starts the MCP server against the built-in simulated cluster
 // (proxmox-mcp --demo, no Proxmox needed), connects as an MCP client over stdio the
 // way Claude Code does, and shows what each read tool answers.
 import { mkdtempSync } from "node:fs";

@@ -127,8 +127,10 @@ export class TokenCheck {
       .map(([path, extra]) => `${path}: ${extra.join(", ")}`);
     if (this.extraPrivileges.length > 0 && !config.allowPrivilegedToken) {
       const user = config.tokenId.split("!")[0];
+      // Root holds ~40 privileges on each of many paths: two paths in full keep it readable.
       const shown =
-        this.extraPrivileges.slice(0, 5).join("; ") + (this.extraPrivileges.length > 5 ? "; ..." : "");
+        this.extraPrivileges.slice(0, 2).join("; ") +
+        (this.extraPrivileges.length > 2 ? `; and ${this.extraPrivileges.length - 2} more paths` : "");
       throw new PrivilegedTokenError(
         `the read token ${config.tokenId} can change things (${shown}); refusing to start. ` +
           `Use a PVEAuditor token: pveum user token add ${user} readonly --privsep 1 && ` +
