@@ -4,7 +4,9 @@
  * exits 0 (nothing at or above high), 1 (findings at or above high) or 2 (could not
  * run, with one actionable line on stderr); doctor exits 0 or 1 with a line per step.
  */
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";
 import { cleanScenario } from "../helpers/clean-scenario.js";
@@ -12,6 +14,20 @@ import { testScenario } from "../helpers/scenarios.js";
 import { killLeftovers, runCli, simEnv, type RunResult } from "./harness.js";
 
 const WRONG_SECRET = "00000000-0000-4000-8000-000000000000";
+
+/** Runs a Node script to completion (stdin closed). */
+function runNode(script: string): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [script],
+      { env: { PATH: process.env["PATH"] ?? "" } },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+    child.stdin?.end();
+  });
+}
 
 let sim: Simulator;
 let clean: Simulator;
@@ -87,13 +103,22 @@ describe("healthy: the simulator with its auditor token", () => {
     expect(report.errors).toEqual([]);
   });
 
-  it('npm run demo is the audit of the demo cluster ("one command on a fresh machine")', () => {
+  it('npm run demo is the audit of the demo cluster ("one command on a fresh machine"), and succeeds', async () => {
     const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
       scripts: Record<string, string>;
     };
-    expect(pkg.scripts["demo"]).toBe("npm run build && node dist/cli.js audit --demo");
+    expect(pkg.scripts["demo"]).toBe("npm run build && node scripts/demo-audit.mjs");
     const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
     expect(readme.slice(0, readme.indexOf("## "))).toContain("npm ci && npm run demo");
+    // The script after the build: the audit finds the planted problems (its exit 1), the demo exits 0.
+    const { code, stdout, stderr } = await runNode(
+      fileURLToPath(new URL("../../scripts/demo-audit.mjs", import.meta.url)),
+    );
+    expect(stdout).toMatch(/^Security audit of cluster lab at .*: 29 checks; 2 critical, /m);
+    expect(stderr).toContain(
+      "proxmox-mcp audit exited 1: findings at or above high, planted in the demo cluster",
+    );
+    expect(code).toBe(0);
   });
 });
 
