@@ -11,7 +11,7 @@ import { explainError } from "./explain-error.js";
 import type { PveAdmin } from "./pve/admin.js";
 import type { PveReader } from "./pve/client.js";
 import type { AccessReport, AnyTool } from "./tools/define.js";
-import { missingPrivileges, type Permissions } from "./tools/inventory.js";
+import { missingPrivileges, type Permissions } from "./tools/needs.js";
 
 /** Privileges that only let a token look (PVE 9 and PVE 8 names). */
 export const READ_ONLY_PRIVILEGES = new Set([

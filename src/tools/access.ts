@@ -11,7 +11,7 @@ import { defineTool, type ReadContext } from "./define.js";
 import { paginate, pagingInput, pagingOutput } from "./paging.js";
 import { cleanText, LIMITS } from "./untrusted.js";
 import { gapsField, gapText, getOrGap, type Gap } from "./visibility.js";
-import type { Permissions } from "./inventory.js";
+import type { Permissions } from "./needs.js";
 
 const DAY = 86400;
 const COMMENT_MAX = 120;

@@ -17,7 +17,7 @@ import { clusterResources, isGuest, locateGuest, offlineNodesOf, type ClusterRes
 import { paginate, pagingInput, pagingOutput } from "./paging.js";
 import { cleanText, fence, LIMITS } from "./untrusted.js";
 import { gapsField, gapText, getOrGap, neededBy, type Gap, holds } from "./visibility.js";
-import type { Permissions } from "./inventory.js";
+import type { Permissions } from "./needs.js";
 import { mapLimit } from "./cluster.js";
 
 const DAY = 86400;

@@ -10,7 +10,7 @@ import { PveApiError } from "../pve/errors.js";
 import { pveNode, pveStorageId, pveVmid } from "../pve/formats.js";
 import { defineTool, type ReadContext } from "./define.js";
 import { paginate, pagingInput, pagingOutput } from "./paging.js";
-import type { Permissions } from "./inventory.js";
+import type { Permissions } from "./needs.js";
 import { isoTime } from "./tasks.js";
 import { cleanText } from "./untrusted.js";
 import { type Gap, gapsField, gapText, holds, tokenPermissions } from "./visibility.js";

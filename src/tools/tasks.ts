@@ -13,7 +13,7 @@ import { PveApiError } from "../pve/errors.js";
 import { pveNode, pveUpid, pveVmid } from "../pve/formats.js";
 import { defineTool, type ReadContext } from "./define.js";
 import { mapLimit, NODE_CONCURRENCY } from "./cluster.js";
-import type { Permissions } from "./inventory.js";
+import type { Permissions } from "./needs.js";
 import { gapsField, gapText, holds, tokenPermissions, type Gap } from "./visibility.js";
 import { cleanText, fence } from "./untrusted.js";
 

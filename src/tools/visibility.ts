@@ -6,7 +6,7 @@
 import { z } from "zod";
 import type { GetOptions, PveReader } from "../pve/client.js";
 import { PveApiError } from "../pve/errors.js";
-import type { Permissions } from "./inventory.js";
+import type { Permissions } from "./needs.js";
 
 /** Something this token could not see, and what would show it. */
 export interface Gap {

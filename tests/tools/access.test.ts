@@ -3,19 +3,10 @@
  * show with the auditor; a token that may audit one group only reproduces PVE's silent
  * filtering of users and ACL entries, and the answer says what it could not see.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AuditLog } from "../../src/auditlog.js";
 import { Secret } from "../../src/config/secret.js";
 import { PveReader } from "../../src/pve/client.js";
-import { createMcpServer, recordPveRequest } from "../../src/server.js";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";
-import { TokenCheck } from "../../src/token-check.js";
 import { accessTools, getAcl, getPermissions } from "../../src/tools/access.js";
 import type { AnyTool, ReadContext } from "../../src/tools/define.js";
 import { simConfig } from "../helpers/config.js";
@@ -26,40 +17,8 @@ import { toolClient, type ToolClient } from "../helpers/tool-client.js";
 const GROUP_AUDITOR = { id: "grpaudit@pve!tk", secret: "55555555-5555-4555-8555-555555555555" };
 
 /** Like toolClient, for a token that can write (allowed, as PROXMOX_ALLOW_PRIVILEGED_TOKEN would). */
-async function privilegedClient(
-  sim: Simulator,
-  tools: readonly AnyTool[],
-  token: { id: string; secret: string },
-): Promise<ToolClient> {
-  const config = simConfig(sim, {
-    tokenId: token.id,
-    tokenSecret: new Secret(token.secret),
-    allowPrivilegedToken: true,
-    auditLogPath: join(mkdtempSync(join(tmpdir(), "tool-client-")), "audit.jsonl"),
-  });
-  const pve = new PveReader({ ...config, onRequest: recordPveRequest });
-  const audit = new AuditLog(config.auditLogPath);
-  const tokenCheck = new TokenCheck({ pve, config, tools });
-  const server = createMcpServer({ config, pve, tokenCheck, tools: [...tools], audit, version: "test" });
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  await server.connect(serverSide);
-  const client = new Client({ name: "tool-client", version: "1" });
-  await client.connect(clientSide);
-  await client.listTools();
-  return {
-    client,
-    async call(name, args = {}) {
-      const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
-      const text = result.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
-      return { ...result, text };
-    },
-    async close() {
-      await client.close();
-      await pve.close();
-      audit.close();
-    },
-  };
-}
+const privilegedClient = (sim: Simulator, tools: readonly AnyTool[], token: { id: string; secret: string }) =>
+  toolClient(sim, tools, token, { allowPrivilegedToken: true });
 
 /** A handler's context without the server, for answers the inventory would not let a token reach. */
 function directContext(

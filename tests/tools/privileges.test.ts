@@ -4,7 +4,7 @@
  * guest and storage privileges, on a pool; the privileges of one need are alternatives.
  */
 import { describe, expect, it } from "vitest";
-import { missingPrivileges } from "../../src/tools/inventory.js";
+import { missingPrivileges } from "../../src/tools/needs.js";
 
 const powerMgmt = [{ path: "/vms/{vmid}", privileges: ["VM.PowerMgmt"] }];
 

@@ -6,17 +6,7 @@
  * each visibility gap is stated with the privilege that would close it, and hostile
  * inputs send nothing.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { AuditLog } from "../../src/auditlog.js";
-import { Secret } from "../../src/config/secret.js";
-import { PveReader } from "../../src/pve/client.js";
-import { createMcpServer, recordPveRequest } from "../../src/server.js";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";
 import type { ScenarioInput } from "../../src/simulator/scenario.js";
 import { demoScenario } from "../../src/simulator/scenarios/demo.js";
@@ -27,8 +17,6 @@ import {
   securityTools,
   type FirewallRule,
 } from "../../src/tools/security.js";
-import { TokenCheck } from "../../src/token-check.js";
-import { simConfig } from "../helpers/config.js";
 import { TEST_TOKENS, testScenario } from "../helpers/scenarios.js";
 import { toolClient, type ToolClient } from "../helpers/tool-client.js";
 
@@ -54,44 +42,9 @@ const sent = () =>
     .filter((r) => r.path !== "/access/permissions")
     .map((r) => `${r.method} ${r.path}`);
 
-/**
- * Like toolClient, with the read token allowed to hold more than read-only privileges
- * (PROXMOX_ALLOW_PRIVILEGED_TOKEN): the only way a token can see the apt update list.
- */
-async function privilegedClient(
-  s: Simulator,
-  tools: readonly AnyTool[],
-  token: { id: string; secret: string },
-): Promise<ToolClient> {
-  const config = simConfig(s, {
-    tokenId: token.id,
-    tokenSecret: new Secret(token.secret),
-    allowPrivilegedToken: true,
-    auditLogPath: join(mkdtempSync(join(tmpdir(), "security-test-")), "audit.jsonl"),
-  });
-  const pve = new PveReader({ ...config, onRequest: recordPveRequest });
-  const audit = new AuditLog(config.auditLogPath);
-  const tokenCheck = new TokenCheck({ pve, config, tools });
-  const server = createMcpServer({ config, pve, tokenCheck, tools: [...tools], audit, version: "test" });
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  await server.connect(serverSide);
-  const client = new Client({ name: "security-test", version: "1" });
-  await client.connect(clientSide);
-  await client.listTools();
-  return {
-    client,
-    async call(name, args = {}) {
-      const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
-      const text = result.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
-      return { ...result, text };
-    },
-    async close() {
-      await client.close();
-      await pve.close();
-      audit.close();
-    },
-  };
-}
+/** Like toolClient, with the read token allowed to hold more than read-only privileges (the only way to see apt updates). */
+const privilegedClient = (s: Simulator, tools: readonly AnyTool[], token: { id: string; secret: string }) =>
+  toolClient(s, tools, token, { allowPrivilegedToken: true });
 
 describe("get_firewall", () => {
   it("cluster: disabled, policy ACCEPT, SSH from anywhere flagged; the LAN-only 8006 rule is not", async () => {
