@@ -8,12 +8,12 @@ import { parseArgs } from "node:util";
 import { AuditLog } from "./auditlog.js";
 import { demoConfig } from "./commands/setup.js";
 import { ConfigError, loadConfig } from "./config/load.js";
-import { describeConfig } from "./config/redact.js";
-import type { Config } from "./config/types.js";
+import { describeConfig, describeHttpConfig } from "./config/redact.js";
+import type { Config, HttpConfig } from "./config/types.js";
 import { PveAdmin } from "./pve/admin.js";
 import { PveReader, type PveRequestRecord } from "./pve/client.js";
 import { explainError } from "./explain-error.js";
-import { createMcpServer, recordPveRequest } from "./server.js";
+import { createMcpServer, recordPveRequest, type ServerDeps } from "./server.js";
 import { PrivilegedTokenError, TokenCheck } from "./token-check.js";
 import type { Simulator } from "./simulator/index.js";
 import { ALL_TOOLS, buildInventory } from "./tools/inventory.js";
@@ -27,6 +27,9 @@ const VERSION = (
 const START_CHECK_BUDGET_MS = 3000;
 
 const USAGE = `Usage: proxmox-mcp [serve] [--demo]     MCP server over stdio (the default command)
+       proxmox-mcp serve --http [--demo]
+                                        MCP server over Streamable HTTP on MCP_HTTP_HOST:MCP_HTTP_PORT
+                                        (default 127.0.0.1:8080); needs MCP_HTTP_TOKEN (openssl rand -hex 32)
        proxmox-mcp audit [--json] [--min-severity S] [--demo]
                                         print the security audit; exit 1 on findings at or above high
        proxmox-mcp doctor [--demo]      check configuration, network, TLS, token and privileges
@@ -53,6 +56,7 @@ async function main(argv: string[]): Promise<void> {
     args,
     options: {
       demo: { type: "boolean" },
+      http: { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -63,12 +67,24 @@ async function main(argv: string[]): Promise<void> {
     return void process.stdout.write(`${USAGE}\n\n${SIMULATOR_USAGE}\n`);
   }
   if (values.version) return void process.stdout.write(`${VERSION}\n`);
-  return serve(values.demo === true);
+  return serve(values.demo === true, values.http === true);
 }
 
-async function serve(demo: boolean): Promise<void> {
+async function serve(demo: boolean, overHttp: boolean): Promise<void> {
   let simulator: Simulator | undefined;
   let config: Config;
+  // Printed once each: both loaders read the same files.
+  const warnings = new Set<string>();
+  let http: HttpConfig | undefined;
+  if (overHttp) {
+    // Checked first: a bad HTTP setting stops the server before anything starts.
+    const loaded = (await import("./config/http.js")).loadHttpConfig({
+      env: process.env,
+      cwd: process.cwd(),
+    });
+    http = loaded.http;
+    for (const warning of loaded.warnings) warnings.add(warning);
+  }
   if (demo) {
     const { startSimulator } = await import("./simulator/index.js");
     simulator = await startSimulator({ scenario: "demo" });
@@ -79,10 +95,14 @@ async function serve(demo: boolean): Promise<void> {
   } else {
     const loaded = loadConfig({ env: process.env, cwd: process.cwd() });
     config = loaded.config;
-    for (const warning of loaded.warnings) process.stderr.write(`proxmox-mcp: warning: ${warning}\n`);
+    for (const warning of loaded.warnings) warnings.add(warning);
   }
+  for (const warning of warnings) process.stderr.write(`proxmox-mcp: warning: ${warning}\n`);
   const debug = config.logLevel === "debug";
   if (debug) process.stderr.write(`proxmox-mcp: configuration ${JSON.stringify(describeConfig(config))}\n`);
+  if (debug && http) {
+    process.stderr.write(`proxmox-mcp: http configuration ${JSON.stringify(describeHttpConfig(http))}\n`);
+  }
   const tools = buildInventory(ALL_TOOLS, {
     dangerousEnabled: config.dangerous !== undefined,
     toolsets: config.toolsets,
@@ -146,8 +166,10 @@ async function serve(demo: boolean): Promise<void> {
     new Promise((resolve) => (startBudget = setTimeout(resolve, START_CHECK_BUDGET_MS))),
   ]);
   clearTimeout(startBudget);
+  const deps = { config, pve, admin, tokenCheck, tools, audit, version: VERSION };
   try {
-    await serveStdio(createMcpServer({ config, pve, admin, tokenCheck, tools, audit, version: VERSION }));
+    if (http) await serveHttp(http, deps, debug);
+    else await serveStdio(createMcpServer(deps));
   } finally {
     await pve.close();
     await admin?.close();
@@ -155,6 +177,26 @@ async function serve(demo: boolean): Promise<void> {
     await simulator?.close();
   }
   process.exit(0);
+}
+
+/** Serves until SIGTERM or SIGINT, then stops gracefully (calls in flight finish first, bounded). */
+async function serveHttp(http: HttpConfig, deps: ServerDeps, debug: boolean): Promise<void> {
+  const { startHttpServer, SHUTDOWN_GRACE_MS } = await import("./transports/http.js");
+  const line = (text: string) => void process.stderr.write(`${text}\n`);
+  const server = await startHttpServer({ http, deps, warn: line, ...(debug ? { log: line } : {}) });
+  // Scripts wait for this line to learn the port (MCP_HTTP_PORT=0): keep its shape.
+  line(`proxmox-mcp: listening on ${server.url}`);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  });
+  const busy = server.inFlight();
+  line(
+    `proxmox-mcp: ${signal}: stopping` +
+      (busy > 0 ? `; letting ${busy} call(s) in flight finish (at most ${SHUTDOWN_GRACE_MS / 1000} s)` : "") +
+      "; send it again to stop at once",
+  );
+  await server.close();
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

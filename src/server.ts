@@ -89,7 +89,11 @@ export function createMcpServer(deps: ServerDeps): McpServer {
   const audited = new Set<RequestId>();
   const server = new McpServer(
     { name: "proxmox-mcp-hardened", version },
-    { instructions: READ_ONLY_INSTRUCTIONS + (adminSide ? DANGEROUS_INSTRUCTIONS : "") },
+    {
+      instructions: READ_ONLY_INSTRUCTIONS + (adminSide ? DANGEROUS_INSTRUCTIONS : ""),
+      // logging/setLevel is answered (per session); conformance's logging-set-level expects it.
+      capabilities: { logging: {} },
+    },
   );
   const registered = new Map<string, RegisteredTool>();
 
@@ -217,7 +221,13 @@ export function createMcpServer(deps: ServerDeps): McpServer {
     }
   };
   hideLacking();
-  tokenCheck.onChange(hideLacking);
+  // The token check outlives this server when several share it (one per HTTP session).
+  const unsubscribe = tokenCheck.onChange(hideLacking);
+  const onclose = server.server.onclose;
+  server.server.onclose = () => {
+    unsubscribe();
+    onclose?.();
+  };
 
   registerResources(server, resourceReader(deps, redactor), config.toolsets);
   registerPrompts(server, config.toolsets);

@@ -105,9 +105,16 @@ export class TokenCheck {
     };
   }
 
-  /** Called after each check that may have hidden tools (the server then updates tools/list). */
-  onChange(listener: () => void): void {
+  /**
+   * Called after each check that may have hidden tools (the server then updates tools/list).
+   * Returns the unsubscribe: over HTTP, each session's server listens while it is open.
+   */
+  onChange(listener: () => void): () => void {
     this.listeners.push(listener);
+    return () => {
+      const at = this.listeners.indexOf(listener);
+      if (at >= 0) this.listeners.splice(at, 1);
+    };
   }
 
   private async checkReadToken(): Promise<void> {

@@ -12,6 +12,7 @@ import { compileAllowlist } from "../ssh/allowlist.js";
 import {
   dangerousSchema,
   DANGEROUS_RULES,
+  HTTP_VARIABLES,
   EXAMPLE_ADMIN_TOKEN_ID,
   EXAMPLE_CA_FILE,
   EXAMPLE_SECRET,
@@ -45,28 +46,32 @@ export interface LoadedConfig {
   warnings: string[];
 }
 
-type Source = Config["sources"][string];
+export type Source = Config["sources"][string];
 
 /** A value and where it was written: `key` is its name there (a variable, an alias, a canvrno key). */
-interface Entry {
+export interface Entry {
   value: string;
   key: string;
   file?: string;
 }
 
 /** One place settings come from, keyed by variable or alias name. */
-interface Layer {
+export interface Layer {
   source: Source;
   file?: string;
   entries: Map<string, Entry>;
 }
+
+/** Each variable's value from the first place that sets it. */
+export type Merged = Map<string, { entry: Entry; source: Source }>;
 
 const DEFAULT_CONFIG_FILE = join("proxmox-config", "config.json");
 const VARIABLES = Object.keys(variablesSchema.shape) as Variable[];
 const DANGEROUS_VARIABLES = Object.keys(dangerousSchema.shape) as DangerousVariable[];
 /** Names of older forks, folded into PROXMOX_TOKEN_ID and PROXMOX_TOKEN_SECRET. */
 const ALIASES = ["PROXMOX_USER", "PROXMOX_TOKEN_NAME", "PROXMOX_TOKEN_VALUE"];
-const JSON_KEYS = new Set<string>([...VARIABLES, ...DANGEROUS_VARIABLES, ...ALIASES]);
+// The HTTP transport's settings are read (by loadHttpConfig) only with --http; here they are known names.
+const JSON_KEYS = new Set<string>([...VARIABLES, ...DANGEROUS_VARIABLES, ...HTTP_VARIABLES, ...ALIASES]);
 const ENV_NAMES = new Set<string>([...JSON_KEYS, "PROXMOX_MCP_CONFIG"]);
 const WITHOUT_DEFAULT = new Set<string>([
   "PROXMOX_CA_FILE",
@@ -110,21 +115,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const warnings: string[] = [];
   const problems: string[] = [];
 
-  const layers = [layerOf("env", env)];
-  const dotenvFile = join(cwd, ".env");
-  if (existsSync(dotenvFile)) {
-    const text = readText(dotenvFile, (code) => `${dotenvFile} cannot be read (${code})`);
-    layers.push(layerOf(".env", parseDotenv(text), dotenvFile));
-  }
-  const configFile = findConfigFile(layers, cwd);
-  if (configFile) layers.push(readJsonLayer(configFile.path, problems, warnings));
-
-  const merged = new Map<string, { entry: Entry; source: Source }>();
-  for (const layer of layers) {
-    for (const [name, entry] of resolveAliases(layer, problems)) {
-      if (!merged.has(name)) merged.set(name, { entry, source: layer.source });
-    }
-  }
+  const { layers, merged, configFile } = readSettings(env, cwd, problems, warnings);
   problems.push(...settingsBelowTheToken(merged));
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -178,14 +169,49 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   };
 }
 
+export interface Settings {
+  /** The environment, .env, the JSON file: the places that set something, highest first. */
+  layers: Layer[];
+  merged: Merged;
+  configFile: { path: string; source: Source } | undefined;
+}
+
+/**
+ * Reads every place settings come from and keeps each variable's first value. Problems
+ * (conflicting aliases, bad JSON values) are appended; unreadable files throw.
+ */
+export function readSettings(
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  problems: string[],
+  warnings: string[],
+): Settings {
+  const layers = [layerOf("env", env)];
+  const dotenvFile = join(cwd, ".env");
+  if (existsSync(dotenvFile)) {
+    const text = readText(dotenvFile, (code) => `${dotenvFile} cannot be read (${code})`);
+    layers.push(layerOf(".env", parseDotenv(text), dotenvFile));
+  }
+  const configFile = findConfigFile(layers, cwd);
+  if (configFile) layers.push(readJsonLayer(configFile.path, problems, warnings));
+
+  const merged: Merged = new Map();
+  for (const layer of layers) {
+    for (const [name, entry] of resolveAliases(layer, problems)) {
+      if (!merged.has(name)) merged.set(name, { entry, source: layer.source });
+    }
+  }
+  return { layers, merged, configFile };
+}
+
 /** "PROXMOX_PORT", or with where it was written: "PROXMOX_PORT (proxmox.port in /etc/x/config.json)". */
-function label(variable: string, entry: Entry): string {
+export function label(variable: string, entry: Entry): string {
   const where = [entry.key === variable ? "" : entry.key, entry.file ? `in ${entry.file}` : ""];
   const origin = where.filter(Boolean).join(" ");
   return origin ? `${variable} (${origin})` : variable;
 }
 
-function readText(path: string, problem: (code: string) => string): string {
+export function readText(path: string, problem: (code: string) => string): string {
   try {
     return readFileSync(path, "utf8");
   } catch (error) {
@@ -416,7 +442,7 @@ function isPemCertificate(text: string): boolean {
   }
 }
 
-function readableByOthersWarning(file: string, what = "holds a token secret"): string | undefined {
+export function readableByOthersWarning(file: string, what = "holds a token secret"): string | undefined {
   // Windows has no Unix permission bits: statSync reports 0o666 for every writable file.
   if (process.platform === "win32") return undefined;
   const mode = statSync(file).mode & 0o777;
@@ -457,17 +483,25 @@ const HARMLESS: Record<string, RegExp> = {
 const LAYER_RANK: Record<Source, number> = { env: 0, ".env": 1, json: 2, default: 3 };
 const SECRET_NAMES = ["PROXMOX_TOKEN_SECRET", "PROXMOX_TOKEN_VALUE", "PROXMOX_ADMIN_TOKEN_SECRET"];
 
-function settingsBelowTheToken(merged: Map<string, { entry: Entry; source: Source }>): string[] {
+/**
+ * The guarded settings (by default GUARDED) that come from a layer below the highest
+ * one holding a Proxmox token secret, one problem line each.
+ */
+export function settingsBelowTheToken(
+  merged: Merged,
+  guarded: readonly string[] = GUARDED,
+  harmless: Record<string, RegExp> = HARMLESS,
+): string[] {
   const secrets = ["PROXMOX_TOKEN_SECRET", "PROXMOX_ADMIN_TOKEN_SECRET"].flatMap((name) => {
     const found = merged.get(name);
     return found ? [found.source] : [];
   });
   if (secrets.length === 0) return [];
   const highest = secrets.reduce((a, b) => (LAYER_RANK[a] <= LAYER_RANK[b] ? a : b));
-  return GUARDED.flatMap((variable) => {
+  return guarded.flatMap((variable) => {
     const setting = merged.get(variable);
     if (!setting || LAYER_RANK[setting.source] <= LAYER_RANK[highest]) return [];
-    if (HARMLESS[variable]?.test(setting.entry.value)) return [];
+    if (harmless[variable]?.test(setting.entry.value)) return [];
     return [
       `${label(variable, setting.entry)} comes from the ${setting.source} layer, below the token (${highest}); ` +
         `set it where the token is set (example: both in the environment)`,

@@ -1,4 +1,4 @@
-import type { Config } from "./types.js";
+import type { Config, HttpConfig } from "./types.js";
 
 /** The configuration for display (`get_version`, start-up messages): no secret, only whether it is set. */
 export function describeConfig(config: Config): Record<string, string | number | boolean | string[]> {
@@ -34,5 +34,22 @@ export function describeConfig(config: Config): Record<string, string | number |
         }
       : {}),
     sources: Object.entries(config.sources).map(([variable, source]) => `${variable}: ${source}`),
+  };
+}
+
+/** The HTTP transport's settings for display: the token and the TLS key only as "[set]". */
+export function describeHttpConfig(http: HttpConfig): Record<string, string | number | boolean | string[]> {
+  return {
+    host: http.host,
+    port: http.port,
+    token: "[set]",
+    tls: http.tls ? `${http.tls.certFile} + ${http.tls.keyFile}` : false,
+    allowedOrigins: http.allowedOrigins,
+    allowPlaintext: http.allowPlaintext,
+    maxSessions: http.maxSessions,
+    sessionIdleS: http.sessionIdleS,
+    rateLimit: http.rateLimit,
+    maxBodyBytes: http.maxBodyBytes,
+    sources: Object.entries(http.sources).map(([variable, source]) => `${variable}: ${source}`),
   };
 }

@@ -203,3 +203,91 @@ export const DANGEROUS_RULES: Record<
     example: "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s",
   },
 };
+
+/** An exact origin (`https://mcp.example.com`, `http://localhost:5173`) in URL.origin's form; undefined if not one. */
+export function normaliseOrigin(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return undefined;
+  if (url.username || url.password || url.search || url.hash || url.pathname !== "/") return undefined;
+  // new URL accepts "http:example.com" and "http://a.com/" alike; an origin is written out in full.
+  if (!/^https?:\/\/[^/]+\/?$/i.test(value)) return undefined;
+  return url.origin;
+}
+
+/**
+ * The Streamable HTTP transport's variables, read only with `serve --http`. The bearer
+ * token is a Secret; the TLS files are read (and checked) by loadHttpConfig.
+ */
+export const httpSchema = z.object({
+  MCP_HTTP_HOST: z
+    .string()
+    .refine((value) => bareHost(value) !== undefined)
+    .transform((value) => bareHost(value) as string)
+    .default("127.0.0.1"),
+  MCP_HTTP_PORT: wholeNumber(0, 65535, 8080),
+  // Visible ASCII only: it travels in a header as "Authorization: Bearer <token>".
+  MCP_HTTP_TOKEN: z
+    .string()
+    .min(32)
+    .max(4096)
+    .regex(/^[\x21-\x7e]+$/)
+    .transform((token) => new Secret(token)),
+  MCP_ALLOWED_ORIGINS: z
+    .string()
+    .transform(splitList)
+    .pipe(z.array(z.string().refine((origin) => normaliseOrigin(origin) !== undefined)))
+    .transform((origins) => [...new Set(origins.map((origin) => normaliseOrigin(origin) as string))])
+    .optional(),
+  MCP_HTTP_TLS_CERT: z.string().optional(),
+  MCP_HTTP_TLS_KEY: z.string().optional(),
+  MCP_HTTP_ALLOW_PLAINTEXT: bool(false),
+  MCP_HTTP_MAX_SESSIONS: wholeNumber(1, 10_000, 32),
+  MCP_HTTP_SESSION_IDLE_S: wholeNumber(1, 7 * 86_400, 1800),
+  MCP_HTTP_RATE_LIMIT: wholeNumber(1, 1_000_000, 600),
+  MCP_HTTP_MAX_BODY: wholeNumber(1024, 64 * 1024 * 1024, 1024 * 1024),
+});
+
+export type HttpVariable = keyof typeof httpSchema.shape;
+export type ParsedHttpVariables = z.output<typeof httpSchema>;
+export const HTTP_VARIABLES = Object.keys(httpSchema.shape) as HttpVariable[];
+
+export const MAKE_HTTP_TOKEN = "make one with `openssl rand -hex 32`";
+
+/** The TLS file paths are checked where they are read. */
+export const HTTP_RULES: Record<
+  Exclude<HttpVariable, "MCP_HTTP_TLS_CERT" | "MCP_HTTP_TLS_KEY">,
+  { rule: string; example: string }
+> = {
+  MCP_HTTP_HOST: {
+    rule: "must be a bare host name or IP address to listen on, without http://, :port or path; the port goes in MCP_HTTP_PORT",
+    example: "127.0.0.1",
+  },
+  MCP_HTTP_PORT: { rule: "must be a whole number from 0 (any free port) to 65535", example: "8080" },
+  MCP_HTTP_TOKEN: {
+    rule: `must be at least 32 characters of visible ASCII without spaces (clients send it as \`Authorization: Bearer <token>\`); ${MAKE_HTTP_TOKEN}`,
+    example: "MCP_HTTP_TOKEN=$(openssl rand -hex 32)",
+  },
+  MCP_ALLOWED_ORIGINS: {
+    rule: "must be a comma-separated list of exact origins, scheme://host[:port] without path or wildcard",
+    example: "https://mcp.example.com,http://localhost:5173",
+  },
+  MCP_HTTP_ALLOW_PLAINTEXT: { rule: "must be true or false (also 1/0, yes/no)", example: "false" },
+  MCP_HTTP_MAX_SESSIONS: { rule: "must be a whole number from 1 to 10000", example: "32" },
+  MCP_HTTP_SESSION_IDLE_S: {
+    rule: "must be a whole number of seconds from 1 to 604800 (7 days)",
+    example: "1800",
+  },
+  MCP_HTTP_RATE_LIMIT: {
+    rule: "must be a whole number of requests per minute per client address, from 1 to 1000000",
+    example: "600",
+  },
+  MCP_HTTP_MAX_BODY: {
+    rule: "must be a whole number of bytes from 1024 to 67108864 (64 MiB)",
+    example: "1048576",
+  },
+};

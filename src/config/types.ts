@@ -57,3 +57,27 @@ export interface SshConfig {
   /** The patterns as written, for display. */
   allowlistSource: string[];
 }
+
+/** `serve --http`: the Streamable HTTP transport's settings (loadHttpConfig). */
+export interface HttpConfig {
+  /** Address to listen on; an IPv6 address comes without brackets. */
+  host: string;
+  /** 0 = any free port (the listening line says which). */
+  port: number;
+  /** What every client must send as `Authorization: Bearer <token>`. */
+  token: Secret;
+  /** Exact origins (URL.origin form) allowed besides loopback origins on a loopback bind. */
+  allowedOrigins: string[];
+  /** https with these PEM files; absent = plain http. */
+  tls?: { certFile: string; keyFile: string; cert: string; key: Secret };
+  /** A non-loopback bind without TLS was allowed explicitly (behind a TLS-terminating proxy). */
+  allowPlaintext: boolean;
+  maxSessions: number;
+  /** A session unused this long is closed. */
+  sessionIdleS: number;
+  /** Requests per minute per client address. */
+  rateLimit: number;
+  maxBodyBytes: number;
+  /** Where each value came from (variable names, never values). */
+  sources: Record<string, "env" | ".env" | "json" | "default">;
+}
