@@ -6,28 +6,12 @@
  */
 import { PveApiError } from "../pve/errors.js";
 import type { ClusterResource } from "../tools/cluster.js";
-import { neededBy } from "../tools/visibility.js";
+import { holds, neededBy } from "../tools/visibility.js";
+import { READ_ONLY_PRIVILEGES } from "../token-check.js";
 import type { AuditContext, AuditReader, Finding, PathParams, Query } from "./types.js";
-import { holds } from "../tools/visibility.js";
 
 /** PVE's answer of GET /access/permissions: path -> privilege -> propagate flag. */
 type Permissions = Record<string, Record<string, number>>;
-
-/**
- * Privileges that only let a token look (as in src/token-check.ts): a gap that needs only
- * these is fixed by granting them to the audit token; any other one is a write privilege,
- * which a read-only token lacks by design.
- */
-const READ_ONLY = new Set([
-  "VM.Audit",
-  "VM.GuestAgent.Audit",
-  "Sys.Audit",
-  "Sys.Syslog",
-  "Datastore.Audit",
-  "SDN.Audit",
-  "Pool.Audit",
-  "Mapping.Audit",
-]);
 
 /** The title every visibility-gap finding starts with (isGapFinding). */
 export const GAP_TITLE_PREFIX = "Could not check ";
@@ -40,7 +24,7 @@ export function isGapFinding(finding: Finding): boolean {
 /** The fix of a gap: grant a read-only privilege, or check by hand what only a write privilege shows. */
 export function gapRemediation(needs: string): string {
   const privileges = needs.match(/\b[A-Z][A-Za-z]*\.[A-Za-z.]*[A-Za-z]/g) ?? [];
-  const writes = privileges.filter((p) => !READ_ONLY.has(p));
+  const writes = privileges.filter((p) => !READ_ONLY_PRIVILEGES.has(p));
   if (writes.length === 0) {
     return `grant ${needs} to the audit token (read-only), e.g. pveum acl modify <path> --tokens <token id> --roles <role with it>`;
   }

@@ -4,7 +4,7 @@
  * helper also states the visibility gap of what PVE silently filters for this token.
  */
 import { PveApiError } from "../pve/errors.js";
-import { isGuest, offlineNodesOf, type ClusterResource } from "../tools/cluster.js";
+import { isGuest, offlineNodesOf, type ClusterResource, type PveTask } from "../tools/cluster.js";
 import { cleanText, LIMITS } from "../tools/untrusted.js";
 import type { AuditContext, Finding } from "./types.js";
 
@@ -227,17 +227,7 @@ export function adminPrivilegesOf(role: Set<string> | undefined): string[] {
 
 // ---------------------------------------------------------------- tasks
 
-export interface PveTask {
-  upid: string;
-  node: string;
-  type: string;
-  id?: string;
-  user?: string;
-  tokenid?: string;
-  starttime: number;
-  endtime?: number;
-  status?: string;
-}
+export type { PveTask };
 
 /** GET /cluster/tasks; without Sys.Audit on / PVE lists only the token's own tasks (for a token: none). */
 export async function clusterTasks(ctx: AuditContext): Promise<PveTask[]> {

@@ -31,8 +31,6 @@ const ESCALATION_PRIVILEGES = [
 ];
 const USER_AUDIT = ["Sys.Audit", "User.Modify"];
 
-/** GET /access/permissions: path -> privilege -> propagate flag. */
-
 interface PveToken {
   tokenid: string;
   privsep?: number;

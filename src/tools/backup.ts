@@ -18,7 +18,7 @@ import { paginate, pagingInput, pagingOutput } from "./paging.js";
 import { cleanText, fence, LIMITS } from "./untrusted.js";
 import { gapsField, gapText, getOrGap, neededBy, type Gap, holds } from "./visibility.js";
 import type { Permissions } from "./needs.js";
-import { mapLimit } from "./cluster.js";
+import { mapLimit, type PveTask } from "./cluster.js";
 
 const DAY = 86400;
 /** Parallel requests per call when one request per storage, node or task is unavoidable. */
@@ -131,18 +131,6 @@ function retentionText(value: PveBackupJob["prune-backups"]): string | undefined
 
 // ---------------------------------------------------------------------------------------
 // vzdump task history
-
-interface PveTask {
-  upid: string;
-  node: string;
-  type: string;
-  id?: string;
-  user?: string;
-  tokenid?: string;
-  starttime: number;
-  endtime?: number;
-  status?: string;
-}
 
 /** The options of a vzdump command line as PVE::VZDump::Common::command_line prints it. */
 interface VzdumpCommand {

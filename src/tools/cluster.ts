@@ -87,6 +87,20 @@ export async function locateGuest(
   return { ...guest, node: guest.node, type: guestType.parse(guest.type) };
 }
 
+/** A task as /cluster/tasks and /nodes/{node}/tasks list it. */
+export interface PveTask {
+  upid: string;
+  node: string;
+  type: string;
+  id?: string;
+  user?: string;
+  tokenid?: string;
+  starttime: number;
+  endtime?: number;
+  /** "OK", "WARNINGS: n", the error text; "RUNNING" from a node's active list; absent while running. */
+  status?: string;
+}
+
 /** How many per-node (or per-storage, per-guest) requests run at once: pveproxy has 3 workers by default. */
 export const NODE_CONCURRENCY = 4;
 

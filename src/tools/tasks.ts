@@ -12,7 +12,7 @@ import { z } from "zod";
 import { PveApiError } from "../pve/errors.js";
 import { pveNode, pveUpid, pveVmid } from "../pve/formats.js";
 import { defineTool, type ReadContext } from "./define.js";
-import { mapLimit, NODE_CONCURRENCY } from "./cluster.js";
+import { mapLimit, NODE_CONCURRENCY, type PveTask } from "./cluster.js";
 import type { Permissions } from "./needs.js";
 import { gapsField, gapText, holds, tokenPermissions, type Gap } from "./visibility.js";
 import { cleanText, fence } from "./untrusted.js";
@@ -51,19 +51,6 @@ const LOG_LINE_MAX = 500;
 type TaskStatus = "ok" | "warning" | "error" | "running";
 
 /** A task as /cluster/tasks and /nodes/{node}/tasks list it. */
-interface PveTask {
-  upid: string;
-  node: string;
-  type: string;
-  id?: string;
-  user: string;
-  tokenid?: string;
-  starttime: number;
-  endtime?: number;
-  /** "OK", "WARNINGS: n", the error text; "RUNNING" from a node's active list; absent while running. */
-  status?: string;
-}
-
 function statusOf(t: PveTask): TaskStatus {
   if (!t.status || t.status === "RUNNING") return "running";
   if (t.status === "OK") return "ok";
@@ -88,7 +75,9 @@ type TaskOut = z.infer<typeof taskSchema>;
 
 function taskOut(t: PveTask): TaskOut {
   const status = statusOf(t);
-  const user = t.tokenid ? `${t.user}!${t.tokenid}` : t.user;
+  // PVE always lists the task's user (typed optional where other readers do not need it).
+  const owner = t.user ?? "";
+  const user = t.tokenid ? `${owner}!${t.tokenid}` : owner;
   return {
     upid: t.upid,
     node: t.node,
