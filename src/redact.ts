@@ -1,58 +1,38 @@
 /**
- * Redaction applied to every tool output and every audit-log line: secret-named keys
- * lose their values, and secret-looking substrings in any string are masked. Guest
- * configs carry cloud-init passwords, SSH keys and whatever people paste into notes.
+ * Redaction: what reaches the model, the terminal or the audit log loses its secrets.
+ * It runs once, on the data, where PVE's answers enter the server (PveReader) and on
+ * whatever else a tool returns, before text or structured output is made from it:
  *
- * Every pattern here is linear: label prefixes and userinfo parts are bounded, and
- * no pattern has nested or adjacent unbounded quantifiers that can rescan the input.
+ * - Keys: a value under a secret-bearing key (from Proxmox's schema, plus common names)
+ *   is masked whatever it holds, and so is the `value` of a name/value pair whose name
+ *   is one (a webhook's "Authorization" header, a pending `cipassword` change).
+ * - Free text (every other string): secretlint's maintained vendor-token rules, our
+ *   rules for labelled values in many languages, command-line credentials, private
+ *   keys, URL credentials and secret URLs, base64 credential pairs, password hashes
+ *   and cloud-init password lists; and the configured secrets, literally.
+ *
+ * Unlabelled prose cannot be caught ("the wifi one is Tr0ub4dor"): README and
+ * SECURITY.md say so. Redaction is idempotent: masking twice changes nothing more.
  */
+import { PVE_SECRET_FIELDS, SECRET_KEY_PATTERN } from "./redact/secret-keys.js";
+import { maskSpans, type Span, type SpanRule } from "./redact/spans.js";
+import { SHORT_TEXT_RULES, STRUCTURAL_RULES, TEXT_RULES } from "./redact/text-rules.js";
+import { vendorTokens } from "./redact/vendor-tokens.js";
+
 export const REDACTED = "[redacted]";
 
-/** Config keys whose value is a secret whatever it looks like (PVE keys and common names). */
-const SECRET_KEY =
-  /^(cipassword|sshkeys|password|passwd|passphrase|pass|pw|secret|token|apikey|api[_-]key|private[_-]?key|credentials?)$|(^|[_\-.])(password|passwd|passphrase|secret|token|api[_-]?key|private[_-]?key|credentials?)$/i;
+const TEXT_AND_VENDOR_RULES: readonly SpanRule[] = [vendorTokens, ...TEXT_RULES];
+/** On rendered output (JSON, tables) a labelled value could swallow its neighbours: only shapes that stand alone. */
+const RENDERED_RULES: readonly SpanRule[] = [vendorTokens, ...STRUCTURAL_RULES];
 
-/** Labels whose value can hold spaces ("root pw: Winter 2026 rocks"): it runs to the end of the line. */
-const PASSWORD_LABEL = /(?:pass(?:word|wd|phrase)?|pwd|pw)$/i;
+/** Names of a name/value pair whose value is a secret (HTTP headers, pending config keys). */
+const SECRET_PAIR_NAME = /^(authorization|proxy-authorization|x-api-key|api-key|x-auth-token|cookie)$/i;
 
-/** Words after "password is" that make it prose ("the password is required"), not a disclosure. */
-const PROSE_AFTER_IS =
-  "(?!(?:required|needed|missing|wrong|invalid|incorrect|not|set|unset|empty|blank|expired|stored|saved|changed|reset|hashed|encrypted|kept|in|on|at|of|for|from|to|the|a|an|too|now|also|only|still|never|always|being|sent|used|given|shown|asked|prompted|optional|mandatory|configured|managed|rotated|valid|known|unknown|what|that|this|same|different|ignored|checked|verified|generated|case)\\b|[.,;:!?])";
+export function isSecretKey(key: string): boolean {
+  return Object.hasOwn(PVE_SECRET_FIELDS, key) || SECRET_KEY_PATTERN.test(key);
+}
 
-/**
- * "password: x", "root pw = x", "MONITORING_API_KEY=x", `"token": "x"`, "**Password:** x",
- * "| password | x |", "API key: x", "password is x": the label stays, the value goes.
- * Groups: 1 label, 2 separator, then either 3/4 a quoted value or 5 an unquoted one.
- */
-const LABELLED_SECRET = new RegExp(
-  // The label: a word ending in a secret name, its prefix bounded (no quadratic rescans).
-  "(?<![\\w-])((?:[\\w-]{0,40}?)(?:password|passwd|passphrase|secret|token|api[ _-]?key|access[ _-]?key|private[ _-]?key)" +
-    "|(?:[\\w-]{0,40}?[_-])?(?:pass|pwd|pw))(?![\\w-])" +
-    // The separator: optional closing quote or Markdown emphasis, then ":", "=", a table bar, or " is ".
-    `((?:["'\`]?[*_]{0,2}[ \\t]*(?:[:=]|\\|)[*_]{0,2}[ \\t]*)|[ \\t]+is[ \\t]+${PROSE_AFTER_IS})` +
-    // The value: quoted (any length, spaces allowed), or unquoted (at least one character).
-    "(?:([\"'`])((?:(?!\\3)[^\\r\\n]){1,500})\\3|([^\\s|][^\\r\\n]*))",
-  "gi",
-);
-
-/** Substrings that are secrets wherever they appear (descriptions, notes, tags...). */
-const SECRET_VALUES: RegExp[] = [
-  /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|$)/g,
-  // SSH public keys, also URL-encoded as PVE stores sshkeys; a blob stops at an encoded newline or space.
-  /(?:sk-)?(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-nistp\d{3})(?:@openssh\.com)?(?:%20|[ \t])+(?:[A-Za-z0-9+/=]|%(?!0[AaDd]|20)[0-9A-Fa-f]{2}){20,}/g,
-  /\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b/g, // JWT
-  /\b(?:ghp|gho|ghs|ghu|github_pat|glpat|xox[abpr]|sk|pk|rk)[-_][A-Za-z0-9_-]{16,}\b/g, // vendor API keys
-  /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g, // AWS access key id
-  /\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/g, // Google API key
-  /\btskey-[A-Za-z0-9_-]{8,}/g, // Tailscale auth/API key
-  /\bPVEAPIToken=[^\s"']+/g,
-  /\bBearer[ \t]+[A-Za-z0-9._~+/-]{12,}=*/g,
-];
-
-/** URL userinfo: "https://admin:S3cret@nas.lab" keeps the user, loses the password. */
-const URL_PASSWORD = /(:\/\/[^\s:@/]{1,256}:)[^\s@/]{1,256}@/g;
-
-/** Literal secrets (e.g. the configured token secret), also in their URL-encoded form. */
+/** Literal secrets (e.g. the configured token secret), also in their URL-encoded form, longest first. */
 function literalForms(extraSecrets: readonly string[]): string[] {
   const forms = new Set<string>();
   for (const secret of extraSecrets) {
@@ -60,62 +40,86 @@ function literalForms(extraSecrets: readonly string[]): string[] {
     forms.add(secret);
     forms.add(encodeURIComponent(secret));
   }
-  // Longest first, so a secret containing another one is masked whole.
   return [...forms].sort((a, b) => b.length - a.length);
 }
 
-function maskLabelled(
-  _match: string,
-  label: string,
-  sep: string,
-  quote: string | undefined,
-  _quoted: string | undefined,
-  bare: string | undefined,
-): string {
-  if (quote !== undefined) return `${label}${sep}${quote}${REDACTED}${quote}`;
-  const value = bare ?? "";
-  // A table cell ends at the next bar; other labelled values end at whitespace, except
-  // password-like labels, whose value may hold spaces and commas: the rest of the line goes.
-  const end = sep.includes("|")
-    ? value.search(/\s*\|/)
-    : PASSWORD_LABEL.test(label)
-      ? value.search(/\s*$/)
-      : value.search(/\s|$/);
-  return `${label}${sep}${REDACTED}${end < 0 ? "" : value.slice(end)}`;
+function* literalSpans(text: string, literals: readonly string[]): Iterable<Span> {
+  for (const literal of literals) {
+    for (let at = text.indexOf(literal); at >= 0; at = text.indexOf(literal, at + literal.length)) {
+      yield [at, at + literal.length];
+    }
+  }
 }
 
-function redactWith(text: string, literals: readonly string[]): string {
-  let out = text;
-  for (const literal of literals) out = out.split(literal).join(REDACTED);
-  for (const pattern of SECRET_VALUES) out = out.replace(pattern, REDACTED);
-  out = out.replace(URL_PASSWORD, `$1${REDACTED}@`);
-  return out.replace(LABELLED_SECRET, maskLabelled);
+/**
+ * Most strings in PVE's answers are ids, names and states ("qemu/101", "running"): shorter
+ * than any vendor token, with no separator a label needs and no space. Only a base64
+ * credential pair fits in them.
+ */
+const SHORT_PLAIN = /^[^\s:=|：]{0,15}$/;
+
+function maskText(text: string, literals: readonly string[], rules: readonly SpanRule[]): string {
+  if (text.length < 4) return text;
+  const spans: Span[] = [...literalSpans(text, literals)];
+  for (const rule of SHORT_PLAIN.test(text) ? SHORT_TEXT_RULES : rules)
+    for (const span of rule(text)) spans.push(span);
+  return maskSpans(text, spans, REDACTED);
+}
+
+const isEmpty = (v: unknown) => v === null || v === undefined || v === "";
+
+/** PVE's log answers (task logs, syslog, journal): [{n: 1, t: "line"}, ...]. */
+type LogLine = { n: number; t: string };
+const isLogLines = (value: unknown[]): value is LogLine[] =>
+  value.length > 0 &&
+  value.every((line) => {
+    const l = line as Partial<LogLine> | null;
+    return typeof l === "object" && l !== null && typeof l.t === "string" && typeof l.n === "number";
+  });
+
+/**
+ * A log is one text split into lines: a private key or a cloud-init list spans several.
+ * The spans are found on the joined text and masked line by line, so every line stays.
+ */
+function redactLogLines(lines: LogLine[], literals: readonly string[]): LogLine[] {
+  const text = lines.map((l) => l.t).join("\n");
+  const spans: Span[] = [...literalSpans(text, literals)];
+  for (const rule of TEXT_AND_VENDOR_RULES) for (const span of rule(text)) spans.push(span);
+  let start = 0;
+  return lines.map((line) => {
+    const end = start + line.t.length;
+    const own = spans.flatMap(([a, b]): Span[] =>
+      a < end && b > start ? [[Math.max(a, start) - start, Math.min(b, end) - start]] : [],
+    );
+    start = end + 1;
+    return { ...line, t: maskSpans(line.t, own, REDACTED) };
+  });
 }
 
 function redactValueWith<T>(value: T, literals: readonly string[]): T {
-  if (typeof value === "string") return redactWith(value, literals) as T;
-  if (Array.isArray(value)) return value.map((v) => redactValueWith(v, literals)) as T;
+  if (typeof value === "string") return maskText(value, literals, TEXT_AND_VENDOR_RULES) as T;
+  if (Array.isArray(value)) {
+    if (isLogLines(value)) return redactLogLines(value, literals) as T;
+    return value.map((v) => redactValueWith(v, literals)) as T;
+  }
   if (value && typeof value === "object") {
+    const record = value as Record<string, unknown>;
+    const pairName = [record["name"], record["key"], record["header"]].find((n) => typeof n === "string");
+    const secretPair =
+      typeof pairName === "string" && (isSecretKey(pairName) || SECRET_PAIR_NAME.test(pairName));
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      out[k] =
-        isSecretKey(k) && v !== null && v !== undefined && v !== "" ? REDACTED : redactValueWith(v, literals);
+    for (const [k, v] of Object.entries(record)) {
+      const masked = isSecretKey(k) || (secretPair && (k === "value" || k === "pending"));
+      out[k] = masked && !isEmpty(v) ? REDACTED : redactValueWith(v, literals);
     }
     return out as T;
   }
   return value;
 }
 
-/**
- * Masks secret-looking substrings; `extraSecrets` (e.g. the configured token secret)
- * are masked wherever they appear literally.
- */
+/** Masks secret-looking substrings; `extraSecrets` are masked wherever they appear literally. */
 export function redactText(text: string, extraSecrets: readonly string[] = []): string {
-  return redactWith(text, literalForms(extraSecrets));
-}
-
-export function isSecretKey(key: string): boolean {
-  return SECRET_KEY.test(key);
+  return maskText(text, literalForms(extraSecrets), TEXT_AND_VENDOR_RULES);
 }
 
 /** Deep copy with secret keys masked and secret-looking substrings (and `extraSecrets`) removed. */
@@ -134,7 +138,7 @@ export function redactSecretKeys<T>(value: T): T {
     return Object.fromEntries(
       Object.entries(value as Record<string, unknown>).map(([k, v]) => [
         k,
-        isSecretKey(k) && v !== null && v !== undefined && v !== "" ? REDACTED : redactSecretKeys(v),
+        isSecretKey(k) && !isEmpty(v) ? REDACTED : redactSecretKeys(v),
       ]),
     ) as T;
   }
@@ -142,8 +146,8 @@ export function redactSecretKeys<T>(value: T): T {
 }
 
 /**
- * The same rules bound to a fixed set of exact secrets, for the server:
- * `const redactor = new Redactor([config.tokenSecret]); redactor.text(s); redactor.value(v)`.
+ * The same rules bound to a fixed set of exact secrets (the configured token secrets):
+ * `value` and `text` for data, `rendered` for text already made from redacted data.
  */
 export class Redactor {
   private readonly literals: readonly string[];
@@ -152,11 +156,22 @@ export class Redactor {
     this.literals = literalForms(extraSecrets);
   }
 
+  /** A free-text string: every rule. */
   text(text: string): string {
-    return redactWith(text, this.literals);
+    return maskText(text, this.literals, TEXT_AND_VENDOR_RULES);
   }
 
+  /** Data: secret keys by name, every string by every rule. */
   value<T>(value: T): T {
     return redactValueWith(value, this.literals);
+  }
+
+  /**
+   * Output rendered from data this redactor already cleaned (a tool's text answer, JSON):
+   * the literal secrets and the shapes that stand alone, never a label's "rest of the
+   * line", so the text cannot lose more than its structured twin.
+   */
+  rendered(text: string): string {
+    return maskText(text, this.literals, RENDERED_RULES);
   }
 }

@@ -97,8 +97,12 @@ export function createMcpServer(deps: ServerDeps): McpServer {
   );
   const registered = new Map<string, RegisteredTool>();
 
+  // The data was redacted where it entered (PveReader) and is redacted here as a whole
+  // again (dangerous tools' answers come from the admin client); the text, rendered from
+  // that data, only gets the rules that cannot swallow its neighbours, so it never hides
+  // less or more than the structured content beside it.
   const answer = (out: ToolOutput<unknown>) => ({
-    content: [{ type: "text" as const, text: capText(redactor.text(out.text)) }],
+    content: [{ type: "text" as const, text: capText(redactor.rendered(out.text)) }],
     structuredContent: redactor.value(out.structured) as Record<string, unknown>,
   });
   const failure = (message: string) => ({
@@ -282,8 +286,9 @@ function resourceReader({ config, pve, tokenCheck, audit }: ServerDeps, redactor
         writeAuditSafely(audit, () =>
           audit.write({ ...line(name, args, started, pveRequests), outcome: "ok" }),
         );
-        const clean = redactor.value(out);
-        return (typeof clean === "string" ? capText(clean) : clean) as typeof out;
+        return (
+          typeof out === "string" ? capText(redactor.rendered(out)) : redactor.value(out)
+        ) as typeof out;
       } catch (err) {
         const message = redactor.text(explainError(err, config));
         writeAuditSafely(audit, () =>

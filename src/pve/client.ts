@@ -1,6 +1,7 @@
 /**
  * The read side's Proxmox client: GET only, by construction (there is no method that
- * sends anything else). Per-client TLS (never process-global), one deadline per request
+ * sends anything else). Every answer is redacted before any caller sees it (redact.ts):
+ * read tools, resources, the audit and doctor work on data without secrets. Per-client TLS (never process-global), one deadline per request
  * that covers the body, every path value checked against PVE's format before any byte is
  * sent, no retries, and a token secret that never leaves its private field except into
  * the Authorization header.
@@ -18,6 +19,7 @@ import type { Config, TlsMode } from "../config/types.js";
 import { PveApiError, PveInputError, PveTlsMismatchError, PveTransportError } from "./errors.js";
 import { assertCheckedPath, type CheckedApiPath } from "./api-path.js";
 import { checkPathParam, isPathParamName } from "./formats.js";
+import { Redactor } from "../redact.js";
 
 const gunzipAsync = promisify(gunzip);
 
@@ -51,9 +53,11 @@ export interface GetOptions {
 
 export class PveReader {
   readonly #transport: PveTransport;
+  readonly #redactor: Redactor;
 
   constructor(options: PveReaderOptions) {
     this.#transport = new PveTransport(options);
+    this.#redactor = new Redactor([options.tokenSecret.reveal()]);
   }
 
   /** PVE's `data` for GET `template` (e.g. "/nodes/{node}/qemu/{vmid}/config"). */
@@ -62,7 +66,7 @@ export class PveReader {
     params?: Record<string, string | number>,
     options?: GetOptions,
   ): Promise<T> {
-    return (await this.#send(template, params, options)).data as T;
+    return this.#redactor.value((await this.#send(template, params, options)).data) as T;
   }
 
   /** Like get, plus PVE's `total` for paged lists (tasks, task logs, syslog). */
@@ -71,13 +75,14 @@ export class PveReader {
     params?: Record<string, string | number>,
     options?: GetOptions,
   ): Promise<{ data: T; total?: number }> {
-    return (await this.#send(template, params, options)) as { data: T; total?: number };
+    const { data, total } = await this.#send(template, params, options);
+    return { data: this.#redactor.value(data) as T, ...(total === undefined ? {} : { total }) };
   }
 
   /** For the raw GET tool: a path parseApiPath("GET", ...) returned, checked again here. */
   async getPath<T = unknown>(path: CheckedApiPath, options: GetOptions = {}): Promise<T> {
     assertCheckedPath("GET", path);
-    return (await this.#transport.send("GET", path, options)).data as T;
+    return this.#redactor.value((await this.#transport.send("GET", path, options)).data) as T;
   }
 
   close(): Promise<void> {
