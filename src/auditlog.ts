@@ -2,8 +2,9 @@
  * The audit trail: one JSON line per tool call, file mode 0600. Each server process
  * is a session with its own hash chain (every line carries the SHA-256 of the
  * session's previous line), so processes sharing a log never break each other's
- * chain, and an edited or removed line inside a session shows. Arguments are capped
- * and redacted before they are written; secrets never reach the file.
+ * chain, and an edited or removed line inside a session shows. Every string a call
+ * brought (arguments, error, PVE paths) is redacted before it is written, the
+ * configured secrets literally too; secrets never reach the file.
  */
 import { createHash, randomUUID } from "node:crypto";
 import {
@@ -15,10 +16,12 @@ import {
   mkdirSync,
   openSync,
   readSync,
+  statSync,
   writeSync,
+  type Stats,
 } from "node:fs";
 import { dirname } from "node:path";
-import { redact, redactSecretKeys } from "./redact.js";
+import { REDACTED, Redactor, redactSecretKeys } from "./redact.js";
 
 export interface AuditRecord {
   tool: string;
@@ -51,41 +54,73 @@ export type Confirmation =
 const GENESIS = "0".repeat(64);
 /** Longest string kept from a call's arguments or error: a model can send megabytes. */
 const MAX_STRING = 256;
+const MAX_ERROR = 1000;
+const MAX_KEY = 64;
+/** Entries kept per object or array of a call's arguments. */
+const MAX_ENTRIES = 50;
+/**
+ * How much of a string the redactor sees before the cap cuts it: far more than is kept,
+ * so a secret (a private key block included) that the cap would cut in two is masked whole.
+ */
+const REDACTION_WINDOW = 64 * 1024;
 const TAIL_BYTES = 64 * 1024;
+const DEFAULT_PATH = "~/.local/state/proxmox-mcp/audit.jsonl";
 
 export class AuditLog {
   private readonly fd: number;
   private readonly session = randomUUID().slice(0, 8);
   private previousHash = GENESIS;
+  private readonly redactor: Redactor;
+  private readonly secrets: readonly string[];
 
-  constructor(readonly path: string) {
+  /**
+   * `secrets`: the configured secrets (token secrets, SSH key and passphrase), masked wherever
+   * they appear, also in a dangerous call's exact arguments.
+   */
+  constructor(
+    readonly path: string,
+    secrets: readonly string[] = [],
+  ) {
+    this.redactor = new Redactor(secrets);
+    this.secrets = literalForms(secrets);
     try {
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      refuseUnsafeDirectory(dirname(path));
       refuseForeignFile(path);
-      // O_NOFOLLOW: a symlink planted at the path must not redirect our appends.
+      // O_NOFOLLOW: a symlink planted at the path since the check must not redirect our appends.
       this.fd = openSync(
         path,
         constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
         0o600,
       );
+    } catch (err) {
+      throw auditLogError(path, err);
+    }
+    try {
       const stat = fstatSync(this.fd);
-      if (!stat.isFile()) throw new Error("not a regular file");
+      if (!stat.isFile()) throw new Error("it is not a regular file");
+      // Checked again on what was opened: the file may have been swapped since the check.
+      refuseForeignOwnerOrWriters(path, stat);
       if ((stat.mode & 0o077) !== 0) fchmodSync(this.fd, 0o600);
     } catch (err) {
-      throw new Error(
-        `PROXMOX_AUDIT_LOG ${path} cannot be used as the audit log: ${(err as Error).message}; point it at a file this user may create, e.g. ~/.local/state/proxmox-mcp/audit.jsonl`,
-      );
+      closeSync(this.fd);
+      throw auditLogError(path, err);
     }
   }
 
   write(record: AuditRecord): void {
+    const text = (value: string, max = MAX_STRING) =>
+      cap(this.redactor.text(value.slice(0, REDACTION_WINDOW)), max);
     const line = JSON.stringify({
       time: new Date().toISOString(),
       session: this.session,
       ...record,
-      tool: cap(record.tool),
-      args: exactArgs(record) ? redactSecretKeys(record.args) : redact(capStrings(record.args)),
-      ...(record.error ? { error: cap(record.error, 1000) } : {}),
+      tool: text(record.tool),
+      args: exactArgs(record)
+        ? maskLiterals(redactSecretKeys(record.args), this.secrets)
+        : capStrings(this.redactArgs(record.args)),
+      ...(record.error ? { error: text(record.error, MAX_ERROR) } : {}),
+      pveRequests: record.pveRequests.map((request) => ({ ...request, path: text(request.path) })),
       prev: this.previousHash,
     });
     writeSync(this.fd, `${line}\n`);
@@ -94,6 +129,61 @@ export class AuditLog {
 
   close(): void {
     closeSync(this.fd);
+  }
+
+  /** Secret-named keys and secret-looking text masked; keys are text a model chose too. */
+  private redactArgs(args: unknown): unknown {
+    const masked = this.redactor.value(boundForRedaction(args));
+    return mapKeys(masked, (key) => this.redactor.text(key));
+  }
+}
+
+/** Where it went wrong and how to fix it; a check's own error carries its fix. */
+function auditLogError(path: string, err: unknown): Error {
+  const reason = (err as Error).message;
+  const fix =
+    err instanceof UnsafeAuditLog ? "" : `; point it at a file this user may create, e.g. ${DEFAULT_PATH}`;
+  return new Error(`PROXMOX_AUDIT_LOG ${path} cannot be used as the audit log: ${reason}${fix}`);
+}
+
+/** A problem whose message already says how to fix it. */
+class UnsafeAuditLog extends Error {}
+
+/**
+ * Another user who can write the directory can replace the log between two runs (or
+ * plant a symlink); one who owns it can change its mode. So, like ssh with its key
+ * files: the directory must belong to this user or root and not be writable by group
+ * or others (a sticky /tmp included: keep the log in a directory of your own).
+ */
+function refuseUnsafeDirectory(dir: string): void {
+  const uid = process.getuid?.();
+  if (uid === undefined) return; // Windows: no Unix owners and modes to check
+  const stat = statSync(dir);
+  if (stat.uid !== uid && stat.uid !== 0) {
+    throw new UnsafeAuditLog(
+      `its directory ${dir} belongs to uid ${stat.uid}, who could replace the log; fix: chown ${uid} ${dir}, or use a directory of your own such as ${dirname(DEFAULT_PATH)}`,
+    );
+  }
+  if ((stat.mode & 0o022) !== 0) {
+    throw new UnsafeAuditLog(
+      `other users can write to its directory ${dir} (mode ${(stat.mode & 0o7777).toString(8)}) and could replace the log; fix: chmod go-w ${dir}, or use a directory of your own such as ${dirname(DEFAULT_PATH)}`,
+    );
+  }
+}
+
+/** A log that another user owns or may write could already hold lines they forged. */
+function refuseForeignOwnerOrWriters(path: string, stat: Stats): void {
+  const uid = process.getuid?.();
+  if (uid === undefined) return;
+  if (stat.uid !== uid) {
+    throw new UnsafeAuditLog(
+      `it belongs to uid ${stat.uid}, not to this user (uid ${uid}); fix: chown ${uid} ${path} if its lines are yours, or point PROXMOX_AUDIT_LOG at a new file`,
+    );
+  }
+  if ((stat.mode & 0o022) !== 0) {
+    throw new UnsafeAuditLog(
+      `other users can write to it (mode ${(stat.mode & 0o777).toString(8)}), so its lines could be forged; fix: chmod 600 ${path} if its lines are yours, or point PROXMOX_AUDIT_LOG at a new file`,
+    );
   }
 }
 
@@ -114,14 +204,61 @@ function cap(text: string, max = MAX_STRING): string {
   return text.length > max ? `${text.slice(0, max)}…[${text.length - max} more characters]` : text;
 }
 
-function capStrings(value: unknown): unknown {
-  if (typeof value === "string") return cap(value);
-  if (Array.isArray(value)) return value.slice(0, 50).map(capStrings);
+/**
+ * Only what the caps can keep, before redaction: strings and keys cut to the redaction
+ * window, at most MAX_ENTRIES entries per object or array.
+ */
+function boundForRedaction(value: unknown): unknown {
+  if (typeof value === "string") return value.slice(0, REDACTION_WINDOW);
+  if (Array.isArray(value)) return value.slice(0, MAX_ENTRIES).map(boundForRedaction);
   if (value && typeof value === "object") {
     return Object.fromEntries(
       Object.entries(value)
-        .slice(0, 50)
-        .map(([k, v]) => [cap(k, 64), capStrings(v)]),
+        .slice(0, MAX_ENTRIES)
+        .map(([k, v]) => [k.slice(0, REDACTION_WINDOW), boundForRedaction(v)]),
+    );
+  }
+  return value;
+}
+
+function mapKeys(value: unknown, rename: (key: string) => string): unknown {
+  if (Array.isArray(value)) return value.map((v) => mapKeys(v, rename));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [rename(k), mapKeys(v, rename)]));
+  }
+  return value;
+}
+
+/**
+ * The secrets as written and URL-encoded (as they travel in a path), longest first; as
+ * in the redactor, a 1-3 character "secret" would mask ordinary text and is left out.
+ */
+function literalForms(secrets: readonly string[]): string[] {
+  const forms = new Set(
+    secrets.filter((secret) => secret.length >= 4).flatMap((secret) => [secret, encodeURIComponent(secret)]),
+  );
+  return [...forms].sort((a, b) => b.length - a.length);
+}
+
+/** Only the literal secrets masked, in values and keys: the rest of an exact record stays exact. */
+function maskLiterals(value: unknown, literals: readonly string[]): unknown {
+  const mask = (text: string) => literals.reduce((out, secret) => out.split(secret).join(REDACTED), text);
+  if (typeof value === "string") return mask(value);
+  if (Array.isArray(value)) return value.map((v) => maskLiterals(v, literals));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [mask(k), maskLiterals(v, literals)]));
+  }
+  return value;
+}
+
+function capStrings(value: unknown): unknown {
+  if (typeof value === "string") return cap(value);
+  if (Array.isArray(value)) return value.slice(0, MAX_ENTRIES).map(capStrings);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value)
+        .slice(0, MAX_ENTRIES)
+        .map(([k, v]) => [cap(k, MAX_KEY), capStrings(v)]),
     );
   }
   return value;
@@ -135,7 +272,13 @@ function refuseForeignFile(path: string): void {
   } catch {
     return; // does not exist yet
   }
+  if (stat.isSymbolicLink()) {
+    throw new UnsafeAuditLog(
+      `it is a symbolic link, which could send the log somewhere else; fix: point PROXMOX_AUDIT_LOG at the file itself ($(readlink -f ${path}))`,
+    );
+  }
   if (!stat.isFile()) throw new Error("it exists and is not a regular file");
+  refuseForeignOwnerOrWriters(path, stat);
   if (stat.size === 0) return;
   const length = Math.min(stat.size, TAIL_BYTES);
   const tail = Buffer.alloc(length);

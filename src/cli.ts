@@ -126,7 +126,16 @@ async function serve(demo: boolean, overHttp: boolean): Promise<void> {
       })
     : undefined;
   // Opening the audit log fails loudly: no server runs without one, least of all a dangerous one.
-  const audit = new AuditLog(config.auditLogPath);
+  // A model can pass a secret as an argument: the log masks the configured ones wherever they appear.
+  const audit = new AuditLog(
+    config.auditLogPath,
+    [
+      config.tokenSecret,
+      config.dangerous?.adminTokenSecret,
+      config.dangerous?.ssh?.passphrase,
+      config.dangerous?.ssh?.privateKey,
+    ].flatMap((secret) => (secret ? [secret.reveal()] : [])),
+  );
   const tokenCheck = new TokenCheck({ pve, admin, config, tools });
   if (config.dangerous) {
     const names = tools.filter((t) => t.tier === "dangerous").map((t) => t.name);

@@ -53,6 +53,13 @@ const HTTP_HARMLESS: Record<string, RegExp> = {
   MCP_HTTP_ALLOW_PLAINTEXT: /^(false|0|no)$/i,
 };
 
+/**
+ * Length alone lets "aaaa…" or a repeated word through. A random token clears this
+ * by far: 64 characters of `openssl rand -hex 32` have fewer than 10 different ones
+ * about once in 10^12, a 32-character hex token about once in 10^4.
+ */
+const MIN_DIFFERENT_TOKEN_CHARACTERS = 10;
+
 const EXAMPLE_CERT = "/etc/proxmox-mcp/tls/cert.pem";
 const EXAMPLE_KEY = "/etc/proxmox-mcp/tls/key.pem";
 
@@ -80,6 +87,11 @@ export function loadHttpConfig(options: { env?: NodeJS.ProcessEnv; cwd?: string 
     return found ? label(variable, found.entry) : variable;
   };
   const token = values.MCP_HTTP_TOKEN.reveal();
+  if (new Set(token).size < MIN_DIFFERENT_TOKEN_CHARACTERS) {
+    problems.push(
+      `${labelOf("MCP_HTTP_TOKEN")} has fewer than ${MIN_DIFFERENT_TOKEN_CHARACTERS} different characters, so it can be guessed: it must be at least 32 characters with at least ${MIN_DIFFERENT_TOKEN_CHARACTERS} different ones; ${MAKE_HTTP_TOKEN} (example: ${HTTP_RULES.MCP_HTTP_TOKEN.example})`,
+    );
+  }
   for (const secret of ["PROXMOX_TOKEN_SECRET", "PROXMOX_ADMIN_TOKEN_SECRET"]) {
     if (merged.get(secret)?.entry.value === token) {
       problems.push(

@@ -450,21 +450,24 @@ export function readableByOthersWarning(file: string, what = "holds a token secr
   return `${file} ${what} and other users can read it (mode ${mode.toString(8)}); fix: chmod 600 ${file}`;
 }
 
-/** `$XDG_STATE_HOME/proxmox-mcp/audit.jsonl`; the XDG spec says to ignore a relative XDG_STATE_HOME. */
 /**
  * Where the server connects, how it checks TLS and where it writes its audit log
  * decide who may see the token. Those settings must not come from a layer below the
  * one holding the token: a .env or config file in a cloned project must not turn off
- * TLS checking, re-pin the certificate or retarget the audit log of a server whose
- * token the user set in the environment.
+ * TLS checking, re-pin the certificate, send the token to another port (another
+ * service on the node) or retarget the audit log of a server whose token the user set
+ * in the environment.
  */
 const GUARDED: string[] = [
   "PROXMOX_HOST",
+  "PROXMOX_PORT",
   "PROXMOX_VERIFY_SSL",
   "PROXMOX_TLS_FINGERPRINT",
   "PROXMOX_CA_FILE",
   "PROXMOX_AUDIT_LOG",
-  // Nor may it switch on the dangerous tier, lower its confirmation or redirect and widen SSH.
+  // Nor may it let a read token that can write start serving,
+  "PROXMOX_ALLOW_PRIVILEGED_TOKEN",
+  // switch on the dangerous tier, lower its confirmation or redirect and widen SSH.
   "ENABLE_DANGEROUS_COMMANDS",
   "PROXMOX_DANGEROUS_CONFIRM",
   "PROXMOX_SSH_HOST",
@@ -476,7 +479,9 @@ const GUARDED: string[] = [
 ];
 /** Values that only restate the safe default may come from any layer (the example file has some). */
 const HARMLESS: Record<string, RegExp> = {
+  PROXMOX_PORT: /^8006$/,
   PROXMOX_VERIFY_SSL: /^(true|1|yes)$/i,
+  PROXMOX_ALLOW_PRIVILEGED_TOKEN: /^(false|0|no)$/i,
   ENABLE_DANGEROUS_COMMANDS: /^(false|0|no)$/i,
   PROXMOX_DANGEROUS_CONFIRM: /^required$/i,
 };
@@ -649,6 +654,7 @@ export function auditLogPath(configured: string | undefined, env: NodeJS.Process
   return configured?.trim() ? resolve(cwd, configured.trim()) : defaultAuditLogPath(env);
 }
 
+/** `$XDG_STATE_HOME/proxmox-mcp/audit.jsonl`; the XDG spec says to ignore a relative XDG_STATE_HOME. */
 function defaultAuditLogPath(env: NodeJS.ProcessEnv): string {
   const stateHome = env["XDG_STATE_HOME"];
   const base =

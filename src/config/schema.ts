@@ -283,7 +283,7 @@ export const HTTP_RULES: Record<
     example: "1800",
   },
   MCP_HTTP_RATE_LIMIT: {
-    rule: "must be a whole number of requests per minute per client address, from 1 to 1000000",
+    rule: "must be a whole number of requests per minute with the token (all clients together), from 1 to 1000000",
     example: "600",
   },
   MCP_HTTP_MAX_BODY: {

@@ -75,7 +75,7 @@ export interface HttpConfig {
   maxSessions: number;
   /** A session unused this long is closed. */
   sessionIdleS: number;
-  /** Requests per minute per client address. */
+  /** Requests per minute with the token, all clients together (failed authentications are limited apart). */
   rateLimit: number;
   maxBodyBytes: number;
   /** Where each value came from (variable names, never values). */

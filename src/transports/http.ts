@@ -5,16 +5,19 @@
  *
  * Every request goes through the same gate, in this order:
  *   1. Host allow-list and Origin check (DNS rebinding)      -> 403
- *   2. /healthz answers here (liveness only, no auth)
- *   3. rate limit per client address                          -> 429 + Retry-After
- *   4. bearer token, compared in constant time                -> 401 + WWW-Authenticate
+ *   2. /healthz answers here (liveness only, no auth; 503 while shutting down)
+ *   3. bearer token, compared in constant time                -> 401 + WWW-Authenticate,
+ *      failed authentications limited per client address      -> 429 + Retry-After
+ *   4. rate limit of the token's requests                     -> 429 + Retry-After
  *   5. /readyz, or /mcp: body size (counted while reading)    -> 413
  *      then the session: none and not initialize -> 400, unknown or expired -> 404,
  *      cap reached -> 503
  * Host and Origin come first because the spec requires 403 for a bad Origin whether
- * or not a token came along, and they reveal nothing. Nothing below the token check
- * runs for an unauthenticated request: no body is read, no session is looked up, no
- * Proxmox request is made. A session is never authentication.
+ * or not a token came along, and they reveal nothing. The token comes before the rate
+ * limit, and failures are counted apart from the token's requests, so that no process
+ * without the token can use up the allowance of the client that has it. Nothing below
+ * the token check runs for an unauthenticated request: no body is read, no session is
+ * looked up, no Proxmox request is made. A session is never authentication.
  */
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import {
@@ -40,6 +43,13 @@ export const MCP_PATH = "/mcp";
 export const SHUTDOWN_GRACE_MS = 10_000;
 /** /readyz answers 503 when Proxmox takes longer than this. */
 export const READY_TIMEOUT_MS = 5_000;
+/**
+ * Failed authentications allowed per client address and minute (fewer if
+ * MCP_HTTP_RATE_LIMIT is lower): a client with the right token fails rarely, if ever.
+ */
+const FAILED_AUTH_PER_MINUTE = 60;
+/** The rate limit's key for requests with the token: every client shares the one token. */
+const TOKEN_HOLDERS = "MCP_HTTP_TOKEN";
 
 export interface HttpServerOptions {
   http: HttpConfig;
@@ -91,7 +101,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const readyTimeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
   const idleMs = http.sessionIdleS * 1000;
   const expected = digest(http.token.reveal());
-  const limiter = new RateLimiter(http.rateLimit, now);
+  const tokenLimiter = new RateLimiter(http.rateLimit, now);
+  const failedAuthLimit = Math.min(http.rateLimit, FAILED_AUTH_PER_MINUTE);
+  const failedAuthLimiter = new RateLimiter(failedAuthLimit, now);
   const origins = new Set(http.allowedOrigins);
   const loopbackBind = isLoopbackHost(http.host);
   const allowedHosts = hostAllowList(http);
@@ -164,25 +176,28 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     if (path === "/healthz") {
       if (method !== "GET" && method !== "HEAD")
         return fail(req, res, 405, "Method Not Allowed", { Allow: "GET" });
-      return sendJson(req, res, 200, { status: "ok" });
+      // A load balancer stops sending new clients here while the calls in flight finish.
+      return draining
+        ? sendJson(req, res, 503, { status: "shutting down" })
+        : sendJson(req, res, 200, { status: "ok" });
     }
     if (path !== MCP_PATH && path !== "/readyz")
       return fail(req, res, 404, "Not Found: the MCP endpoint is /mcp");
-
-    const wait = limiter.take(clientAddress(req));
-    if (wait !== undefined) {
-      return fail(
-        req,
-        res,
-        429,
-        `Too Many Requests: more than ${http.rateLimit} a minute from this address (MCP_HTTP_RATE_LIMIT); retry in ${wait} s`,
-        { "Retry-After": String(wait) },
-      );
-    }
+    // A browser's preflight carries no credentials; like /healthz it costs nothing and is not limited.
     if (method === "OPTIONS") return preflight(req, res);
 
     const auth = authenticate(req.headers.authorization, expected);
     if (auth !== "ok") {
+      const failedWait = failedAuthLimiter.take(clientAddress(req));
+      if (failedWait !== undefined) {
+        return fail(
+          req,
+          res,
+          429,
+          `Too Many Requests: more than ${failedAuthLimit} failed authentications a minute from this address; retry in ${failedWait} s with the right MCP_HTTP_TOKEN`,
+          { "Retry-After": String(failedWait) },
+        );
+      }
       const message =
         auth === "missing"
           ? "Unauthorized: send the server's token as `Authorization: Bearer <MCP_HTTP_TOKEN>` on every request"
@@ -192,6 +207,16 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
           ? 'Bearer realm="proxmox-mcp"'
           : 'Bearer realm="proxmox-mcp", error="invalid_token", error_description="the token is wrong"';
       return fail(req, res, 401, message, { "WWW-Authenticate": challenge });
+    }
+    const wait = tokenLimiter.take(TOKEN_HOLDERS);
+    if (wait !== undefined) {
+      return fail(
+        req,
+        res,
+        429,
+        `Too Many Requests: more than ${http.rateLimit} requests a minute with the token, all clients together (MCP_HTTP_RATE_LIMIT); retry in ${wait} s`,
+        { "Retry-After": String(wait) },
+      );
     }
 
     if (path === "/readyz") {
@@ -403,7 +428,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const sweeper = setInterval(
     () => {
       void expireIdleSessions();
-      limiter.sweep();
+      tokenLimiter.sweep();
+      failedAuthLimiter.sweep();
     },
     Math.min(Math.max(idleMs / 4, 1000), 60_000),
   );
@@ -593,8 +619,9 @@ async function listen(server: Server, http: HttpConfig): Promise<void> {
 }
 
 /**
- * A token bucket per client address: `perMinute` requests in a burst, refilled at
- * perMinute/60 a second. Full buckets are forgotten by sweep().
+ * A token bucket per key (a client address, or the token's holders): `perMinute`
+ * requests in a burst, refilled at perMinute/60 a second. Full buckets are forgotten
+ * by sweep().
  */
 class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();

@@ -151,25 +151,25 @@ describe("defaults", () => {
 
 describe("precedence: environment, then .env, then the JSON file", () => {
   it("takes each variable from the first place that sets it", () => {
-    write(".env", "PROXMOX_HOST=from-dotenv\nPROXMOX_PORT=8443\n");
+    write(".env", "PROXMOX_HOST=from-dotenv\nPROXMOX_TIMEOUT_MS=8443\n");
     writeJson("proxmox-config/config.json", {
       PROXMOX_HOST: "from-json",
-      PROXMOX_PORT: 9443,
-      PROXMOX_TIMEOUT_MS: 3000,
+      PROXMOX_TIMEOUT_MS: 9443,
+      PROXMOX_LOG_LEVEL: "warn",
     });
     const { config } = load({ ...BASE_ENV, PROXMOX_HOST: "from-env" });
-    expect(config).toMatchObject({ host: "from-env", port: 8443, timeoutMs: 3000 });
+    expect(config).toMatchObject({ host: "from-env", timeoutMs: 8443, logLevel: "warn" });
     expect(config.sources).toMatchObject({
       PROXMOX_HOST: "env",
-      PROXMOX_PORT: ".env",
-      PROXMOX_TIMEOUT_MS: "json",
+      PROXMOX_TIMEOUT_MS: ".env",
+      PROXMOX_LOG_LEVEL: "json",
       PROXMOX_MCP_CONFIG: "default",
     });
   });
 
   it("counts an empty or blank variable as unset", () => {
-    write(".env", "PROXMOX_PORT=8443\n");
-    expect(load({ ...BASE_ENV, PROXMOX_PORT: "  " }).config.port).toBe(8443);
+    write(".env", "PROXMOX_TIMEOUT_MS=8443\n");
+    expect(load({ ...BASE_ENV, PROXMOX_TIMEOUT_MS: "  " }).config.timeoutMs).toBe(8443);
   });
 
   it.each([
@@ -177,6 +177,9 @@ describe("precedence: environment, then .env, then the JSON file", () => {
     ["PROXMOX_VERIFY_SSL", "false"],
     ["PROXMOX_TLS_FINGERPRINT", "AA".repeat(32)],
     ["PROXMOX_AUDIT_LOG", "../../.bashrc"],
+    // A cloned project must not start a server whose read token can write, nor send the token to another port.
+    ["PROXMOX_ALLOW_PRIVILEGED_TOKEN", "true"],
+    ["PROXMOX_PORT", "8443"],
   ])(
     "refuses %s from a file below the layer that holds the token (a cloned project cannot redirect it)",
     (variable, value) => {
@@ -190,8 +193,22 @@ describe("precedence: environment, then .env, then the JSON file", () => {
   );
 
   it("accepts a value below the token that only restates the safe default (as the example file does)", () => {
-    writeJson("proxmox-config/config.json", { PROXMOX_VERIFY_SSL: true, ENABLE_DANGEROUS_COMMANDS: false });
-    expect(load(BASE_ENV).config.tls).toEqual({ mode: "system" });
+    writeJson("proxmox-config/config.json", {
+      PROXMOX_VERIFY_SSL: true,
+      ENABLE_DANGEROUS_COMMANDS: false,
+      PROXMOX_ALLOW_PRIVILEGED_TOKEN: false,
+      PROXMOX_PORT: 8006,
+    });
+    const { config } = load(BASE_ENV);
+    expect(config).toMatchObject({ tls: { mode: "system" }, allowPrivilegedToken: false, port: 8006 });
+  });
+
+  it("refuses a .env that sets PROXMOX_ALLOW_PRIVILEGED_TOKEN or PROXMOX_PORT, one line each", () => {
+    const file = write(".env", "PROXMOX_ALLOW_PRIVILEGED_TOKEN=yes\nPROXMOX_PORT=22\n");
+    expect(configError(BASE_ENV).problems).toEqual([
+      `PROXMOX_PORT (in ${file}) comes from the .env layer, below the token (env); set it where the token is set (example: both in the environment)`,
+      `PROXMOX_ALLOW_PRIVILEGED_TOKEN (in ${file}) comes from the .env layer, below the token (env); set it where the token is set (example: both in the environment)`,
+    ]);
   });
 
   it("takes those settings from a file when the token is in the same file", () => {
@@ -203,12 +220,12 @@ describe("precedence: environment, then .env, then the JSON file", () => {
   });
 
   it("reads the JSON file named by PROXMOX_MCP_CONFIG, relative to cwd, also when .env names it", () => {
-    writeJson("elsewhere/pve.json", { PROXMOX_PORT: 1234 });
-    writeJson("proxmox-config/config.json", { PROXMOX_PORT: 9999 });
+    writeJson("elsewhere/pve.json", { PROXMOX_TIMEOUT_MS: 1234 });
+    writeJson("proxmox-config/config.json", { PROXMOX_TIMEOUT_MS: 9999 });
     write(".env", "PROXMOX_MCP_CONFIG=elsewhere/pve.json\n");
     const { config } = load(BASE_ENV);
-    expect(config.port).toBe(1234);
-    expect(config.sources).toMatchObject({ PROXMOX_MCP_CONFIG: ".env", PROXMOX_PORT: "json" });
+    expect(config.timeoutMs).toBe(1234);
+    expect(config.sources).toMatchObject({ PROXMOX_MCP_CONFIG: ".env", PROXMOX_TIMEOUT_MS: "json" });
   });
 
   it("fails when PROXMOX_MCP_CONFIG names a missing file", () => {
@@ -463,8 +480,8 @@ describe("rules: one line naming the variable, the rule and an example", () => {
   });
 
   it("names the .env file where a bad value was written", () => {
-    const file = write(".env", "PROXMOX_PORT=eighty\n");
-    expect(configError(BASE_ENV).message).toContain(`PROXMOX_PORT (in ${file}) must be`);
+    const file = write(".env", "PROXMOX_TIMEOUT_MS=eighty\n");
+    expect(configError(BASE_ENV).message).toContain(`PROXMOX_TIMEOUT_MS (in ${file}) must be`);
   });
 
   it.each([

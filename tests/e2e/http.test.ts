@@ -6,7 +6,7 @@
  * its confirmation: the call finishes and the process exits 0.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";
@@ -105,6 +105,11 @@ describe("refusals to start", () => {
       /MCP_HTTP_TOKEN must be at least 32 characters/,
     ],
     [
+      "with a guessable token (a repeated word)",
+      { MCP_HTTP_TOKEN: "weak-token-".repeat(4) },
+      /MCP_HTTP_TOKEN has fewer than 10 different characters, .*openssl rand -hex 32/,
+    ],
+    [
       "on a non-loopback address without TLS",
       { MCP_HTTP_TOKEN: TOKEN, MCP_HTTP_HOST: "0.0.0.0" },
       /MCP_HTTP_HOST is not a loopback address, .*MCP_HTTP_ALLOW_PLAINTEXT=true/,
@@ -115,6 +120,7 @@ describe("refusals to start", () => {
     expect(stderr).toMatch(message);
     expect(stderr).not.toContain("listening");
     expect(stderr).not.toContain("short-token");
+    expect(stderr).not.toContain("weak-token");
     expect(stderr.trim().split("\n")).toHaveLength(1);
   });
 
@@ -171,6 +177,43 @@ describe("serving the simulator", () => {
     await client.close();
     server.child.kill("SIGINT");
     expect(await server.exited).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe("the audit log of the running server", () => {
+  it("a token secret a model passes as an argument leaves no trace in it", async () => {
+    const server = await serveHttp(
+      simEnv(sim, sim.tokens.auditor, {
+        ENABLE_DANGEROUS_COMMANDS: "true",
+        PROXMOX_ADMIN_TOKEN_ID: sim.tokens.admin.id,
+        PROXMOX_ADMIN_TOKEN_SECRET: sim.tokens.admin.secret,
+      }),
+    );
+    const readSecret = sim.tokens.auditor.secret;
+    const adminSecret = sim.tokens.admin.secret;
+    const client = await connectClient(server.url);
+    await client.call("proxmox_api_get", { path: `/nodes/pve1/${readSecret}` });
+    await client.call("get_vm_config", { node: readSecret, vmid: 100 });
+    await client.call("get_vms", { note: encodeURIComponent(adminSecret) });
+    // Refused by its schema before any handler: logged as "rejected" with the arguments as sent.
+    await client.call("vm_action", { vmid: 101, action: adminSecret });
+    await client.close();
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+
+    const lines = auditLines(server.auditLog);
+    expect(lines.map((line) => line["tool"])).toEqual([
+      "proxmox_api_get",
+      "get_vm_config",
+      "get_vms",
+      "vm_action",
+    ]);
+    const text = readFileSync(server.auditLog, "utf8");
+    for (const secret of [readSecret, adminSecret]) {
+      expect(text).not.toContain(secret);
+      expect(text).not.toContain(secret.slice(0, 13));
+    }
+    expect(lines[1]?.["args"]).toEqual({ node: "[redacted]", vmid: 100 });
   });
 });
 

@@ -1,10 +1,11 @@
 /**
  * The HTTP transport's settings (loadHttpConfig): defaults, one line per bad value
  * naming the variable, rule and example and never the value, the refusals to start
- * (no token, short token, a Proxmox secret as token, a non-loopback bind without TLS),
+ * (no token, a short or guessable token, a Proxmox secret as token, a non-loopback bind
+ * without TLS),
  * the TLS files, and the guard against a .env or config file below the token.
  */
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -138,6 +139,30 @@ describe("the token", () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^MCP_HTTP_TOKEN must be at least 32 characters .*openssl rand -hex 32/);
     expect(lines[0]).not.toContain(token);
+  });
+
+  it.each([
+    ["one repeated character", "a".repeat(40)],
+    ["two characters", "ab".repeat(32)],
+    ["a repeated word", "weak-token-".repeat(4)],
+    ["9 different characters", "123456789".repeat(4)],
+  ])(
+    "refuses a guessable token (%s): at least 10 different characters, without echoing it",
+    (_what, token) => {
+      const lines = problems({ ...PVE_ENV, MCP_HTTP_TOKEN: token });
+      expect(lines).toEqual([
+        "MCP_HTTP_TOKEN has fewer than 10 different characters, so it can be guessed: it must be at least 32 characters with at least 10 different ones; make one with `openssl rand -hex 32` (example: MCP_HTTP_TOKEN=$(openssl rand -hex 32))",
+      ]);
+    },
+  );
+
+  it("accepts the tokens `openssl rand -hex 32` and `-base64 32` make (400 random ones), and 10 different characters", () => {
+    for (let i = 0; i < 200; i++) {
+      for (const token of [randomBytes(32).toString("hex"), randomBytes(32).toString("base64")]) {
+        expect(load({ ...PVE_ENV, MCP_HTTP_TOKEN: token }).http.token.reveal()).toBe(token);
+      }
+    }
+    expect(load({ ...PVE_ENV, MCP_HTTP_TOKEN: "0123456789".repeat(4) }).http.token.reveal()).toHaveLength(40);
   });
 
   it("refuses a Proxmox token secret as the bearer token", () => {

@@ -101,7 +101,12 @@ export async function startTestServer(sim: Simulator, options: TestServerOptions
       })
     : undefined;
   const tools = buildInventory(ALL_TOOLS, { dangerousEnabled: dangerous, toolsets: undefined });
-  const audit = new AuditLog(auditLog);
+  const audit = new AuditLog(
+    auditLog,
+    [config.tokenSecret, config.dangerous?.adminTokenSecret].flatMap((secret) =>
+      secret ? [secret.reveal()] : [],
+    ),
+  );
   const tokenCheck = new TokenCheck({ pve, admin, config, tools });
   const handle = await startHttpServer({
     http: httpConfig(http),

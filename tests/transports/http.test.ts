@@ -246,7 +246,7 @@ describe("limits", () => {
     expect((await initialize(s)).status).toBe(200);
   });
 
-  it("429 with Retry-After past MCP_HTTP_RATE_LIMIT per client address, before the token check; refills with time", async () => {
+  it("429 with Retry-After past MCP_HTTP_RATE_LIMIT for the token, counted after authentication; refills with time", async () => {
     let clock = 1_000_000;
     const s = await server({ http: { rateLimit: 3 }, now: () => clock });
     const get = (headers: Record<string, string | undefined> = {}, localAddress?: string) =>
@@ -259,15 +259,52 @@ describe("limits", () => {
     expect(limited.status).toBe(429);
     expect(limited.headers["retry-after"]).toBe("20"); // one request every 60/3 s
     expect(limited.json.error.message).toContain("MCP_HTTP_RATE_LIMIT");
-    expect((await get({ Authorization: undefined })).status).toBe(429);
-    // Another client address has its own allowance (Linux routes all of 127/8 to loopback).
-    expect((await get({}, "127.0.0.2")).status).toBe(400);
+    // The allowance is the token's, whichever address it comes from (Linux routes all of 127/8 to loopback).
+    expect((await get({}, "127.0.0.2")).status).toBe(429);
+    // A request without the token is not the token's: it is refused for that, not counted against it.
+    expect((await get({ Authorization: undefined })).status).toBe(401);
     // /healthz is not limited: probes keep working.
     expect((await rawRequest(`${base(s)}/healthz`)).status).toBe(200);
     clock += 19_999;
     expect((await get()).status).toBe(429);
     clock += 1;
     expect((await get()).status).toBe(400);
+  });
+
+  it("a flood of wrong tokens from the client's own address never holds the client with the token at 429", async () => {
+    const clock = 2_000_000;
+    const s = await server({ http: { rateLimit: 100 }, now: () => clock });
+    const statuses: number[] = [];
+    for (let i = 0; i < 150; i++) {
+      // Wrong tokens and none: both are failed authentications.
+      const res = await initialize(s, {
+        Authorization: i % 2 === 0 ? `Bearer ${"w".repeat(43)}` : undefined,
+      });
+      statuses.push(res.status);
+      if (res.status === 429) {
+        expect(res.headers["retry-after"]).toBe("1");
+        expect(res.json.error.message).toMatch(
+          /more than 60 failed authentications a minute from this address/,
+        );
+      }
+    }
+    // Failed authentications have their own allowance, stricter than the token's: 60 a minute at most.
+    expect(statuses.filter((status) => status === 401)).toHaveLength(60);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(90);
+    // Another address's failures are counted on their own.
+    const elsewhere = await rawRequest(s.url, {
+      method: "POST",
+      headers: mcpHeaders({ Authorization: undefined }),
+      body: INITIALIZE,
+      localAddress: "127.0.0.2",
+    });
+    expect(elsewhere.status).toBe(401);
+    // The real client, same address, same (frozen) minute: it connects and its calls go through.
+    const c = await client(s.url);
+    const result = await c.call("get_nodes");
+    expect(result.isError, textOf(result)).toBeFalsy();
+    expect((await rawRequest(`${base(s)}/readyz`, { headers: { Authorization: BEARER } })).status).toBe(200);
+    expect(s.sessionCount()).toBe(1);
   });
 
   it("503 with a clear message when MCP_HTTP_MAX_SESSIONS are open; a closed session frees its place", async () => {
@@ -472,6 +509,10 @@ describe("graceful shutdown", () => {
     expect(refused.json.error.message).toContain("shutting down");
     const ready = await rawRequest(`${base(s)}/readyz`, { headers: { Authorization: BEARER } });
     expect(ready.status).toBe(503);
+    // A load balancer's liveness probe learns it too, and sends new clients elsewhere.
+    const health = await rawRequest(`${base(s)}/healthz`);
+    expect(health.status).toBe(503);
+    expect(health.json).toEqual({ status: "shutting down" });
     expect(closed).toBe(false);
 
     release({ action: "accept", content: { confirm: true } });
