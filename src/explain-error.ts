@@ -1,10 +1,13 @@
 /**
  * Turns any failure of a tool call into one or two lines a person (or a model) can
- * act on: what went wrong, where, and how to fix it. Never includes a secret.
+ * act on: what went wrong, where, and how to fix it. Never includes a secret. What PVE
+ * said is quoted apart from our words, and the whole answer is cleaned: errors carry
+ * text from guests (agent errors), tasks and the server.
  */
 import type { Config } from "./config/types.js";
 import { PveApiError, PveInputError, PveTransportError } from "./pve/errors.js";
 import { BUILTIN_ROLES } from "./pve/privileges.js";
+import { cleanText, LIMITS, quoted } from "./untrusted.js";
 
 const AUDITOR_PRIVILEGES = new Set(BUILTIN_ROLES[9]["PVEAuditor"]);
 
@@ -12,6 +15,10 @@ const AUDITOR_PRIVILEGES = new Set(BUILTIN_ROLES[9]["PVEAuditor"]);
 export type TokenRole = "read" | "admin";
 
 export function explainError(err: unknown, config: Config, token: TokenRole = "read"): string {
+  return cleanText(explain(err, config, token), LIMITS.error, true);
+}
+
+function explain(err: unknown, config: Config, token: TokenRole): string {
   // The client's own messages already say what failed, where, and how to fix it.
   if (err instanceof PveInputError || err instanceof PveTransportError) return err.message;
   if (err instanceof PveApiError) {
@@ -51,7 +58,8 @@ function explainApiError(err: PveApiError, config: Config | undefined): string {
   }
   if (err.status === 403 && config) {
     const check = permissionCheck(err.pveMessage);
-    if (!check) return `Permission denied for ${where}: ${err.pveMessage}.`;
+    if (!check)
+      return `Permission denied for ${where}: PVE said ${quoted(err.pveMessage, LIMITS.pveMessage)}.`;
     const { path, wanted } = check;
     if (wanted.some((p) => AUDITOR_PRIVILEGES.has(p))) {
       const user = config.tokenId.split("!")[0];
@@ -64,11 +72,13 @@ function explainApiError(err: PveApiError, config: Config | undefined): string {
   }
   if (err.status === 595 || err.status === 596) {
     const node = /^\/nodes\/([^/]+)/.exec(err.path)?.[1];
-    return `Node ${node ?? "?"} is offline or unreachable from the cluster (${err.status} ${err.pveMessage}); try again when it is back.`;
+    return `Node ${node ?? "?"} is offline or unreachable from the cluster (${err.status}, PVE said ${quoted(err.pveMessage, LIMITS.pveMessage)}); try again when it is back.`;
   }
   if (err.status === 400 && err.fieldErrors) {
-    const fields = Object.entries(err.fieldErrors).map(([k, v]) => `${k}: ${v.trim()}`);
+    const fields = Object.entries(err.fieldErrors).map(
+      ([k, v]) => `${k}: ${quoted(v.trim(), LIMITS.fieldError)}`,
+    );
     return `Proxmox rejected the parameters of ${where}: ${fields.join("; ")}.`;
   }
-  return `Proxmox error ${err.status} for ${where}: ${err.pveMessage}.`;
+  return `Proxmox error ${err.status} for ${where}: PVE said ${quoted(err.pveMessage, LIMITS.pveMessage)}.`;
 }

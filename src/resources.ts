@@ -158,8 +158,11 @@ export function registerResources(
           uri,
           await reader.read(auditName(RESOURCE_URIS.auditReport), {}, extra.signal, async (ctx) => {
             // The audit engine is loaded when first asked for, not at start-up.
-            const { formatReportCompact, runAudit } = await import("./audit/index.js");
-            return formatReportCompact(await runAudit(ctx.pve, { signal: ctx.signal }));
+            const [{ formatReportCompact, runAudit }, { cleanReport }] = await Promise.all([
+              import("./audit/index.js"),
+              import("./audit/format.js"),
+            ]);
+            return formatReportCompact(cleanReport(await runAudit(ctx.pve, { signal: ctx.signal })));
           }),
         ),
     );

@@ -2,6 +2,7 @@
  * The report as text: for people (grouped by severity, a block per finding, colour on
  * request) and for the model (one line per finding, the fix after an arrow).
  */
+import { cleanText, LIMITS } from "../untrusted.js";
 import { isGapFinding } from "./context.js";
 import { SEVERITIES, type AuditReport, type Finding, type Severity } from "./types.js";
 
@@ -14,6 +15,31 @@ const COLORS: Record<Severity, string> = {
 };
 const RESET = "\x1b[0m";
 const BOLD = "\x1b[1m";
+/** The only escape sequences the report for people writes (the terminal writer lets these through). */
+export const REPORT_STYLES: readonly string[] = [...Object.values(COLORS), RESET, BOLD];
+
+/**
+ * The report with every string a clean line, for whatever shows it (the tool, the
+ * resource, the command, --json). Findings name what the cluster calls things, and PVE
+ * checks some names loosely (a user id may hold ESC, bidi and zero-width characters):
+ * one cleaning here covers every check, the ones that clean their parts and the ones
+ * that do not.
+ */
+export function cleanReport(report: AuditReport): AuditReport {
+  const clean = (text: string) => cleanText(text, LIMITS.error);
+  return {
+    ...report,
+    cluster: report.cluster === null ? null : clean(report.cluster),
+    findings: report.findings.map((f) => ({
+      ...f,
+      title: clean(f.title),
+      object: clean(f.object),
+      evidence: clean(f.evidence),
+      remediation: clean(f.remediation),
+    })),
+    errors: report.errors.map((e) => ({ ...e, message: clean(e.message) })),
+  };
+}
 
 /** "1 critical, 17 high, 12 medium, 22 low, 6 info" (zero counts left out; "no findings" when empty). */
 export function countsText(findings: readonly Finding[]): string {

@@ -6,7 +6,7 @@
 import { AUDIT_CHECKS } from "./checks/index.js";
 import { PveApiError } from "../pve/errors.js";
 import { neededBy } from "../tools/visibility.js";
-import { cleanText } from "../tools/untrusted.js";
+import { cleanText } from "../untrusted.js";
 import { AuditRun, errorMessage, gapFinding, isGapFinding } from "./context.js";
 import {
   SEVERITIES,

@@ -5,7 +5,7 @@
  */
 import { PveApiError } from "../pve/errors.js";
 import { isGuest, offlineNodesOf, type ClusterResource, type PveTask } from "../tools/cluster.js";
-import { cleanText, LIMITS } from "../tools/untrusted.js";
+import { cleanText, LIMITS } from "../untrusted.js";
 import type { AuditContext, Finding } from "./types.js";
 
 export const DAY = 86_400;

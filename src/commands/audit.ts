@@ -4,6 +4,7 @@
  * 0 no finding at or above high, 1 findings at or above high, 2 the audit could not run.
  */
 import { parseArgs } from "node:util";
+import { cleanReport, REPORT_STYLES } from "../audit/format.js";
 import { runAudit, SEVERITIES, formatReport, type AuditReport, type Severity } from "../audit/index.js";
 import { ConfigError } from "../config/load.js";
 import type { Config } from "../config/types.js";
@@ -12,6 +13,7 @@ import { PveReader } from "../pve/client.js";
 import { Redactor } from "../redact.js";
 import { PrivilegedTokenError, TokenCheck } from "../token-check.js";
 import { oneLine, processIo, setUp, useColor, type CommandIo, type CommandSetup } from "./setup.js";
+import { terminalIo } from "./terminal.js";
 
 export const AUDIT_USAGE = `Usage: proxmox-mcp audit [--json] [--min-severity S] [--demo]
 
@@ -30,7 +32,9 @@ export const EXIT_CANNOT_RUN = 2;
 /** The severities that make the exit code 1: high and everything more severe. */
 const FAILING = new Set(SEVERITIES.slice(0, SEVERITIES.indexOf("high") + 1));
 
-export async function runAuditCommand(argv: string[], io: CommandIo = processIo()): Promise<number> {
+export async function runAuditCommand(argv: string[], terminal: CommandIo = processIo()): Promise<number> {
+  // The report quotes the cluster (guest names, task logs, PVE's errors): one cleaning for every write.
+  const io = terminalIo(terminal, useColor(terminal) ? REPORT_STYLES : []);
   const fail = (message: string) => {
     io.stderr.write(`proxmox-mcp audit: ${message}\n`);
     return EXIT_CANNOT_RUN;
@@ -75,14 +79,15 @@ export async function runAuditCommand(argv: string[], io: CommandIo = processIo(
   if (simulator) io.stderr.write(`proxmox-mcp audit: demo mode, simulated cluster at ${simulator.url}\n`);
   const pve = new PveReader(config);
   try {
-    const report = await audit(pve, config, minSeverity, io);
-    if (typeof report === "number") return report;
+    const audited = await audit(pve, config, minSeverity, io);
+    if (typeof audited === "number") return audited;
+    const report = cleanReport(audited);
     // What goes to a terminal or a file follows the server's rules: no secret, ever.
     const redactor = new Redactor([config.tokenSecret.reveal()]);
     io.stdout.write(
       values.json
         ? `${JSON.stringify(redactor.value(report), null, 2)}\n`
-        : `${redactor.text(formatReport(report, { color: useColor(io) })).trimEnd()}\n`,
+        : `${redactor.rendered(formatReport(report, { color: useColor(io) })).trimEnd()}\n`,
     );
     if (report.findings.some((f) => FAILING.has(f.severity))) return EXIT_FINDINGS;
     // "Clean" is claimed only for an audit that ran in full.

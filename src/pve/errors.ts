@@ -2,35 +2,63 @@
  * The errors of the Proxmox client. Messages say what failed, where and how to fix it
  * in one or two lines; they never hold the token secret or the Authorization header.
  */
+import { redactText } from "../redact.js";
+import { cleanText, LIMITS } from "../untrusted.js";
 
-/** PVE answered with a non-2xx status. */
+/** PVE's words in an error: cleaned, and redacted like its answers (an error may quote a config line). */
+const fromPve = (text: string, max: number) => redactText(cleanText(text, max));
+
+/**
+ * PVE answered with a non-2xx status. Its words are untrusted (a guest-agent error quotes
+ * the guest, a task error its log): they are cleaned here, once, so no consumer can show
+ * them raw, and the message quotes them apart from ours.
+ */
 export class PveApiError extends Error {
   override readonly name = "PveApiError";
+  /** The HTTP reason phrase (PVE puts its message there too). */
+  readonly reason: string;
+  /** PVE's message without the trailing newline; the reason phrase when the body has none (PVE 8). */
+  readonly pveMessage: string;
+  /** PVE's per-parameter messages of a 400 "Parameter verification failed." */
+  readonly fieldErrors?: Record<string, string>;
 
   constructor(
     readonly status: number,
-    /** The HTTP reason phrase (PVE puts its message there too). */
-    readonly reason: string,
-    /** PVE's message without the trailing newline; the reason phrase when the body has none (PVE 8). */
-    readonly pveMessage: string,
+    reason: string,
+    pveMessage: string,
     readonly method: string,
     /** The API path below /api2/json, parameters filled in, without host or query. */
     readonly path: string,
-    /** PVE's per-parameter messages of a 400 "Parameter verification failed." */
-    readonly fieldErrors?: Record<string, string>,
+    fieldErrors?: Record<string, string>,
   ) {
+    const message = fromPve(pveMessage, LIMITS.pveMessage);
     const fields = fieldErrors
-      ? ` (${Object.entries(fieldErrors)
-          .map(([field, message]) => `${field}: ${message}`)
+      ? Object.fromEntries(
+          Object.entries(fieldErrors).map(([field, text]) => [
+            cleanText(field, LIMITS.name),
+            fromPve(text, LIMITS.fieldError),
+          ]),
+        )
+      : undefined;
+    const fieldText = fields
+      ? ` (${Object.entries(fields)
+          .map(([field, text]) => `${field}: ${JSON.stringify(text)}`)
           .join("; ")})`
       : "";
-    super(`PVE answered ${status} to ${method} ${path}: ${pveMessage}${fields}`);
+    super(`PVE answered ${status} to ${method} ${path}: ${JSON.stringify(message)}${fieldText}`);
+    this.reason = fromPve(reason, LIMITS.pveMessage);
+    this.pveMessage = message;
+    if (fields) this.fieldErrors = fields;
   }
 }
 
 export type PveTransportErrorKind = "timeout" | "tls" | "network" | "protocol";
 
-/** No usable answer: deadline passed, TLS refused, connection failed, or the answer was malformed. */
+/**
+ * No usable answer: deadline passed, TLS refused, connection failed, or the answer was
+ * malformed. The message may quote the server (a certificate's names, a header), so it
+ * is cleaned; its own line breaks stay.
+ */
 export class PveTransportError extends Error {
   override readonly name: string = "PveTransportError";
 
@@ -45,7 +73,7 @@ export class PveTransportError extends Error {
      */
     readonly mayHaveReachedProxmox = false,
   ) {
-    super(message);
+    super(redactText(cleanText(message, LIMITS.error, true)));
   }
 }
 

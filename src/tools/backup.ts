@@ -15,7 +15,7 @@ import { PveApiError } from "../pve/errors.js";
 import { defineTool, type ReadContext } from "./define.js";
 import { clusterResources, isGuest, locateGuest, offlineNodesOf, type ClusterResource } from "./cluster.js";
 import { paginate, pagingInput, pagingOutput } from "./paging.js";
-import { cleanText, fence, LIMITS } from "./untrusted.js";
+import { cleanText, fence, LIMITS, quoted } from "../untrusted.js";
 import { gapsField, gapText, getOrGap, neededBy, type Gap, holds } from "./visibility.js";
 import type { Permissions } from "./needs.js";
 import { mapLimit, type PveTask } from "./cluster.js";
@@ -47,7 +47,7 @@ function failureText(err: unknown, signal: AbortSignal): string {
   if (signal.aborted) throw err;
   if (err instanceof PveApiError) {
     if (err.status === 595 || err.status === 596) return "node not reachable (offline?)";
-    return `PVE answered ${err.status}: ${cleanText(err.pveMessage, 160)}`;
+    return `PVE answered ${err.status}: ${quoted(err.pveMessage, 160)}`;
   }
   return cleanText(err instanceof Error ? err.message : String(err), 160);
 }
@@ -578,10 +578,10 @@ export const getBackupJobs = defineTool({
         const perNode = r.nodes
           .map(
             (n) =>
-              `${n.node} ${n.status === "OK" ? "OK" : `"${n.status}"`}${n.logError ? ` (log: ${n.logError})` : ""}`,
+              `${n.node} ${n.status === "OK" ? "OK" : JSON.stringify(n.status)}${n.logError ? ` (log: ${n.logError})` : ""}`,
           )
           .join(", ");
-        const failed = r.failedGuests.map((f) => `VM ${f.vmid}: ${f.error}`).join("; ");
+        const failed = r.failedGuests.map((f) => `VM ${f.vmid}: ${JSON.stringify(f.error)}`).join("; ");
         last = `last run ${when(r.starttime)} (${ago(r.starttime, now)}): ${r.ok === false ? "FAILED" : r.ok ? "ok" : "running"} [${perNode}]${failed ? `; failed guests: ${failed}` : ""}`;
       }
       return (
@@ -679,7 +679,7 @@ function coverageLine(r: CoverageGuest): string {
       : "last backup unknown (hidden)";
   }
   const failed = r.lastAttemptFailed
-    ? `; LAST ATTEMPT FAILED ${when(r.lastAttemptFailed.at)}: ${r.lastAttemptFailed.error}`
+    ? `; LAST ATTEMPT FAILED ${when(r.lastAttemptFailed.at)}: ${JSON.stringify(r.lastAttemptFailed.error)}`
     : "";
   return `${r.vmid} ${r.type} ${r.node}${r.template ? " template" : ""} ${JSON.stringify(r.name)}: ${coverage}; ${backup}${failed}`;
 }

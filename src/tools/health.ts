@@ -11,7 +11,7 @@ import { defineTool } from "./define.js";
 import { mapLimit, NODE_CONCURRENCY } from "./cluster.js";
 import { age, isOffline, isoTime, nowSeconds, shortTime } from "./tasks.js";
 import { holds, tokenPermissions } from "./visibility.js";
-import { cleanText, fence } from "./untrusted.js";
+import { cleanText, fence } from "../untrusted.js";
 import { gapsField, gapText, getOrGap, type Gap } from "./visibility.js";
 
 // ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
  * the answer (visibility-gap findings), never a reason to hide the tool.
  */
 import { z } from "zod";
+import { cleanReport } from "../audit/format.js";
 import { formatReportCompact, runAudit, severityCounts, SEVERITIES, type Severity } from "../audit/index.js";
 import { defineTool, type AnyTool } from "./define.js";
 import { paginate, pagingInput, pagingOutput } from "./paging.js";
@@ -56,11 +57,13 @@ export const securityAudit = defineTool({
   // The audit reports what it could not see; it is useful to any token.
   needs: [],
   async handle(args, ctx) {
-    const report = await runAudit(ctx.pve, {
-      ...(args.min_severity ? { minSeverity: args.min_severity } : {}),
-      ...(args.checks ? { checks: args.checks } : {}),
-      signal: ctx.signal,
-    });
+    const report = cleanReport(
+      await runAudit(ctx.pve, {
+        ...(args.min_severity ? { minSeverity: args.min_severity } : {}),
+        ...(args.checks ? { checks: args.checks } : {}),
+        signal: ctx.signal,
+      }),
+    );
     const page = paginate(report.findings, args.limit, args.offset, "finding");
     return {
       text: formatReportCompact(report, {

@@ -12,7 +12,7 @@ import { pveNode, pveVmid } from "../pve/formats.js";
 import { guestType, locateGuest, offlineNodesOf, type ClusterResource } from "./cluster.js";
 import { defineTool, type AnyTool } from "./define.js";
 import { gapsField, gapText, getOrGap, type Gap } from "./visibility.js";
-import { cleanText, fence } from "./untrusted.js";
+import { cleanText, fence } from "../untrusted.js";
 import { mapLimit } from "./cluster.js";
 
 const DAY = 86_400;

@@ -12,7 +12,7 @@ import { defineTool, type ReadContext } from "./define.js";
 import { paginate, pagingInput, pagingOutput } from "./paging.js";
 import type { Permissions } from "./needs.js";
 import { isoTime } from "./tasks.js";
-import { cleanText } from "./untrusted.js";
+import { cleanText } from "../untrusted.js";
 import { type Gap, gapsField, gapText, holds, tokenPermissions } from "./visibility.js";
 
 const CONTENT_TYPES = ["images", "rootdir", "vztmpl", "iso", "backup", "snippets", "import"] as const;

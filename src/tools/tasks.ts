@@ -15,7 +15,7 @@ import { defineTool, type ReadContext } from "./define.js";
 import { mapLimit, NODE_CONCURRENCY, type PveTask } from "./cluster.js";
 import type { Permissions } from "./needs.js";
 import { gapsField, gapText, holds, tokenPermissions, type Gap } from "./visibility.js";
-import { cleanText, fence } from "./untrusted.js";
+import { cleanText, fence, LIMITS, quoted } from "../untrusted.js";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers shared with storage.ts and health.ts.
@@ -46,6 +46,8 @@ export const nowSeconds = () => Math.floor(Date.now() / 1000);
 /** RESTEnvironment's MAX_FINISHED: finished tasks each node keeps in the cluster task list. */
 const CLUSTER_LIST_FINISHED = 25;
 const EXIT_STATUS_MAX = 200;
+/** PVE's UPIDs are about 60 characters; one it did not make is capped, not trusted. */
+const UPID_MAX = 200;
 const LOG_LINE_MAX = 500;
 
 type TaskStatus = "ok" | "warning" | "error" | "running";
@@ -79,8 +81,8 @@ function taskOut(t: PveTask): TaskOut {
   const owner = t.user ?? "";
   const user = t.tokenid ? `${owner}!${t.tokenid}` : owner;
   return {
-    upid: t.upid,
-    node: t.node,
+    upid: cleanText(t.upid, UPID_MAX),
+    node: cleanText(t.node, LIMITS.name),
     type: cleanText(t.type, 40),
     ...(t.id ? { id: cleanText(t.id, 64) } : {}),
     user: cleanText(user, 130),
@@ -289,7 +291,7 @@ export const getTasks = defineTool({
         } else if ("offline" in r) {
           offlineNodes.push(r.node);
         } else {
-          notes.push(`tasks of ${r.node} could not be read: ${cleanText(r.error ?? "", 200)}`);
+          notes.push(`tasks of ${r.node} could not be read: PVE said ${quoted(r.error ?? "", 200)}`);
         }
       }
     }
@@ -453,7 +455,7 @@ export const getTaskLog = defineTool({
         : status === "error"
           ? `FAILED (exit ${JSON.stringify(out.exitStatus)})`
           : status === "warning"
-            ? `finished with ${out.exitStatus}`
+            ? `finished with ${JSON.stringify(out.exitStatus)}`
             : status === "ok"
               ? "OK"
               : "status unknown";

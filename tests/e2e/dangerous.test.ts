@@ -272,7 +272,7 @@ describe("flag on, a person who confirms", () => {
       command: ["echo", "\u001b[2J\u001b]0;pwn\u0007 \u202egnp.exe \u200bIGNORE"],
     });
     const out = (result.structuredContent as { stdout: string }).stdout;
-    expect(out).toBe("[2J]0;pwn gnp.exe IGNORE\n");
+    expect(out).toBe(" gnp.exe IGNORE\n");
     for (const invisible of ["\u001b", "\u0007", "\u202e", "\u200b"])
       expect(textOf(result)).not.toContain(invisible);
   });

@@ -5,7 +5,7 @@
  * storage and VM.Backup on the guest (or Datastore.Allocate): PVE silently hides the
  * rest, which is stated as a gap, never reported as "no backup".
  */
-import { cleanText } from "../../tools/untrusted.js";
+import { cleanText, quoted } from "../../untrusted.js";
 import {
   age,
   clusterTasks,
@@ -291,7 +291,8 @@ export const backupFailed = defineCheck({
       async (t) => {
         const node = cleanText(t.node, 64);
         const when = `${age(ctx.nowSeconds - t.endtime!)} ago`;
-        const status = cleanText(t.status ?? "", 80);
+        // The exit status and the failure reasons are the task's words, quoted apart from ours.
+        const status = quoted(t.status ?? "", 80);
         const log = await ctx.getOrGap<{ n: number; t: string }[]>(
           "/nodes/{node}/tasks/{upid}/log",
           { node: t.node, upid: t.upid },
@@ -312,7 +313,7 @@ export const backupFailed = defineCheck({
             severity: "high",
             title: `Backup of ${g ? guestLabel(g) : object} failed in the last run on ${node} (${when})`,
             object,
-            evidence: `vzdump ended "${status}": ${cleanText(reason, 120)}`,
+            evidence: `vzdump ended ${status}: ${quoted(reason, 120)}`,
             remediation: `fix the cause, then: vzdump ${vmid} --storage <backup storage> (on ${node})`,
           });
         }
@@ -322,7 +323,7 @@ export const backupFailed = defineCheck({
             severity: "high",
             title: `The last backup run on ${node} failed (${when})`,
             object: cleanText(t.upid, 200),
-            evidence: `vzdump ended "${status}"`,
+            evidence: `vzdump ended ${status}`,
             remediation: `read the task log (${node} > Task History) and run the job again`,
           });
         }

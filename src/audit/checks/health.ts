@@ -2,7 +2,7 @@
  * Operations: quorum, offline nodes, HA, storage filling up, failed tasks, failing
  * replication and guests left locked by a task that is gone.
  */
-import { cleanText } from "../../tools/untrusted.js";
+import { cleanText } from "../../untrusted.js";
 import {
   age,
   clusterTasks,

@@ -6,7 +6,7 @@
 import { endOfLife } from "../eol.js";
 import { age, DAY, perNode } from "../shared.js";
 import { defineCheck, type Finding } from "../types.js";
-import { cleanText } from "../../tools/untrusted.js";
+import { cleanText } from "../../untrusted.js";
 
 const CERT_WARN_DAYS = 30;
 

@@ -7,7 +7,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { z } from "zod";
 import { pveNode, pveVmid } from "../../pve/formats.js";
 import { defineTool } from "../define.js";
-import { cleanText, exactly, fence } from "../untrusted.js";
+import { cleanText, exactly, fence } from "../../untrusted.js";
 import { assertUnchanged, describeGuest, locateGuest } from "./guests.js";
 
 /** Per stream, in the answer; qemu-ga itself keeps up to 16 MiB. */

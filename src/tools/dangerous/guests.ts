@@ -5,7 +5,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { z } from "zod";
 import type { PveAdmin } from "../../pve/admin.js";
-import { exactly } from "../untrusted.js";
+import { exactly } from "../../untrusted.js";
 
 export interface LocatedGuest {
   vmid: number;
