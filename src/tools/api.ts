@@ -1,15 +1,18 @@
 /**
- * Toolset "api": proxmox_api_get, any GET of a known PVE API endpoint through the
+ * Toolset "api": proxmox_api_get, a GET of one of the curated audit endpoints through the
  * read-only client. The path is checked segment by segment against Proxmox's own list
- * of endpoints (parseApiPath) and sent by PveReader.getPath, which checks it again and
- * can only send GET. The answer is cleaned, bounded and fenced as untrusted data (PVE
- * answers carry guest-written text); a 403 is a visibility gap naming the privilege.
+ * of endpoints (parseApiPath), then against the allow-list (read-allowlist.ts: endpoints
+ * that answer with credentials, fetch URLs, open consoles or prepare writes are refused,
+ * saying why), and sent by PveReader.getPath, which checks it again and can only send GET.
+ * The answer is cleaned, bounded and fenced as untrusted data (PVE answers carry
+ * guest-written text); a 403 is a visibility gap naming the privilege.
  */
 import { z } from "zod";
 import { parseApiPath } from "../pve/api-path.js";
 import { PveApiError } from "../pve/errors.js";
+import { assertReadAllowed, READ_ALLOWED } from "../pve/read-allowlist.js";
 import { defineTool, type AnyTool } from "./define.js";
-import { cleanText, fence } from "./untrusted.js";
+import { cleanText, fence } from "../untrusted.js";
 import { gapsField, gapText, neededBy } from "./visibility.js";
 
 const PARAM_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
@@ -42,7 +45,6 @@ const FILTERED_BY: Record<string, string> = {
   "/access/acl":
     "all entries need Sys.Audit on /access (else only paths where the token may change permissions)",
   "/cluster/log": "all entries need Sys.Syslog on /",
-  "/nodes/{node}/subscription": "product, level and due date need Sys.Audit on /nodes/<node>",
 };
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -108,8 +110,7 @@ function bound(data: Json): Bounded {
 export const proxmoxApiGet = defineTool({
   name: "proxmox_api_get",
   title: "Raw Proxmox API GET (read-only)",
-  description:
-    "GET any Proxmox VE API endpoint with the read-only token, e.g. path /nodes/pve1/qemu/100/pending; params go in the query. The path must be a real endpoint. Answer capped at 16k characters.",
+  description: `GET one of ${READ_ALLOWED.length} curated audit endpoints of the Proxmox VE API with the read-only token, e.g. /nodes/pve1/qemu/100/pending; params go in the query. Endpoints that return secrets, fetch URLs, open consoles or prepare writes are refused, saying why. Answer capped at 16k characters.`,
   toolset: "api",
   tier: "read",
   input: {
@@ -140,6 +141,7 @@ export const proxmoxApiGet = defineTool({
   needs: [],
   async handle(args, ctx) {
     const { path, template } = parseApiPath("GET", args.path);
+    assertReadAllowed(template, Object.keys(args.params ?? {}));
     const request = `GET /api2/json${path}`;
     const filteredBy = FILTERED_BY[template];
     let answer: unknown;

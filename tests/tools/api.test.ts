@@ -1,13 +1,15 @@
 /**
- * proxmox_api_get against the simulator, through the real server wrapper: any known GET
- * endpoint with the read token, the path checked before anything is sent, parameters in
- * the query, a 403 reported as a gap naming the privilege, the answer cleaned, redacted,
+ * proxmox_api_get against the simulator, through the real server wrapper: a GET of the
+ * curated allow-list with the read token, the path and the allow-list checked before
+ * anything is sent (every refused endpoint sends nothing and says why), parameters in the
+ * query, a 403 reported as a gap naming the privilege, the answer cleaned, redacted,
  * bounded and fenced as untrusted data.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";
 import type { ScenarioInput } from "../../src/simulator/scenario.js";
 import { demoScenario } from "../../src/simulator/scenarios/demo.js";
+import { READ_ALLOWED, REFUSED_GROUPS, REFUSED_PARAMS } from "../../src/pve/read-allowlist.js";
 import { apiTools, MAX_ANSWER_CHARS } from "../../src/tools/api.js";
 import { testScenario } from "../helpers/scenarios.js";
 import { toolClient, type ToolClient } from "../helpers/tool-client.js";
@@ -34,6 +36,21 @@ afterAll(async () => {
   await sim.close();
 });
 beforeEach(() => sim.clearRequests());
+
+const UPID = "UPID:pve1:0000A1B2:0001C3D4:6650F00D:qmstart:100:root@pam:";
+const SAMPLES: Record<string, string> = {
+  node: "pve1",
+  vmid: "100",
+  storage: "local",
+  snapname: "snap1",
+  upid: UPID,
+  userid: "root@pam",
+  volume: "local:iso/a.iso",
+  cidr: "10.0.0.0/24",
+};
+/** A concrete path of `template`, each variable filled with a valid sample value. */
+const fill = (template: string) =>
+  template.replace(/\{([^}]+)\}/g, (_m, name: string) => SAMPLES[name] ?? "x1");
 
 /** What the tool sent (the server's one-time token check, GET /access/permissions, left out). */
 const requests = () => sim.requests().filter((r) => r.path !== "/access/permissions");
@@ -139,6 +156,85 @@ describe("proxmox_api_get", () => {
     const r = await tc.call("proxmox_api_get", { path: "/cluster/resources", params });
     expect(r.isError).toBe(true);
     expect(requests()).toEqual([]);
+  });
+});
+
+describe("proxmox_api_get serves the curated allow-list only", () => {
+  it("says so in its description, with the number of endpoints", async () => {
+    const { tools } = await tc.client.listTools();
+    const description = tools.find((t) => t.name === "proxmox_api_get")?.description;
+    expect(description).toContain(`${READ_ALLOWED.length} curated audit endpoints`);
+  });
+
+  it("refuses every endpoint outside the list before any request, naming its group and reason", async () => {
+    let refused = 0;
+    for (const group of REFUSED_GROUPS) {
+      for (const template of group.templates) {
+        const r = await tc.call("proxmox_api_get", { path: fill(template) });
+        expect(r.isError, template).toBe(true);
+        expect(r.text.split("\n"), template).toHaveLength(1);
+        expect(r.text).toContain(
+          `GET ${template} is refused by this read-only tool (${group.name}): ${group.reason}`,
+        );
+        if (group.instead) expect(r.text).toContain(`instead: ${group.instead}`);
+        refused++;
+      }
+    }
+    expect(refused + READ_ALLOWED.length).toBe(327);
+    expect(requests()).toEqual([]);
+  });
+
+  it.each([
+    ["/nodes/pve1/report", "node-report", "get_node_status"],
+    ["/api2/json/nodes/pve1/report/", "node-report", "get_node_status"],
+    [
+      "/cluster/notifications/endpoints/gotify/ntfy",
+      "notification-secrets",
+      "/cluster/notifications/targets",
+    ],
+    ["/nodes/pve1/qemu/100/cloudinit/dump", "cloud-init", "get_vm_config"],
+    ["/nodes/pve1/subscription", "subscription-key", "get_updates"],
+    ["/access/domains/pve", "realm-secrets", "/access/domains"],
+    ["/cluster/sdn/ipams", "sdn-plugin-secrets", "/cluster/sdn/zones"],
+    ["/nodes/pve1/qemu/100/agent/file-read", "guest-files", undefined],
+    ["/nodes/pve1/qemu/100/vncwebsocket", "login-console", undefined],
+    ["/access/ticket", "login-console", undefined],
+    ["/nodes/pve1/scan/cifs", "storage-scan", "get_disks"],
+  ])("refuses %s (%s) and names what to use instead", async (path, group, instead) => {
+    const r = await tc.call("proxmox_api_get", { path });
+    expect(r.isError).toBe(true);
+    expect(r.text).toContain(`(${group}): `);
+    if (instead) expect(r.text).toContain(instead);
+    expect(requests()).toEqual([]);
+  });
+
+  it.each([
+    ["/cluster/acme/tos", { directory: "http://169.254.169.254/latest/meta-data/" }],
+    ["/cluster/acme/meta", { directory: "http://127.0.0.1:8006/" }],
+    ["/nodes/pve1/query-url-metadata", { url: "http://10.0.0.1/admin" }],
+    ["/nodes/pve1/query-oci-repo-tags", { reference: "registry.example/evil" }],
+    ["/nodes/pve1/scan/pbs", { server: "198.51.100.7", username: "root@pam", password: "guess" }],
+  ])("refuses %s, which would make the node fetch what the caller names (SSRF)", async (path, params) => {
+    const r = await tc.call("proxmox_api_get", { path, params });
+    expect(r.isError).toBe(true);
+    expect(r.text).toMatch(/\((remote-fetch|storage-scan)\): /);
+    expect(r.text).not.toContain(Object.values(params)[0]);
+    expect(requests()).toEqual([]);
+  });
+
+  it("refuses a parameter that would change what an allowed endpoint returns (task log download)", async () => {
+    const [[template, refused]] = Object.entries(REFUSED_PARAMS) as [[string, Record<string, string>]];
+    const [name, reason] = Object.entries(refused)[0]!;
+    const r = await tc.call("proxmox_api_get", { path: fill(template), params: { [name]: 1 } });
+    expect(r.isError).toBe(true);
+    expect(r.text).toBe(`params: ${name} is refused for GET ${template}: ${reason}`);
+    expect(requests()).toEqual([]);
+    // Without it the endpoint answers.
+    const ok = await tc.call("proxmox_api_get", { path: fill(template), params: { limit: 5 } });
+    expect(requests().map((q) => [q.method, q.path, q.query])).toEqual([
+      ["GET", fill(template), { limit: "5" }],
+    ]);
+    expect(ok.text).not.toContain("is refused");
   });
 });
 
