@@ -5,12 +5,15 @@
  * Tools whose privileges a token lacks (or whose setup is missing) are hidden from
  * tools/list, with the reason kept for get_version. If Proxmox cannot be reached, a
  * check is retried before every tool call until it passes.
+ *
+ * A grant can come later: while serving, the read token is asked again at most every
+ * READ_TOKEN_RECHECK_MS, and reads are refused for as long as it can change things.
  */
 import type { Config } from "./config/types.js";
 import { explainError } from "./explain-error.js";
 import type { PveAdmin } from "./pve/admin.js";
 import type { PveReader } from "./pve/client.js";
-import type { AccessReport, AnyTool } from "./tools/define.js";
+import { readFactsOf, type AccessReport, type AnyTool } from "./tools/define.js";
 import { missingPrivileges, type Permissions } from "./tools/needs.js";
 
 /** Privileges that only let a token look (PVE 9 and PVE 8 names). */
@@ -24,6 +27,12 @@ export const READ_ONLY_PRIVILEGES = new Set([
   "Pool.Audit",
   "Mapping.Audit",
 ]);
+
+/**
+ * How long a passed check of the read token holds before a read asks Proxmox again: one
+ * GET per five minutes is nothing, and a privilege granted later works that long at most.
+ */
+export const READ_TOKEN_RECHECK_MS = 5 * 60_000;
 
 /** Privileges no dangerous tool needs that let a token take over the cluster or its accounts. */
 const CLUSTER_ADMIN_PRIVILEGES = ["Permissions.Modify", "User.Modify", "Realm.Allocate", "Sys.Modify"];
@@ -51,6 +60,34 @@ export interface TokenCheckDeps {
   config: Config;
   /** The inventory, to find the tools a token cannot use. */
   tools: readonly AnyTool[];
+  /** Milliseconds on a clock that only moves forward (tests pass their own). */
+  now?: () => number;
+  /** Where a re-check while serving reports what it found: stderr unless given. */
+  log?: (line: string) => void;
+}
+
+/** "path: privilege, ..." for each path where `permissions` holds more than read-only privileges. */
+function writablePrivileges(permissions: Permissions): string[] {
+  return Object.entries(permissions)
+    .map(
+      ([path, held]) =>
+        [
+          path,
+          Object.keys(held)
+            .filter((p) => !READ_ONLY_PRIVILEGES.has(p))
+            .sort(),
+        ] as const,
+    )
+    .filter(([, extra]) => extra.length > 0)
+    .map(([path, extra]) => `${path}: ${extra.join(", ")}`);
+}
+
+/** Root holds ~40 privileges on each of many paths: two paths in full keep a message readable. */
+function firstPaths(extraPrivileges: readonly string[]): string {
+  return (
+    extraPrivileges.slice(0, 2).join("; ") +
+    (extraPrivileges.length > 2 ? `; and ${extraPrivileges.length - 2} more paths` : "")
+  );
 }
 
 export class TokenCheck {
@@ -61,19 +98,40 @@ export class TokenCheck {
   private readonly listeners: (() => void)[] = [];
   private readonly read: OnceChecked;
   private readonly adminCheck: OnceChecked;
+  private readonly now: () => number;
+  private readonly log: (line: string) => void;
+  /** When Proxmox last confirmed what the read token may do. */
+  private confirmedAt = 0;
+  /** The re-check in flight: calls that arrive together share one GET. */
+  private recheck: Promise<void> | undefined;
+  /** Set while the read token holds privileges it gained after start: every read is refused with it. */
+  private gainedPrivileges: PrivilegedTokenError | undefined;
+  /** A failed re-check is logged once, not on every call that retries it. */
+  private recheckFailing = false;
 
   constructor(private readonly deps: TokenCheckDeps) {
+    this.now = deps.now ?? (() => performance.now());
+    this.log = deps.log ?? ((line) => process.stderr.write(`proxmox-mcp: ${line}\n`));
     this.read = new OnceChecked(() => this.checkReadToken());
     this.adminCheck = new OnceChecked(() => this.checkAdminToken());
     for (const tool of deps.tools) {
-      const reason = tool.unavailableWith?.(deps.config);
+      const reason = tool.unavailableWith?.(readFactsOf(deps.config));
       if (reason) this.hidden.set(tool.name, reason);
     }
   }
 
-  /** Resolves once the read token passed. */
-  ensure(): Promise<void> {
-    return this.read.ensure();
+  /**
+   * Resolves once the read token passed, and while it is still read-only: once the last
+   * confirmation is READ_TOKEN_RECHECK_MS old (or reads are refused), Proxmox is asked again.
+   */
+  async ensure(): Promise<void> {
+    await this.read.ensure();
+    if (this.gainedPrivileges || this.now() - this.confirmedAt >= READ_TOKEN_RECHECK_MS) {
+      this.recheck ??= this.recheckReadToken().finally(() => {
+        this.recheck = undefined;
+      });
+      await this.recheck;
+    }
   }
 
   /** Resolves once both tokens were checked (dangerous tools wait for this). */
@@ -119,33 +177,61 @@ export class TokenCheck {
 
   private async checkReadToken(): Promise<void> {
     const { pve, config } = this.deps;
+    const askedAt = this.now();
     const permissions = await pve.get<Permissions>("/access/permissions");
-    this.extraPrivileges = Object.entries(permissions)
-      .map(
-        ([path, held]) =>
-          [
-            path,
-            Object.keys(held)
-              .filter((p) => !READ_ONLY_PRIVILEGES.has(p))
-              .sort(),
-          ] as const,
-      )
-      .filter(([, extra]) => extra.length > 0)
-      .map(([path, extra]) => `${path}: ${extra.join(", ")}`);
+    this.extraPrivileges = writablePrivileges(permissions);
     if (this.extraPrivileges.length > 0 && !config.allowPrivilegedToken) {
       const user = config.tokenId.split("!")[0];
-      // Root holds ~40 privileges on each of many paths: two paths in full keep it readable.
-      const shown =
-        this.extraPrivileges.slice(0, 2).join("; ") +
-        (this.extraPrivileges.length > 2 ? `; and ${this.extraPrivileges.length - 2} more paths` : "");
       throw new PrivilegedTokenError(
-        `the read token ${config.tokenId} can change things (${shown}); refusing to start. ` +
+        `the read token ${config.tokenId} can change things (${firstPaths(this.extraPrivileges)}); refusing to start. ` +
           `Use a PVEAuditor token: pveum user token add ${user} readonly --privsep 1 && ` +
           `pveum acl modify / --users ${user} --tokens '${user}!readonly' --roles PVEAuditor ` +
           `(or set PROXMOX_ALLOW_PRIVILEGED_TOKEN=true to run anyway).`,
       );
     }
+    this.confirmedAt = askedAt;
     this.hideLacking("read", permissions);
+  }
+
+  /**
+   * The start-up rule again, while serving. Proxmox not answering does not stop reads that
+   * were fine (the next call asks again), but reads once refused stay refused until
+   * Proxmox confirms the privileges are gone.
+   */
+  private async recheckReadToken(): Promise<void> {
+    const { pve, config } = this.deps;
+    const askedAt = this.now();
+    let permissions: Permissions;
+    try {
+      permissions = await pve.get<Permissions>("/access/permissions");
+    } catch (err) {
+      if (this.gainedPrivileges) throw this.gainedPrivileges;
+      if (!this.recheckFailing) {
+        this.log(
+          `cannot re-check the read token's privileges (${explainError(err, config)}); reads go on, and the next call asks again`,
+        );
+      }
+      this.recheckFailing = true;
+      return;
+    }
+    this.recheckFailing = false;
+    this.confirmedAt = askedAt;
+    this.extraPrivileges = writablePrivileges(permissions);
+    const refusedBefore = this.gainedPrivileges !== undefined;
+    if (this.extraPrivileges.length > 0 && !config.allowPrivilegedToken) {
+      this.gainedPrivileges = new PrivilegedTokenError(
+        `the read token ${config.tokenId} gained privileges that can change things since start (${firstPaths(this.extraPrivileges)}); ` +
+          `every read is refused until you remove them from the token, its user and their groups (Datacenter > Permissions); ` +
+          // Last on the line: a redactor reads "TOKEN=true and more" as a labelled secret.
+          `to serve reads anyway, restart with PROXMOX_ALLOW_PRIVILEGED_TOKEN=true`,
+      );
+      if (!refusedBefore) this.log(this.gainedPrivileges.message);
+      throw this.gainedPrivileges;
+    }
+    if (refusedBefore) {
+      this.gainedPrivileges = undefined;
+      this.log(`the read token ${config.tokenId} is read-only again; reads resume`);
+    }
   }
 
   private async checkAdminToken(): Promise<void> {

@@ -99,20 +99,40 @@ export class PermissionEngine {
     for (const entry of config.acl) this.addAcl(entry);
   }
 
+  /** `pveum acl modify` on a running cluster: tests change what a token may do after a server started. */
+  grant(entry: AclEntry): void {
+    this.addAcl(entry);
+    this.cache.clear();
+  }
+
+  /** `pveum acl delete`: `ugid` loses `roleid` on `path`. */
+  revoke(entry: Omit<AclEntry, "propagate">): void {
+    this.roleSetOf(entry, false)?.delete(entry.roleid);
+    this.cache.clear();
+  }
+
   private addAcl(entry: AclEntry): void {
+    this.roleSetOf(entry, true)?.set(entry.roleid, entry.propagate);
+  }
+
+  /** The roles `entry.ugid` holds on `entry.path`; `create` adds the tree nodes on the way. */
+  private roleSetOf(entry: Omit<AclEntry, "propagate" | "roleid">, create: boolean): RoleSet | undefined {
     const path = normalizeAclPath(entry.path);
-    if (!path) return;
+    if (!path) return undefined;
     let node = this.aclRoot;
     for (const part of path.split("/").filter(Boolean)) {
       let child = node.children.get(part);
-      if (!child) node.children.set(part, (child = newNode()));
+      if (!child) {
+        if (!create) return undefined;
+        node.children.set(part, (child = newNode()));
+      }
       node = child;
     }
     const table = entry.ugid.startsWith("@") ? node.groups : isTokenId(entry.ugid) ? node.tokens : node.users;
     const principal = entry.ugid.startsWith("@") ? entry.ugid.slice(1) : entry.ugid;
     let set = table.get(principal);
-    if (!set) table.set(principal, (set = new Map()));
-    set.set(entry.roleid, entry.propagate);
+    if (!set && create) table.set(principal, (set = new Map()));
+    return set;
   }
 
   /** PVE::AccessControl::roles(): roles on a path; not pool-aware, not token-intersected. */

@@ -7,8 +7,9 @@
 import { z } from "zod";
 import { parseApiPath } from "../../pve/admin.js";
 import { isSecretKey, REDACTED } from "../../redact.js";
+import { describeSshPublicKeys, isPublicKeyField } from "../../ssh/public-keys.js";
 import { defineTool } from "../define.js";
-import { cleanText, exactly, fence } from "../untrusted.js";
+import { cleanText, exactly, fence } from "../../untrusted.js";
 
 const METHODS = ["GET", "POST", "PUT", "DELETE"] as const;
 const PARAM_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
@@ -22,8 +23,12 @@ const UPID_ANSWER = /^UPID:[^\s]+:$/;
 /** Longest answer text kept (the server caps the whole text at 20,000 characters anyway). */
 const MAX_ANSWER_CHARS = 16_000;
 
-/** A parameter as the person sees it: exactly, unless its name says it is a secret. */
+/**
+ * A parameter as the person sees it: exactly, unless its name says it is a secret; SSH
+ * public keys (who may log in) as type, fingerprint and comment.
+ */
 function shownParam(name: string, value: z.infer<typeof paramValue>): string {
+  if (isPublicKeyField(name)) return `${name}=[${describeSshPublicKeys(value).join("; ")}]`;
   if (isSecretKey(name)) return `${name}=${REDACTED}`;
   if (Array.isArray(value)) return `${name}=[${value.map(exactly).join(", ")}]`;
   return `${name}=${typeof value === "string" ? exactly(value) : String(value)}`;
