@@ -20,6 +20,7 @@ import { registerResources, type ResourceReader } from "./resources.js";
 import {
   annotationsFor,
   metaFor,
+  readFactsOf,
   type AnyTool,
   type DangerousEffect,
   type ToolOutput,
@@ -76,6 +77,7 @@ export function createMcpServer(deps: ServerDeps): McpServer {
   const { config, pve, admin, tokenCheck, tools, audit, version } = deps;
   const adminSide = admin && config.dangerous ? { admin, dangerous: config.dangerous } : undefined;
   const tiers = new Map(tools.map((t) => [t.name, t.tier]));
+  const facts = readFactsOf(config);
   // The secrets are masked literally too, should a guest note or an error ever carry them.
   const redactor = new Redactor(
     [
@@ -143,7 +145,7 @@ export function createMcpServer(deps: ServerDeps): McpServer {
         const out = await requestsOfCall.run(pveRequests, async () => {
           await tokenCheck.ensure();
           assertOffered(tool.name);
-          return tool.handle(args, { pve, config, signal: extra.signal, access: tokenCheck.report });
+          return tool.handle(args, { pve, facts, signal: extra.signal, access: tokenCheck.report });
         });
         writeAuditSafely(audit, () => record("ok"));
         return answer(out);
@@ -281,7 +283,7 @@ function resourceReader({ config, pve, tokenCheck, audit }: ServerDeps, redactor
       try {
         const out = await requestsOfCall.run(pveRequests, async () => {
           await tokenCheck.ensure();
-          return read({ pve, config, signal, access: tokenCheck.report });
+          return read({ pve, facts: readFactsOf(config), signal, access: tokenCheck.report });
         });
         writeAuditSafely(audit, () =>
           audit.write({ ...line(name, args, started, pveRequests), outcome: "ok" }),

@@ -14,9 +14,10 @@ import { explainError } from "../explain-error.js";
 import { PveAdmin } from "../pve/admin.js";
 import { PveReader } from "../pve/client.js";
 import { PrivilegedTokenError, TokenCheck } from "../token-check.js";
-import type { AnyTool } from "../tools/define.js";
+import { readFactsOf, type AnyTool } from "../tools/define.js";
 import { ALL_TOOLS } from "../tools/inventory.js";
 import { processIo, setUp, useColor, type CommandIo, type CommandSetup } from "./setup.js";
+import { terminalIo } from "./terminal.js";
 
 export const DOCTOR_USAGE = `Usage: proxmox-mcp doctor [--demo]
 
@@ -31,7 +32,10 @@ export const NETWORK_STEP_TIMEOUT_MS = 5000;
 
 type Mark = "ok" | "fail" | "warn" | "skip";
 const SYMBOLS: Record<Mark, string> = { ok: "✓", fail: "✗", warn: "!", skip: "-" };
-const COLORS: Record<Mark, string> = { ok: "32", fail: "31", warn: "33", skip: "2" };
+const COLORS: Record<Mark, string> = { ok: "\x1b[32m", fail: "\x1b[31m", warn: "\x1b[33m", skip: "\x1b[2m" };
+const RESET = "\x1b[0m";
+/** The only escape sequences doctor writes; the terminal gets no other. */
+export const DOCTOR_STYLES: readonly string[] = [...Object.values(COLORS), RESET];
 
 class Steps {
   failures = 0;
@@ -43,12 +47,14 @@ class Steps {
   /** One step's line; `more` lines (details, "fix: ...") are indented below it. */
   line(mark: Mark, step: string, text: string, more: string[] = []): void {
     if (mark === "fail") this.failures++;
-    const symbol = this.color ? `\x1b[${COLORS[mark]}m${SYMBOLS[mark]}\x1b[0m` : SYMBOLS[mark];
+    const symbol = this.color ? `${COLORS[mark]}${SYMBOLS[mark]}${RESET}` : SYMBOLS[mark];
     this.io.stdout.write(`${symbol} ${step}: ${text}\n${more.map((m) => `    ${m}\n`).join("")}`);
   }
 }
 
-export async function runDoctorCommand(argv: string[], io: CommandIo = processIo()): Promise<number> {
+export async function runDoctorCommand(argv: string[], terminal: CommandIo = processIo()): Promise<number> {
+  // Steps quote the server (its certificate's names, PVE's errors): one cleaning for every write.
+  const io = terminalIo(terminal, useColor(terminal) ? DOCTOR_STYLES : []);
   let demo: boolean;
   try {
     const { values } = parseArgs({
@@ -395,13 +401,13 @@ function toolsetSteps(steps: Steps, config: Config, check: TokenCheck, tier: Any
     }
     const usable = tools.filter((t) => !hidden.has(t.name)).map((t) => t.name);
     // A tool the configuration leaves out (SSH not set up) is a choice; one the token cannot use is a problem.
-    const lacking = tools.filter((t) => hidden.has(t.name) && !t.unavailableWith?.(config));
-    const notSetUp = tools.filter((t) => t.unavailableWith?.(config));
+    const lacking = tools.filter((t) => hidden.has(t.name) && !t.unavailableWith?.(readFactsOf(config)));
+    const notSetUp = tools.filter((t) => t.unavailableWith?.(readFactsOf(config)));
     const mark: Mark = lacking.length > 0 ? "fail" : "ok";
     const text = usable.length > 0 ? usable.join(", ") : "no tool usable";
     const more = [
       ...lacking.map((t) => `${t.name} unavailable: ${hidden.get(t.name)}`),
-      ...notSetUp.map((t) => `${t.name} not offered: ${t.unavailableWith?.(config)}`),
+      ...notSetUp.map((t) => `${t.name} not offered: ${t.unavailableWith?.(readFactsOf(config))}`),
       ...(lacking.length > 0 ? [`fix: ${grantFix(config, tier)}`] : []),
     ];
     steps.line(mark, step, text, more);

@@ -9,7 +9,7 @@ import { z } from "zod";
 import { READ_ONLY_PRIVILEGES } from "../token-check.js";
 import { defineTool, type ReadContext } from "./define.js";
 import { paginate, pagingInput, pagingOutput } from "./paging.js";
-import { cleanText, LIMITS } from "./untrusted.js";
+import { cleanText, LIMITS } from "../untrusted.js";
 import { gapsField, gapText, getOrGap, type Gap } from "./visibility.js";
 import type { Permissions } from "./needs.js";
 
@@ -547,9 +547,9 @@ export const getPermissions = defineTool({
     const writePrivileges = paths
       .filter((p) => p.write.length)
       .map((p) => `${p.path}: ${p.write.join(", ")}`);
-    const adminTokenId = ctx.config.dangerous?.adminTokenId ?? null;
+    const adminTokenId = ctx.facts.adminTokenId ?? null;
     const out = {
-      tokenId: ctx.config.tokenId,
+      tokenId: ctx.facts.tokenId,
       path: path ?? null,
       readOnly: writePrivileges.length === 0,
       paths,

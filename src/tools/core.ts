@@ -18,7 +18,7 @@ import {
   type ClusterResource,
 } from "./cluster.js";
 import { paginate, pagingInput, pagingOutput } from "./paging.js";
-import { cleanText, fence, LIMITS } from "./untrusted.js";
+import { cleanText, fence, LIMITS } from "../untrusted.js";
 
 const GiB = 1024 ** 3;
 const gib = (bytes: number | undefined) => (bytes === undefined ? "?" : (bytes / GiB).toFixed(1));
@@ -86,12 +86,12 @@ export const getVersion = defineTool({
       release: version.release,
       repoid: version.repoid,
       answeringNode,
-      tokenId: ctx.config.tokenId,
-      tlsMode: ctx.config.tls.mode,
-      tiers: ctx.config.dangerous ? ["read", "dangerous"] : ["read"],
-      toolsets: ctx.config.toolsets ?? ["all"],
+      tokenId: ctx.facts.tokenId,
+      tlsMode: ctx.facts.tlsMode,
+      tiers: ctx.facts.adminTokenId ? ["read", "dangerous"] : ["read"],
+      toolsets: ctx.facts.toolsets ? [...ctx.facts.toolsets] : ["all"],
       tokenExtraPrivileges: [...ctx.access.readExtraPrivileges],
-      adminTokenId: ctx.config.dangerous?.adminTokenId ?? null,
+      adminTokenId: ctx.facts.adminTokenId ?? null,
       hiddenTools: [...ctx.access.hiddenTools],
       warnings: [
         ...(ctx.access.readExtraPrivileges.length

@@ -5,7 +5,7 @@
  * read token; only dangerous tools get the admin client, and the types keep it so.
  */
 import type { z } from "zod";
-import type { Config, DangerousConfig } from "../config/types.js";
+import type { Config, DangerousConfig, TlsMode } from "../config/types.js";
 import type { PveAdmin } from "../pve/admin.js";
 import type { PveReader } from "../pve/client.js";
 
@@ -21,10 +21,36 @@ export interface AccessReport {
   adminWarnings: readonly string[];
 }
 
-/** What every read tool's handler receives: a client that cannot write. */
+/**
+ * What read code may know of the configuration: names and modes, never a secret and
+ * nothing a client could be built from. (The read token's secret lives in a private
+ * field of the PveReader; the admin token is not reachable from here at all.)
+ */
+export interface ReadFacts {
+  readonly tokenId: string;
+  readonly tlsMode: TlsMode["mode"];
+  /** The enabled toolsets; undefined = all read toolsets. */
+  readonly toolsets: readonly string[] | undefined;
+  /** The admin token's id when the dangerous tier is on. */
+  readonly adminTokenId: string | undefined;
+  /** Whether execute_command has an SSH target (dangerous tier only). */
+  readonly sshConfigured: boolean;
+}
+
+export function readFactsOf(config: Config): ReadFacts {
+  return {
+    tokenId: config.tokenId,
+    tlsMode: config.tls.mode,
+    toolsets: config.toolsets ? [...config.toolsets] : undefined,
+    adminTokenId: config.dangerous?.adminTokenId,
+    sshConfigured: config.dangerous?.ssh !== undefined,
+  };
+}
+
+/** What every read tool's handler receives: a client that cannot write, and facts without secrets. */
 export interface ReadContext {
   pve: PveReader;
-  config: Config;
+  facts: ReadFacts;
   signal: AbortSignal;
   access: AccessReport;
 }
@@ -76,7 +102,7 @@ interface ToolBase<I extends z.ZodRawShape, O extends z.ZodRawShape> {
   output: O;
   needs: NeededPrivilege[];
   /** Why the tool cannot work with this configuration (e.g. SSH not set up), or undefined. */
-  unavailableWith?(config: Config): string | undefined;
+  unavailableWith?(facts: ReadFacts): string | undefined;
 }
 
 export interface ReadTool<I extends z.ZodRawShape, O extends z.ZodRawShape> extends ToolBase<I, O> {

@@ -8,7 +8,7 @@ import { Secret } from "../../src/config/secret.js";
 import { PveReader } from "../../src/pve/client.js";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";
 import { accessTools, getAcl, getPermissions } from "../../src/tools/access.js";
-import type { AnyTool, ReadContext } from "../../src/tools/define.js";
+import { readFactsOf, type AnyTool, type ReadContext } from "../../src/tools/define.js";
 import { simConfig } from "../helpers/config.js";
 import { TEST_TOKENS, testScenario } from "../helpers/scenarios.js";
 import { toolClient, type ToolClient } from "../helpers/tool-client.js";
@@ -41,7 +41,7 @@ function directContext(
   });
   return {
     pve: new PveReader(config),
-    config,
+    facts: readFactsOf(config),
     signal: new AbortController().signal,
     access: { readExtraPrivileges: [], hiddenTools: [], adminWarnings: [] },
   };

@@ -8,7 +8,7 @@ import type { Config } from "../../src/config/types.js";
 import type { PveReader } from "../../src/pve/client.js";
 import { PveApiError } from "../../src/pve/errors.js";
 import { getVersion, getVms, getVmStatus } from "../../src/tools/core.js";
-import type { ReadContext } from "../../src/tools/define.js";
+import { readFactsOf, type ReadContext } from "../../src/tools/define.js";
 
 type Answer = unknown | ((query: unknown) => unknown);
 
@@ -26,7 +26,7 @@ function context(answers: Record<string, Answer>): { ctx: ReadContext; requests:
   } as unknown as PveReader;
   const config = { tokenId: "mcp@pve!ro", tls: { mode: "fingerprint" } } as unknown as Config;
   const access = { readExtraPrivileges: [], hiddenTools: [], adminWarnings: [] };
-  return { ctx: { pve, config, signal: new AbortController().signal, access }, requests };
+  return { ctx: { pve, facts: readFactsOf(config), signal: new AbortController().signal, access }, requests };
 }
 
 const apiError = (status: number) => new PveApiError(status, "refused", "refused", "GET", "/cluster/status");

@@ -12,7 +12,7 @@ import { Secret } from "../../src/config/secret.js";
 import { PveReader } from "../../src/pve/client.js";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";
 import type { ScenarioInput } from "../../src/simulator/scenario.js";
-import type { AnyTool, ReadContext } from "../../src/tools/define.js";
+import { readFactsOf, type AnyTool, type ReadContext } from "../../src/tools/define.js";
 import { getDisks, getHaStatus, getNetwork, getReplication, healthTools } from "../../src/tools/health.js";
 import { simConfig } from "../helpers/config.js";
 import { testScenario, TEST_TOKENS } from "../helpers/scenarios.js";
@@ -65,7 +65,7 @@ async function replicationAs(token: { id: string; secret: string }) {
 function readContext(pve: PveReader, config: Config): ReadContext {
   return {
     pve,
-    config,
+    facts: readFactsOf(config),
     signal: new AbortController().signal,
     access: { readExtraPrivileges: [], hiddenTools: [], adminWarnings: [] },
   };
@@ -83,7 +83,7 @@ function scripted(answers: Record<string, unknown>): ReadContext {
     get: answer,
     getWithTotal: async (path: string, params?: Record<string, string | number>) => answer(path, params),
   } as unknown as PveReader;
-  return readContext(pve, { tokenId: "mcp@pve!ro" } as unknown as Config);
+  return readContext(pve, { tokenId: "mcp@pve!ro", tls: { mode: "system" } } as unknown as Config);
 }
 
 describe("get_ha_status", () => {

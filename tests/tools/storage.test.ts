@@ -9,7 +9,7 @@ import { z } from "zod";
 import { Secret } from "../../src/config/secret.js";
 import { PveReader } from "../../src/pve/client.js";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";
-import type { ReadContext } from "../../src/tools/define.js";
+import { readFactsOf, type ReadContext } from "../../src/tools/define.js";
 import { getStorageContent, storageTools } from "../../src/tools/storage.js";
 import { simConfig } from "../helpers/config.js";
 import { testScenario } from "../helpers/scenarios.js";
@@ -41,7 +41,7 @@ async function direct(sim: Simulator, token: { id: string; secret: string }, arg
   const pve = new PveReader(config);
   const ctx: ReadContext = {
     pve,
-    config,
+    facts: readFactsOf(config),
     signal: new AbortController().signal,
     access: { readExtraPrivileges: [], hiddenTools: [], adminWarnings: [] },
   };

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { isCommandAllowed } from "../../ssh/allowlist.js";
 import { runSshCommand } from "../../ssh/exec.js";
 import { defineTool } from "../define.js";
-import { cleanText, exactly, fence } from "../untrusted.js";
+import { cleanText, exactly, fence } from "../../untrusted.js";
 
 /** Per stream, in the answer. */
 export const MAX_OUTPUT_BYTES = 8000;
@@ -40,8 +40,8 @@ export const executeCommand = defineTool({
     stderrTruncated: z.boolean().optional(),
   },
   needs: [],
-  unavailableWith: (config) =>
-    config.dangerous?.ssh
+  unavailableWith: (facts) =>
+    facts.sshConfigured
       ? undefined
       : "SSH is not set up: set PROXMOX_SSH_KEY_FILE and PROXMOX_SSH_HOST_KEY (see README, dangerous mode)",
   async handle(args, ctx) {
