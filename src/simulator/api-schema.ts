@@ -448,6 +448,27 @@ export const API_SCHEMA: Record<string, ApiMethodSchema> = {
     protected: 0,
     allowtoken: 1,
   },
+  "GET /nodes/{node}/lxc/{vmid}/pending": {
+    parameters: {
+      node: {
+        type: "string",
+        format: "pve-node",
+      },
+      vmid: {
+        type: "integer",
+        format: "pve-vmid",
+        minimum: 100,
+        maximum: 999999999,
+      },
+    },
+    additionalProperties: 0,
+    permissions: {
+      check: ["perm", "/vms/{vmid}", ["VM.Audit"]],
+    },
+    proxyto: "node",
+    protected: 0,
+    allowtoken: 1,
+  },
   "GET /nodes/{node}/lxc/{vmid}/snapshot": {
     parameters: {
       node: {
@@ -690,6 +711,27 @@ export const API_SCHEMA: Record<string, ApiMethodSchema> = {
       check: ["perm", "/vms/{vmid}", ["VM.Audit"]],
     },
     proxyto: null,
+    protected: 0,
+    allowtoken: 1,
+  },
+  "GET /nodes/{node}/qemu/{vmid}/pending": {
+    parameters: {
+      node: {
+        type: "string",
+        format: "pve-node",
+      },
+      vmid: {
+        type: "integer",
+        format: "pve-vmid",
+        minimum: 100,
+        maximum: 999999999,
+      },
+    },
+    additionalProperties: 0,
+    permissions: {
+      check: ["perm", "/vms/{vmid}", ["VM.Audit"]],
+    },
+    proxyto: "node",
     protected: 0,
     allowtoken: 1,
   },

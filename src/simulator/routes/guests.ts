@@ -169,6 +169,15 @@ function config(ctx: RouteContext, type: GuestType): unknown {
   return out;
 }
 
+/**
+ * vm_pending: the config as GuestHelpers::config_with_pending_array lists it, one
+ * {key, value} per option (digest included, the snapshot and pending sections left out);
+ * cipassword masked as in the config answer. Scenarios have no pending changes.
+ */
+function pending(ctx: RouteContext, type: GuestType): unknown[] {
+  return Object.entries(config(ctx, type) as Record<string, unknown>).map(([key, value]) => ({ key, value }));
+}
+
 function latestSnapshot(g: GuestState): string | undefined {
   return [...g.snapshots].sort((a, b) => b.snaptime - a.snaptime)[0]?.name;
 }
@@ -198,4 +207,5 @@ export const guestRoutes: Route[] = (["qemu", "lxc"] as const).flatMap((type) =>
   route(`GET /nodes/{node}/${type}/{vmid}/status/current`, (ctx) => statusCurrent(ctx, type)),
   route(`GET /nodes/{node}/${type}/{vmid}/config`, (ctx) => config(ctx, type)),
   route(`GET /nodes/{node}/${type}/{vmid}/snapshot`, (ctx) => snapshots(ctx, type)),
+  route(`GET /nodes/{node}/${type}/{vmid}/pending`, (ctx) => pending(ctx, type)),
 ]);
