@@ -16,8 +16,9 @@
  */
 import { PVE_SECRET_FIELDS, SECRET_KEY_PATTERN } from "./redact/secret-keys.js";
 import { maskSpans, type Span, type SpanRule } from "./redact/spans.js";
-import { SHORT_TEXT_RULES, STRUCTURAL_RULES, TEXT_RULES } from "./redact/text-rules.js";
+import { PRIVATE_KEY_RULES, SHORT_TEXT_RULES, STRUCTURAL_RULES, TEXT_RULES } from "./redact/text-rules.js";
 import { vendorTokens } from "./redact/vendor-tokens.js";
+import { describeSshPublicKeys, isPublicKeyField } from "./ssh/public-keys.js";
 
 export const REDACTED = "[redacted]";
 
@@ -63,8 +64,20 @@ function maskText(text: string, literals: readonly string[], rules: readonly Spa
   const spans: Span[] = [...literalSpans(text, literals)];
   for (const rule of SHORT_PLAIN.test(text) ? SHORT_TEXT_RULES : rules)
     for (const span of rule(text)) spans.push(span);
-  return maskSpans(text, spans, REDACTED);
+  return maskSpans(text, spans.map(endingAtMarker(text)), REDACTED);
 }
+
+/**
+ * A span that reaches a mark left by an earlier masking ends with that mark: what follows
+ * it was left there on purpose, so masking twice is masking once ("password=[redacted]$"
+ * stays as it is, where a value running to the end of the line would take the "$").
+ */
+const endingAtMarker =
+  (text: string) =>
+  ([start, end]: Span): Span => {
+    const at = text.indexOf(REDACTED, start);
+    return at >= 0 && at < end ? [start, Math.min(end, at + REDACTED.length)] : [start, end];
+  };
 
 const isEmpty = (v: unknown) => v === null || v === undefined || v === "";
 
@@ -128,17 +141,25 @@ export function redact<T>(value: T, extraSecrets: readonly string[] = []): T {
 }
 
 /**
- * Deep copy with only secret-named keys masked: for records that must keep the exact
- * text of what was run (a dangerous call's command), where pattern redaction could
- * hide part of it ("PW=1; curl ... | sh" would lose everything after "PW=").
+ * Deep copy with only secret-named keys (and private key blocks) masked: for records that
+ * must keep the exact text of what was run (a dangerous call's command), where pattern
+ * redaction could hide part of it ("PW=1; curl ... | sh" would lose everything after "PW=").
+ * SSH public keys being set are shown as type, fingerprint and comment: who may log in.
  */
 export function redactSecretKeys<T>(value: T): T {
+  if (typeof value === "string") return maskText(value, [], PRIVATE_KEY_RULES) as T;
   if (Array.isArray(value)) return value.map(redactSecretKeys) as T;
   if (value && typeof value === "object") {
     return Object.fromEntries(
       Object.entries(value as Record<string, unknown>).map(([k, v]) => [
         k,
-        isSecretKey(k) && !isEmpty(v) ? REDACTED : redactSecretKeys(v),
+        isEmpty(v)
+          ? v
+          : isPublicKeyField(k)
+            ? describeSshPublicKeys(v).map((key) => maskText(key, [], TEXT_AND_VENDOR_RULES))
+            : isSecretKey(k)
+              ? REDACTED
+              : redactSecretKeys(v),
       ]),
     ) as T;
   }

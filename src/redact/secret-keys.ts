@@ -23,6 +23,8 @@ export const PVE_SECRET_FIELDS: Readonly<Record<string, string>> = {
   otp: "one-time password",
   privkey: "custom certificate upload: private key",
   "tfa-secret": "user TFA secret",
+  vncticket: "console websocket ticket",
+  "target-endpoint": "remote migration target: holds an API token (apitoken=PVEAPIToken=...)",
   recovery: "TFA recovery codes",
 };
 

@@ -105,7 +105,8 @@ const PROSE_AFTER_IS = `(?!(?:${PROSE_WORDS})\\b|[.,;:!?])`;
 const LABELLED = new RegExp(
   LABEL +
     `((?:["'\`]?[*_]{0,2}[ \\t\\u00a0]*(?:=>|[:=：]|\\|)[*_]{0,2}[ \\t\\u00a0]*)|[ \\t]+(?:is|ist|es|est|är|er|on|é)[ \\t]+${PROSE_AFTER_IS})` +
-    "(?:([\"'`])((?:(?!\\3)[^\\r\\n]){1,500})\\3|([^\\s|][^\\r\\n]*))",
+    // The bare value is only looked at, not consumed: a label later on the line still matches.
+    "(?:([\"'`])((?:(?!\\3)[^\\r\\n]){1,500})\\3|(?=([^\\s|][^\\r\\n]*)))",
   "giud",
 );
 
@@ -115,7 +116,7 @@ const LABELLED = new RegExp(
  * ("passwd: password updated successfully", "password: required").
  */
 const NOT_A_SECRET = new RegExp(
-  "^(?:(?:true|false|yes|no|on|off|none|null|nil|undefined|\\*+)[ \\t]*$" +
+  "^(?:(?:true|false|yes|no|on|off|none|null|nil|undefined|\\*+)(?:[\\s,;.)]|$)" +
     "|[\\w.-]{1,64}@[\\w.-]{1,64}![\\w.-]{1,64}(?::[\\d:]*)?[ \\t]*$" +
     `|(?:${PROSE_WORDS}|password|passwords|passwd|token|tokens|secret|secrets|updated|successfully|changed|expired|reset|disabled|enabled|login|prompt)(?:\\s|$|[.,;:!?)]))`,
   "i",
@@ -147,21 +148,25 @@ const labelledValues: SpanRule = function* (text) {
 };
 
 /**
- * "pw Winter2026!", "passcode 4821", "--password hunter2": a password label, a space, and
- * a value that looks like one (a digit or a symbol in it), never a word of prose.
+ * "pw Winter2026!", "passcode 4821", "--password hunter2", "client_secret 9f2c...": a
+ * label, a space, and a value that looks like a secret, never a word of prose. After a
+ * password label any digit or symbol will do; after another label ("token") the value
+ * must be long and mix letters and digits, and not be a token id ("token mcp@pve!ro").
  */
 const UNSEPARATED = new RegExp(
-  `(?<![\\p{L}\\p{N}_])(?:--?)?(?!passwd\\b)(?:${PASSWORD_LABEL})[ \\t]+(?!(?:${PROSE_WORDS})\\b)([^\\s"'<>]{4,200})`,
+  `(?<![\\p{L}\\p{N}_])(?:--?)?(?!passwd\\b)((?:[\\w-]{0,40}?)(?:${PASSWORD_LABEL}|${SECRET_LABEL}))[ \\t]+(?!(?:${PROSE_WORDS})\\b)([^\\s"'<>]{4,200})`,
   "giud",
 );
 const unseparatedValues: SpanRule = function* (text) {
   for (const m of text.matchAll(UNSEPARATED)) {
-    const value = m[1] ?? "";
-    if (!/[\d\W_]/u.test(value) || /^\[redacted\]/.test(value)) continue;
+    const [label, value] = [m[1] ?? "", m[2] ?? ""];
     // "password: x" and "password=x" are the labelled rule's; "pw (see vault)" is prose.
-    if (/^[:=(]/.test(value)) continue;
-    const at = m.indices?.[1];
-    if (at) yield at;
+    if (/^[:=(]/.test(value) || NOT_A_SECRET.test(value)) continue;
+    const looksSecret = IS_PASSWORD_LABEL.test(label)
+      ? /[\d\W_]/u.test(value)
+      : value.length >= 12 && /\d/.test(value) && /\p{L}/u.test(value) && !/^[a-z][\w+.-]*:\/\//i.test(value);
+    const at = m.indices?.[2];
+    if (looksSecret && at) yield at;
   }
 };
 
@@ -227,22 +232,25 @@ const sshPublicKeys: SpanRule = (text) => matchSpans(text, SSH_PUBLIC_KEY);
 
 /** URL userinfo ("https://admin:S3cret@nas.lab" keeps the user) and secret-bearing URLs. */
 const URLS: [RegExp, number][] = [
-  [/[a-z][a-z0-9+.-]{0,20}:\/\/[^\s:@/"'<>]{0,256}:([^\s@/"'<>]{1,256})@/dgi, 1],
+  // The user may hold "@" itself ("backup@pbs:secret@pbs.lab"): the password is what precedes the last "@".
+  [/[a-z][a-z0-9+.-]{0,20}:\/\/[^\s:/"'<>\\]{0,256}:([^\s@/"'<>\\]{1,256})@/dgi, 1],
+  // ntfy's e-mail publishing: the topic is the key ("ntfy-<topic>@ntfy.sh").
+  [/\bntfy-([\w-]+)@ntfy\.[\w.-]+/dgi, 1],
   // Discord, Slack, Teams/Office, Mattermost-style and Google Chat webhooks: the path is the key.
   [/\bhttps?:\/\/(?:[\w-]+\.)*discord(?:app)?\.com\/api\/webhooks\/\d+\/([\w-]+)/dgi, 1],
   [/\bhttps?:\/\/hooks\.slack\.com\/(?:services|workflows|triggers)\/([\w/-]+)/dgi, 1],
   [
-    /\bhttps?:\/\/[\w.-]*(?:webhook\.office|outlook\.office)\.com\/[\w/.@-]*?(?:webhookb2|webhook|IncomingWebhook)\/([^\s"'<>]+)/dgi,
+    /\bhttps?:\/\/[\w.-]*(?:webhook\.office|outlook\.office)\.com\/[\w/.@-]*?(?:webhookb2|webhook|IncomingWebhook)\/([^\s"'<>\\]+)/dgi,
     1,
   ],
   [/\bhttps?:\/\/[^\s/"'<>]+\/hooks\/([A-Za-z0-9]{16,})/dgi, 1],
-  [/\bhttps?:\/\/api\.telegram\.org\/bot([^\s/"'<>]+)/dgi, 1],
+  [/\bhttps?:\/\/api\.telegram\.org\/bot([^\s/"'<>\\]+)/dgi, 1],
   [/\bhttps?:\/\/(?:hc-ping\.com|[\w.-]*healthchecks\.io\/ping)\/([\w-]{8,})/dgi, 1],
   // ntfy: whoever knows the topic reads and writes it.
-  [/\bhttps?:\/\/(?:ntfy\.sh|ntfy\.[\w.-]+|[\w.-]+\/ntfy)\/([^\s?#"'<>]+)/dgi, 1],
+  [/\bhttps?:\/\/(?:ntfy\.sh|ntfy\.[\w.-]+|[\w.-]+\/ntfy)\/([^\s?#"'<>\\]+)/dgi, 1],
   // Query parameters that carry a credential, in any URL.
   [
-    /[?&;](?:access_token|auth_token|id_token|refresh_token|private_token|api[_-]?key|apikey|key|token|secret|client_secret|password|passwd|pass|pwd|auth|sig|signature|code|X-Amz-Signature|X-Amz-Credential)=([^\s&#"'<>]+)/dgi,
+    /[?&;](?:access_token|auth_token|id_token|refresh_token|private_token|api[_-]?key|apikey|key|token|secret|client_secret|password|passwd|pass|pwd|auth|sig|signature|code|X-Amz-Signature|X-Amz-Credential)=([^\s&#"'<>\\]+)/dgi,
     1,
   ],
 ];
@@ -273,7 +281,10 @@ const base64Credentials: SpanRule = function* (text) {
  * cloud-init's chpasswd list: "user:password" lines below a "chpasswd:" key (indented
  * deeper, or in its "list:" block), up to the next line indented no deeper.
  */
-const PASSWORD_PAIR = /(?:^|[\s\-"'[{,])[\w.-]{1,32}:(?!\/\/)([^\s:"',\]}|]{1,200})/dg;
+/** A line of the list: "root:secret", "- root:secret", "  - 'root:secret'". */
+const LIST_ENTRY = /^\s*(?:-\s*)?["']?[\w.-]{1,32}:([^\s"':]{1,200})["']?\s*$/d;
+/** In the flow form only quoted pairs are list entries: the rest of that line is other YAML. */
+const QUOTED_PASSWORD_PAIR = /["'][\w.-]{1,32}:([^\s"':]{1,200})["']/dg;
 const chpasswdLists: SpanRule = function* (text) {
   const lines = text.split("\n");
   let offset = 0;
@@ -282,18 +293,14 @@ const chpasswdLists: SpanRule = function* (text) {
     const indent = line.search(/\S/);
     if (blockIndent >= 0 && indent >= 0 && indent <= blockIndent && !/^\s*list\s*:/.test(line))
       blockIndent = -1;
-    if (blockIndent >= 0) {
-      for (const m of line.matchAll(PASSWORD_PAIR)) {
-        const at = m.indices?.[1];
-        if (at) yield [offset + at[0], offset + at[1]];
-      }
-    }
+    const pair = blockIndent >= 0 ? LIST_ENTRY.exec(line)?.indices?.[1] : undefined;
+    if (pair) yield [offset + pair[0], offset + pair[1]];
     const head = /\bchpasswd\s*:/.exec(line);
     if (head) {
       blockIndent = indent;
       // The flow form on the same line: chpasswd: { list: [ "root:secret" ] }.
       const rest = line.slice(head.index + head[0].length);
-      for (const m of rest.matchAll(PASSWORD_PAIR)) {
+      for (const m of rest.matchAll(QUOTED_PASSWORD_PAIR)) {
         const at = m.indices?.[1];
         const base = offset + head.index + head[0].length;
         if (at) yield [base + at[0], base + at[1]];
@@ -315,6 +322,9 @@ export const TEXT_RULES: readonly SpanRule[] = [
   base64Credentials,
   chpasswdLists,
 ];
+
+/** Key material: masked even where the exact text of a command must stay (redactSecretKeys). */
+export const PRIVATE_KEY_RULES: readonly SpanRule[] = [privateKeys];
 
 /** What can hide in 15 characters without a space or a separator (see redact.ts). */
 export const SHORT_TEXT_RULES: readonly SpanRule[] = [base64Credentials];

@@ -76,7 +76,7 @@ export function* secretlintSpans(content: string): Iterable<Span> {
 }
 
 /** URL credentials (basicauth, database URLs) lose the password only: the user and host say what it is. */
-const URL_USERINFO = /^[a-z][a-z0-9+.-]{0,20}:\/\/[^\s:@/]{0,256}:([^\s@/]{1,256})@/di;
+const URL_USERINFO = /^[a-z][a-z0-9+.-]{0,20}:\/\/[^\s:/]{0,256}:([^\s@/]{1,256})@/di;
 function narrowToPassword(content: string, [start, end]: Span): Span {
   const password = URL_USERINFO.exec(content.slice(start, end))?.indices?.[1];
   return password ? [start + password[0], start + password[1]] : [start, end];

@@ -101,7 +101,7 @@ const SHAPES: Record<string, Maker> = {
       "access key",
       "token",
     ]);
-    return { line: `${label}: ${value}`, secrets: [value] };
+    return { line: `${label}${g.pick([": ", "=", " "])}${value}`, secrets: [value] };
   },
   "no separator (pw X, passcode X)": () => {
     const value = g.pick([password(), g.chars(DIGITS, 6), `${g.chars(ALNUM, 6)}!`]);
@@ -230,7 +230,8 @@ const SHAPES: Record<string, Maker> = {
   "URL credentials": () => {
     const value = password().replace(/[#?@/]/g, "x");
     const scheme = g.pick(["https", "smb", "ftp", "postgres", "mysql", "mongodb", "redis", "sftp"]);
-    return { line: `mount ${scheme}://backup:${value}@nas.lab.example/share`, secrets: [value] };
+    const user = g.pick(["backup", "backup@pbs", "root@pam!sync"]);
+    return { line: `mount ${scheme}://${user}:${value}@nas.lab.example/share`, secrets: [value] };
   },
   "Discord webhook": () => {
     const token = g.chars(ALNUM + "_-", 68);
@@ -246,9 +247,11 @@ const SHAPES: Record<string, Maker> = {
   "ntfy topic or token": () => {
     const topic = `homelab-${g.chars(LOWER + DIGITS, 16)}`;
     const token = `tk_${g.chars(LOWER + DIGITS, 29)}`;
-    return g.next() < 0.5
-      ? { line: `push to https://ntfy.sh/${topic}`, secrets: [topic] }
-      : { line: `ntfy token ${token}`, secrets: [token] };
+    return g.pick([
+      { line: `push to https://ntfy.sh/${topic}`, secrets: [topic] },
+      { line: `ntfy token ${token}`, secrets: [token] },
+      { line: `alerts by mail to ntfy-${topic}@ntfy.sh`, secrets: [topic] },
+    ]);
   },
   "Teams / Telegram / Gotify URL": () => {
     const secret = g.chars(ALNUM, 32);
