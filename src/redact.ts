@@ -62,8 +62,8 @@ const SHORT_PLAIN = /^[^\s:=|：]{0,15}$/;
 function maskText(text: string, literals: readonly string[], rules: readonly SpanRule[]): string {
   if (text.length < 4) return text;
   const spans: Span[] = [...literalSpans(text, literals)];
-  for (const rule of SHORT_PLAIN.test(text) ? SHORT_TEXT_RULES : rules)
-    for (const span of rule(text)) spans.push(span);
+  const applicable = SHORT_PLAIN.test(text) ? rules.filter((rule) => SHORT_TEXT_RULES.includes(rule)) : rules;
+  for (const rule of applicable) for (const span of rule(text)) spans.push(span);
   return maskSpans(text, spans.map(endingAtMarker(text)), REDACTED);
 }
 
@@ -123,7 +123,9 @@ function redactValueWith<T>(value: T, literals: readonly string[]): T {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(record)) {
       const masked = isSecretKey(k) || (secretPair && (k === "value" || k === "pending"));
-      out[k] = masked && !isEmpty(v) ? REDACTED : redactValueWith(v, literals);
+      // Keys are text too where a guest writes them (guest-agent answers).
+      out[maskText(k, literals, TEXT_AND_VENDOR_RULES)] =
+        masked && !isEmpty(v) ? REDACTED : redactValueWith(v, literals);
     }
     return out as T;
   }

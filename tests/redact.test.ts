@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { REDACTED, redact, redactText, Redactor } from "../src/redact.js";
+import { REDACTED, redact, redactSecretKeys, redactText, Redactor } from "../src/redact.js";
 
 describe("redact", () => {
   it("masks secret-named keys, keeps harmless ones", () => {
@@ -132,5 +132,45 @@ describe("redact", () => {
       expect(input.length).toBeGreaterThanOrEqual(200_000);
       expect(typeof redactText(input)).toBe("string");
     }
+  });
+});
+
+describe("redaction of structure", () => {
+  it("redacts keys too, where a guest writes them (guest-agent answers)", () => {
+    const token = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB";
+    expect(redact({ [token]: 1, cpu: 2 })).toEqual({ [REDACTED]: 1, cpu: 2 });
+  });
+
+  it("redacts log lines as one text: a private key over several lines loses every line, and no line goes missing", () => {
+    const lines = [
+      "INFO: hook output:",
+      "-----BEGIN OPENSSH PRIVATE KEY-----",
+      "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW",
+      "QyNTUxOQAAACDt6Xb3v8N3fQh1Lr9e2Kp0aZ4yU7wTqS5cR1mV0nH2gAAAAJgAAAAAAAAA",
+      "-----END OPENSSH PRIVATE KEY-----",
+      "INFO: done",
+    ].map((t, i) => ({ n: i + 1, t }));
+    const out = redact(lines);
+    expect(out.map((l) => l.n)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(out[0]!.t).toBe("INFO: hook output:");
+    expect(out[5]!.t).toBe("INFO: done");
+    for (const line of out.slice(1, 5)) expect(line.t).toBe(REDACTED);
+  });
+
+  it("keeps a dangerous call's exact text but masks secret keys and key material, and shows SSH keys by fingerprint", () => {
+    const key = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+    expect(
+      redactSecretKeys({
+        command: "PW=1; curl -s https://x | sh",
+        password: "hunter2",
+        sshkeys: `ssh-ed25519%20${key}%20admin%40lab`,
+        key: "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----",
+      }),
+    ).toEqual({
+      command: "PW=1; curl -s https://x | sh",
+      password: REDACTED,
+      sshkeys: ["ssh-ed25519 SHA256:+DiY3wvvV6TuJJhbpZisF/zLDA0zPMSvHdkr4UvCOqU admin@lab"],
+      key: REDACTED,
+    });
   });
 });
