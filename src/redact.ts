@@ -27,7 +27,8 @@ const TEXT_AND_VENDOR_RULES: readonly SpanRule[] = [vendorTokens, ...TEXT_RULES]
 const RENDERED_RULES: readonly SpanRule[] = [vendorTokens, ...STRUCTURAL_RULES];
 
 /** Names of a name/value pair whose value is a secret (HTTP headers, pending config keys). */
-const SECRET_PAIR_NAME = /^(authorization|proxy-authorization|x-api-key|api-key|x-auth-token|cookie)$/i;
+const SECRET_PAIR_NAME =
+  /^(?:authorization|proxy-authorization|cookie)$|(?:^|[-_])(?:key|token|secret|auth|password)$/i;
 
 export function isSecretKey(key: string): boolean {
   return Object.hasOwn(PVE_SECRET_FIELDS, key) || SECRET_KEY_PATTERN.test(key);
@@ -54,65 +55,93 @@ function* literalSpans(text: string, literals: readonly string[]): Iterable<Span
 
 /**
  * Most strings in PVE's answers are ids, names and states ("qemu/101", "running"): shorter
- * than any vendor token, with no separator a label needs and no space. Only a base64
- * credential pair fits in them.
+ * than any vendor token, hash or URL with credentials, with no separator a label needs
+ * and no space. Only a base64 credential pair fits in them.
  */
-const SHORT_PLAIN = /^[^\s:=|：]{0,15}$/;
+const SHORT_PLAIN = /^[^\s:=|：]{0,11}$/;
+/** Masking again until nothing changes: a mark can make a neighbour match ("KEY" + "Authorization"). */
+const MAX_PASSES = 4;
 
-function maskText(text: string, literals: readonly string[], rules: readonly SpanRule[]): string {
-  if (text.length < 4) return text;
+function spansOf(text: string, literals: readonly string[], rules: readonly SpanRule[]): Span[] {
   const spans: Span[] = [...literalSpans(text, literals)];
   const applicable = SHORT_PLAIN.test(text) ? rules.filter((rule) => SHORT_TEXT_RULES.includes(rule)) : rules;
   for (const rule of applicable) for (const span of rule(text)) spans.push(span);
-  return maskSpans(text, spans.map(endingAtMarker(text)), REDACTED);
+  return spans;
 }
 
-/**
- * A span that reaches a mark left by an earlier masking ends with that mark: what follows
- * it was left there on purpose, so masking twice is masking once ("password=[redacted]$"
- * stays as it is, where a value running to the end of the line would take the "$").
- */
-const endingAtMarker =
-  (text: string) =>
-  ([start, end]: Span): Span => {
-    const at = text.indexOf(REDACTED, start);
-    return at >= 0 && at < end ? [start, Math.min(end, at + REDACTED.length)] : [start, end];
-  };
+/** Masks until a pass changes nothing, so redacting redacted text is the identity. */
+function maskText(text: string, literals: readonly string[], rules: readonly SpanRule[]): string {
+  let out = text;
+  for (let pass = 0; pass < MAX_PASSES && out.length >= 4; pass++) {
+    const next = maskSpans(out, spansOf(out, literals, rules), REDACTED);
+    if (next === out) break;
+    out = next;
+  }
+  return out;
+}
 
 const isEmpty = (v: unknown) => v === null || v === undefined || v === "";
 
-/** PVE's log answers (task logs, syslog, journal): [{n: 1, t: "line"}, ...]. */
+/** PVE's log answers (task logs, syslog): [{n: 1, t: "line"}, ...]. */
 type LogLine = { n: number; t: string };
-const isLogLines = (value: unknown[]): value is LogLine[] =>
-  value.length > 0 &&
-  value.every((line) => {
-    const l = line as Partial<LogLine> | null;
-    return typeof l === "object" && l !== null && typeof l.t === "string" && typeof l.n === "number";
-  });
+const isLogLine = (line: unknown): line is LogLine => {
+  const l = line as Partial<LogLine> | null;
+  return typeof l === "object" && l !== null && typeof l.t === "string" && typeof l.n === "number";
+};
 
 /**
- * A log is one text split into lines: a private key or a cloud-init list spans several.
- * The spans are found on the joined text and masked line by line, so every line stays.
+ * A log is one text split into lines (task logs, syslog, the journal's list of strings):
+ * a private key or a cloud-init list spans several. The spans are found on the joined
+ * text and masked line by line, in one sweep, so every line stays and the work is linear.
  */
-function redactLogLines(lines: LogLine[], literals: readonly string[]): LogLine[] {
-  const text = lines.map((l) => l.t).join("\n");
-  const spans: Span[] = [...literalSpans(text, literals)];
-  for (const rule of TEXT_AND_VENDOR_RULES) for (const span of rule(text)) spans.push(span);
-  let start = 0;
-  return lines.map((line) => {
-    const end = start + line.t.length;
-    const own = spans.flatMap(([a, b]): Span[] =>
-      a < end && b > start ? [[Math.max(a, start) - start, Math.min(b, end) - start]] : [],
-    );
-    start = end + 1;
-    return { ...line, t: maskSpans(line.t, own, REDACTED) };
-  });
+function redactLines(lines: readonly string[], literals: readonly string[]): string[] {
+  let current = [...lines];
+  for (let pass = 0; pass < MAX_PASSES; pass++) {
+    const text = current.join("\n");
+    const spans = mergeSpans(spansOf(text, literals, TEXT_AND_VENDOR_RULES));
+    if (spans.length === 0) break;
+    let next = 0;
+    let start = 0;
+    const masked = current.map((line) => {
+      const end = start + line.length;
+      while (next < spans.length && spans[next]![1] <= start) next++;
+      const own: Span[] = [];
+      for (let i = next; i < spans.length && spans[i]![0] < end; i++) {
+        own.push([Math.max(spans[i]![0], start) - start, Math.min(spans[i]![1], end) - start]);
+      }
+      start = end + 1;
+      return maskSpans(line, own, REDACTED);
+    });
+    if (masked.every((line, i) => line === current[i])) break;
+    current = masked;
+  }
+  return current;
+}
+
+/** Sorted, disjoint spans. */
+function mergeSpans(spans: Span[]): Span[] {
+  spans.sort((a, b) => a[0] - b[0]);
+  const merged: [number, number][] = [];
+  for (const [start, end] of spans) {
+    const last = merged.at(-1);
+    if (last && start <= last[1]) last[1] = Math.max(last[1], end);
+    else if (end > start) merged.push([start, end]);
+  }
+  return merged;
 }
 
 function redactValueWith<T>(value: T, literals: readonly string[]): T {
   if (typeof value === "string") return maskText(value, literals, TEXT_AND_VENDOR_RULES) as T;
   if (Array.isArray(value)) {
-    if (isLogLines(value)) return redactLogLines(value, literals) as T;
+    if (value.length > 1 && value.every(isLogLine)) {
+      const texts = redactLines(
+        value.map((line) => line.t),
+        literals,
+      );
+      return value.map((line, i) => ({ ...line, t: texts[i] })) as T;
+    }
+    if (value.length > 1 && value.every((item) => typeof item === "string"))
+      return redactLines(value, literals) as T;
     return value.map((v) => redactValueWith(v, literals)) as T;
   }
   if (value && typeof value === "object") {

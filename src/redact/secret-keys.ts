@@ -30,4 +30,4 @@ export const PVE_SECRET_FIELDS: Readonly<Record<string, string>> = {
 
 /** Common names for secrets beyond PVE's own (configs people paste, other products' JSON). */
 export const SECRET_KEY_PATTERN =
-  /^(passwd|passphrase|pass|pw|pwd|apikey|api[_-]?key|private[_-]?key|credentials?|auth|authorization|psk|wpa[_-]?psk|client[_-]?secret)$|(^|[_\-.])(password|passwd|passphrase|secret|token|api[_-]?key|private[_-]?key|credentials?|psk|keyring)$/i;
+  /^(passwd|passphrase|pass|pw|pwd|apikey|api[_-]?key|private[_-]?key|credentials?|auth|authorization|psk|wpa[_-]?psk|client[_-]?secret)$|(^|[_\-.])(password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|psk|keyring)$/i;

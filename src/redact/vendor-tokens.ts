@@ -130,7 +130,7 @@ const EXTRA_FORMATS: RegExp[] = [
   /\b(?:PVE|PBS)APIToken=[^\s"']+/dg, // Proxmox token headers
   /\b(?:AccountKey|SharedAccessKey)=[A-Za-z0-9+/=]{20,}/dg, // Azure storage / service bus
   /\b(?:hf|api_org)_[A-Za-z0-9]{30,}/dg, // Hugging Face user and organisation tokens
-  /\bAQ[A-Za-z0-9+/]{38}==/dg, // Ceph auth key (keyring "key = AQ...==")
+  /\bAQ[A-Za-z0-9+/]{36}==/dg, // Ceph auth key: 28 bytes, 40 characters (keyring "key = AQ...==")
   /\b[MN][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}\b/dg, // Discord bot token
 ];
 

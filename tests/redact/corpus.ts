@@ -187,7 +187,7 @@ const SHAPES: Record<string, Maker> = {
       () => `AIza${g.chars(ALNUM + "_-", 35)}`,
       () => `eyJ${g.chars(ALNUM, 20)}.eyJ${g.chars(ALNUM, 40)}.${g.chars(ALNUM + "_-", 43)}`,
       () => `pypi-AgEIcHlwaS5vcmc${g.chars(ALNUM + "_-", 60)}`,
-      () => `AQ${g.chars(B64, 38)}==`,
+      () => `AQ${g.chars(B64, 36)}==`,
       () => `tk_${g.chars(LOWER + DIGITS, 29)}`,
       () => `AGE-SECRET-KEY-1${g.chars(UPPER + DIGITS, 58)}`,
     ])();
