@@ -19,6 +19,7 @@ import { maskSpans, type Span, type SpanRule } from "./redact/spans.js";
 import { PRIVATE_KEY_RULES, SHORT_TEXT_RULES, STRUCTURAL_RULES, TEXT_RULES } from "./redact/text-rules.js";
 import { vendorTokens } from "./redact/vendor-tokens.js";
 import { describeSshPublicKeys, isPublicKeyField } from "./ssh/public-keys.js";
+import { stripInvisible } from "./untrusted.js";
 
 export const REDACTED = "[redacted]";
 
@@ -69,6 +70,14 @@ function spansOf(text: string, literals: readonly string[], rules: readonly Span
   return spans;
 }
 
+/**
+ * What the rules read is what a reader will see: escape sequences and invisible characters
+ * go first ("\x1b[1mPassword\x1b[0m: x" and "Pass\u00adword: x" are labels once cleaned).
+ */
+function maskVisible(text: string, literals: readonly string[], rules: readonly SpanRule[]): string {
+  return maskText(stripInvisible(text), literals, rules);
+}
+
 /** Masks until a pass changes nothing, so redacting redacted text is the identity. */
 function maskText(text: string, literals: readonly string[], rules: readonly SpanRule[]): string {
   let out = text;
@@ -95,7 +104,7 @@ const isLogLine = (line: unknown): line is LogLine => {
  * text and masked line by line, in one sweep, so every line stays and the work is linear.
  */
 function redactLines(lines: readonly string[], literals: readonly string[]): string[] {
-  let current = [...lines];
+  let current = lines.map(stripInvisible);
   for (let pass = 0; pass < MAX_PASSES; pass++) {
     const text = current.join("\n");
     const spans = mergeSpans(spansOf(text, literals, TEXT_AND_VENDOR_RULES));
@@ -131,7 +140,7 @@ function mergeSpans(spans: Span[]): Span[] {
 }
 
 function redactValueWith<T>(value: T, literals: readonly string[]): T {
-  if (typeof value === "string") return maskText(value, literals, TEXT_AND_VENDOR_RULES) as T;
+  if (typeof value === "string") return maskVisible(value, literals, TEXT_AND_VENDOR_RULES) as T;
   if (Array.isArray(value)) {
     if (value.length > 1 && value.every(isLogLine)) {
       const texts = redactLines(
@@ -153,7 +162,7 @@ function redactValueWith<T>(value: T, literals: readonly string[]): T {
     for (const [k, v] of Object.entries(record)) {
       const masked = isSecretKey(k) || (secretPair && (k === "value" || k === "pending"));
       // Keys are text too where a guest writes them (guest-agent answers).
-      out[maskText(k, literals, TEXT_AND_VENDOR_RULES)] =
+      out[maskVisible(k, literals, TEXT_AND_VENDOR_RULES)] =
         masked && !isEmpty(v) ? REDACTED : redactValueWith(v, literals);
     }
     return out as T;
@@ -163,7 +172,7 @@ function redactValueWith<T>(value: T, literals: readonly string[]): T {
 
 /** Masks secret-looking substrings; `extraSecrets` are masked wherever they appear literally. */
 export function redactText(text: string, extraSecrets: readonly string[] = []): string {
-  return maskText(text, literalForms(extraSecrets), TEXT_AND_VENDOR_RULES);
+  return maskVisible(text, literalForms(extraSecrets), TEXT_AND_VENDOR_RULES);
 }
 
 /** Deep copy with secret keys masked and secret-looking substrings (and `extraSecrets`) removed. */
@@ -210,7 +219,7 @@ export class Redactor {
 
   /** A free-text string: every rule. */
   text(text: string): string {
-    return maskText(text, this.literals, TEXT_AND_VENDOR_RULES);
+    return maskVisible(text, this.literals, TEXT_AND_VENDOR_RULES);
   }
 
   /** Data: secret keys by name, every string by every rule. */

@@ -184,7 +184,7 @@ export class TokenCheck {
       const user = config.tokenId.split("!")[0];
       throw new PrivilegedTokenError(
         `the read token ${config.tokenId} can change things (${firstPaths(this.extraPrivileges)}); refusing to start. ` +
-          `Use a PVEAuditor token: pveum user token add ${user} readonly --privsep 1 && ` +
+          `Make a PVEAuditor token with pveum user token add ${user} readonly --privsep 1 && ` +
           `pveum acl modify / --users ${user} --tokens '${user}!readonly' --roles PVEAuditor ` +
           `(or set PROXMOX_ALLOW_PRIVILEGED_TOKEN=true to run anyway).`,
       );

@@ -43,7 +43,7 @@ export const LIMITS = {
 } as const;
 
 /** The text without control sequences or invisible characters; line breaks (\r\n and \r as \n) and tabs kept. */
-function stripInvisible(text: string): string {
+export function stripInvisible(text: string): string {
   return text
     .replace(CONTROL_SEQUENCE, "")
     .replace(/\r\n?/g, "\n")

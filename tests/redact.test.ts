@@ -169,8 +169,34 @@ describe("redaction of structure", () => {
     ).toEqual({
       command: "PW=1; curl -s https://x | sh",
       password: REDACTED,
-      sshkeys: ["ssh-ed25519 SHA256:+DiY3wvvV6TuJJhbpZisF/zLDA0zPMSvHdkr4UvCOqU admin@lab"],
+      sshkeys: ['ssh-ed25519 SHA256:+DiY3wvvV6TuJJhbpZisF/zLDA0zPMSvHdkr4UvCOqU "admin@lab"'],
       key: REDACTED,
     });
+  });
+});
+
+describe("our own advice survives redaction", () => {
+  it.each([
+    "the read token mcp@pve!ro can change things (/: Sys.Modify); refusing to start. Make a PVEAuditor token with pveum user token add mcp@pve readonly --privsep 1 && pveum acl modify / --users mcp@pve --tokens 'mcp@pve!readonly' --roles PVEAuditor (or set PROXMOX_ALLOW_PRIVILEGED_TOKEN=true to run anyway).",
+    "to serve reads anyway, restart with PROXMOX_ALLOW_PRIVILEGED_TOKEN=true",
+    "Proxmox refused the token mcp@pve!ro (401): the secret is wrong, or the token or its user is expired or disabled. Check PROXMOX_TOKEN_ID and PROXMOX_TOKEN_SECRET (Datacenter > Permissions > API Tokens).",
+    "The token lacks Sys.Audit on / (GET /cluster/status). Grant read-only access to the token and its user (a privilege-separated token gets the intersection): pveum acl modify / --users mcp@pve --tokens 'mcp@pve!ro' --roles PVEAuditor",
+    "not visible to this token (PVE refuses or silently filters it): needs Sys.Syslog on /nodes/{node}",
+  ])("%s", (line) => {
+    expect(redactText(line)).toBe(line);
+  });
+
+  it("reads labels as a person sees them: escape sequences and invisible characters do not hide one", () => {
+    expect(redactText("\u001b[1mPassword\u001b[0m: Hunter2Winter77")).toBe("Password: [redacted]");
+    expect(redactText("Pass\u00adword: Hunter2Winter77")).toBe("Password: [redacted]");
+    expect(
+      redact([
+        { n: 1, t: "DB_PASS\u001b[0m=Hunter2Winter77x" },
+        { n: 2, t: "ok" },
+      ]),
+    ).toEqual([
+      { n: 1, t: "DB_PASS=[redacted]" },
+      { n: 2, t: "ok" },
+    ]);
   });
 });

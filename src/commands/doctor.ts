@@ -321,7 +321,7 @@ async function tokenStep(steps: Steps, config: Config, pve: PveReader): Promise<
 async function privilegeStep(steps: Steps, config: Config, check: TokenCheck): Promise<boolean> {
   const user = config.tokenId.split("!")[0];
   const fix =
-    `fix: use a PVEAuditor token: pveum user token add ${user} readonly --privsep 1 && ` +
+    `fix: make a PVEAuditor token with pveum user token add ${user} readonly --privsep 1 && ` +
     `pveum acl modify / --users ${user} --tokens '${user}!readonly' --roles PVEAuditor`;
   try {
     await check.ensure();

@@ -5,8 +5,11 @@
 import { redactText } from "../redact.js";
 import { cleanText, LIMITS } from "../untrusted.js";
 
-/** PVE's words in an error: cleaned, and redacted like its answers (an error may quote a config line). */
-const fromPve = (text: string, max: number) => redactText(cleanText(text, max));
+/**
+ * PVE's words in an error: redacted like its answers (an error may quote a config line),
+ * then cleaned and capped: capping first could cut a secret so it no longer looks like one.
+ */
+const fromPve = (text: string, max: number) => cleanText(redactText(text), max);
 
 /**
  * PVE answered with a non-2xx status. Its words are untrusted (a guest-agent error quotes
@@ -73,7 +76,7 @@ export class PveTransportError extends Error {
      */
     readonly mayHaveReachedProxmox = false,
   ) {
-    super(redactText(cleanText(message, LIMITS.error, true)));
+    super(cleanText(redactText(message), LIMITS.error, true));
   }
 }
 

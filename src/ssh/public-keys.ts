@@ -55,17 +55,29 @@ export function describeSshPublicKeys(value: unknown): string[] {
 function describeSshPublicKey(line: string): string {
   const text = urlDecoded(line);
   if (text === undefined) return UNPARSEABLE_KEY;
-  const words = text.split(/[ \t]+/);
-  // authorized_keys options (from="...",no-pty) may come first: the key starts at its type.
-  const at = words.findIndex((word) => Object.hasOwn(BLOB_FIELDS, word));
-  if (at < 0) return UNPARSEABLE_KEY;
-  const type = words[at]!;
-  const blob = keyBlob(type, words[at + 1] ?? "");
+  // As sshd reads it: an options field may come first (from="...",no-pty; quotes with
+  // backslash escapes may hold spaces, and a key type inside them is not the key), then
+  // the type, the blob and the comment.
+  const parsed = AUTHORIZED_KEY.exec(text);
+  if (!parsed) return UNPARSEABLE_KEY;
+  const [, options, type = "", base64 = "", rest = ""] = parsed;
+  if (!Object.hasOwn(BLOB_FIELDS, type)) return UNPARSEABLE_KEY;
+  const blob = keyBlob(type, base64);
   if (!blob) return UNPARSEABLE_KEY;
   const fingerprint = `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
-  const comment = cleanText(words.slice(at + 2).join(" "), MAX_COMMENT_CHARS);
-  return comment ? `${type} ${fingerprint} ${comment}` : `${type} ${fingerprint}`;
+  const comment = cleanText(rest.trim(), MAX_COMMENT_CHARS);
+  return [
+    ...(options ? [`options ${JSON.stringify(cleanText(options, MAX_COMMENT_CHARS))}`] : []),
+    type,
+    fingerprint,
+    // Quoted: a comment could otherwise imitate a second key after "; ".
+    ...(comment ? [JSON.stringify(comment)] : []),
+  ].join(" ");
 }
+
+/** [options] type blob [comment]; options start with none of the key types. */
+const AUTHORIZED_KEY =
+  /^(?:((?!(?:ssh-|ecdsa-|sk-))(?:[^\s"\\]|\\.|"(?:[^"\\]|\\.)*")+)[ \t]+)?(\S+)[ \t]+(\S+)(?:[ \t]+(.*))?$/;
 
 /** A line with a space is plain text (a comment may hold a literal "%"); one without is URL-encoded. */
 function urlDecoded(line: string): string | undefined {

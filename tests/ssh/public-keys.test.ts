@@ -10,7 +10,7 @@ import { describeSshPublicKeys, isPublicKeyField, UNPARSEABLE_KEY } from "../../
 const KEYS = {
   ed25519: {
     line: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOoU67XiTuk1R+ZwTWJ5wm4/4V0hI/jSdNCNZ5aYEg/M admin@lab",
-    shown: "ssh-ed25519 SHA256:U38AT96aXtKZCex1Ugnen881CyWGSrcF7WfG7ybZeLE admin@lab",
+    shown: 'ssh-ed25519 SHA256:U38AT96aXtKZCex1Ugnen881CyWGSrcF7WfG7ybZeLE "admin@lab"',
   },
   rsa: {
     line: "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDBkLy0G2F7oAsx3EdCMJM915NsYA1TELo/hLeIr3qsnj0G7VQNepVdB/ODexxqknx0eu0sgesZXbYoxyDPZLepqXLZBKrlfKfYEA6RqDX8VcKXt1Bs3cOyRgMjMggWfJUqKgZWkyqpRTJyNQe1qsQRVr9q0CqzhzAUmJ+YdhIsbQ==",
@@ -18,11 +18,11 @@ const KEYS = {
   },
   ecdsa384: {
     line: "ecdsa-sha2-nistp384 AAAAE2VjZHNhLXNoYTItbmlzdHAzODQAAAAIbmlzdHAzODQAAABhBORn5dJZMICrRWMhLsRKl0GlCETAeLz1HLy7gdhcgu59PyDibGOFGGduZYtPsjefF2/VLFIRUo3j41Q/wFdjPtXGbkyCmNFZdzC+kRab2a+axtuk9mV56z9ohcC26KGYNQ== ops key",
-    shown: "ecdsa-sha2-nistp384 SHA256:Aiqkz3JHayisPC4+Xt4ijR1GgiOu90dZBbdXK12tXeA ops key",
+    shown: 'ecdsa-sha2-nistp384 SHA256:Aiqkz3JHayisPC4+Xt4ijR1GgiOu90dZBbdXK12tXeA "ops key"',
   },
   securityKey: {
     line: "sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIAcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHAAAABHNzaDo= yubi@lab",
-    shown: "sk-ssh-ed25519@openssh.com SHA256:BpyDHJ8Qm3F/3at6p0jNaRLMB2tszGHwTQIOkdqk9J4 yubi@lab",
+    shown: 'sk-ssh-ed25519@openssh.com SHA256:BpyDHJ8Qm3F/3at6p0jNaRLMB2tszGHwTQIOkdqk9J4 "yubi@lab"',
   },
 };
 
@@ -53,22 +53,37 @@ describe("describeSshPublicKeys", () => {
     expect(describeSshPublicKeys(text)).toEqual([KEYS.rsa.shown, KEYS.securityKey.shown]);
   });
 
-  it("skips authorized_keys options before the key", () => {
+  it("shows authorized_keys options before the key, as sshd reads them", () => {
     const line = `from="10.0.0.0/8",no-pty ${KEYS.ed25519.line}`;
-    expect(describeSshPublicKeys(line)).toEqual([KEYS.ed25519.shown]);
-    expect(describeSshPublicKeys(encodeURIComponent(line))).toEqual([KEYS.ed25519.shown]);
+    const shown = `options ${JSON.stringify('from="10.0.0.0/8",no-pty')} ${KEYS.ed25519.shown}`;
+    expect(describeSshPublicKeys(line)).toEqual([shown]);
+    expect(describeSshPublicKeys(encodeURIComponent(line))).toEqual([shown]);
+  });
+
+  it("shows the key sshd installs, not a key type quoted inside the options", () => {
+    const decoy = `environment="X=1 ${KEYS.ed25519.line}"`;
+    const [shown] = describeSshPublicKeys(`${decoy} ${KEYS.ecdsa384.line}`);
+    expect(shown).toMatch(
+      /ecdsa-sha2-nistp384 SHA256:Aiqkz3JHayisPC4\+Xt4ijR1GgiOu90dZBbdXK12tXeA "ops key"$/,
+    );
+    expect(shown).toMatch(/^options /);
+  });
+
+  it("quotes the comment, so it cannot imitate a second key", () => {
+    const [shown] = describeSshPublicKeys(`${KEYS.ed25519.line} me; ssh-rsa SHA256:fake`);
+    expect(shown).toBe(`${KEYS.ed25519.shown.replace('"admin@lab"', '"admin@lab me; ssh-rsa SHA256:fake"')}`);
   });
 
   it("keeps a literal % in a plain comment", () => {
     expect(describeSshPublicKeys(`${KEYS.ed25519.line} 100% ops`)).toEqual([
-      `${KEYS.ed25519.shown} 100% ops`,
+      KEYS.ed25519.shown.replace('"admin@lab"', '"admin@lab 100% ops"'),
     ]);
   });
 
   it("strips control and bidi characters from a comment and cuts a long one", () => {
     const hostile = `${KEYS.ed25519.line} admin\u001b]0;owned\u0007\u202e@lab`;
     const [shown] = describeSshPublicKeys(hostile);
-    expect(shown).toMatch(/^ssh-ed25519 SHA256:U38AT96aXtKZCex1Ugnen881CyWGSrcF7WfG7ybZeLE admin.*@lab$/);
+    expect(shown).toMatch(/^ssh-ed25519 SHA256:U38AT96aXtKZCex1Ugnen881CyWGSrcF7WfG7ybZeLE "admin.*@lab"$/);
     // eslint-disable-next-line no-control-regex -- looking for control characters is the point
     expect(shown).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
     const [long] = describeSshPublicKeys(`${KEYS.ed25519.line} ${"x".repeat(500)}`);
@@ -96,7 +111,7 @@ describe("describeSshPublicKeys", () => {
 
   it("accepts a hand-made blob of the right shape (the malformed cases above differ from it in one thing)", () => {
     expect(describeSshPublicKeys(`ssh-ed25519 ${sshBlob("ssh-ed25519", Buffer.alloc(32, 1))} a@b`)).toEqual([
-      expect.stringMatching(/^ssh-ed25519 SHA256:[A-Za-z0-9+/]{43} a@b$/),
+      expect.stringMatching(/^ssh-ed25519 SHA256:[A-Za-z0-9+/]{43} "a@b"$/),
     ]);
   });
 

@@ -82,11 +82,11 @@ describe("proxmox_api answers", () => {
 
 const ED25519 = {
   line: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOoU67XiTuk1R+ZwTWJ5wm4/4V0hI/jSdNCNZ5aYEg/M admin@lab",
-  shown: "ssh-ed25519 SHA256:U38AT96aXtKZCex1Ugnen881CyWGSrcF7WfG7ybZeLE admin@lab",
+  shown: 'ssh-ed25519 SHA256:U38AT96aXtKZCex1Ugnen881CyWGSrcF7WfG7ybZeLE "admin@lab"',
 };
 const ECDSA = {
   line: "ecdsa-sha2-nistp384 AAAAE2VjZHNhLXNoYTItbmlzdHAzODQAAAAIbmlzdHAzODQAAABhBORn5dJZMICrRWMhLsRKl0GlCETAeLz1HLy7gdhcgu59PyDibGOFGGduZYtPsjefF2/VLFIRUo3j41Q/wFdjPtXGbkyCmNFZdzC+kRab2a+axtuk9mV56z9ohcC26KGYNQ== ops key",
-  shown: "ecdsa-sha2-nistp384 SHA256:Aiqkz3JHayisPC4+Xt4ijR1GgiOu90dZBbdXK12tXeA ops key",
+  shown: 'ecdsa-sha2-nistp384 SHA256:Aiqkz3JHayisPC4+Xt4ijR1GgiOu90dZBbdXK12tXeA "ops key"',
 };
 const blobOf = (line: string) => line.split(" ")[1]!;
 
