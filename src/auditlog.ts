@@ -131,10 +131,9 @@ export class AuditLog {
     closeSync(this.fd);
   }
 
-  /** Secret-named keys and secret-looking text masked; keys are text a model chose too. */
+  /** Secret-named keys and secret-looking text masked (keys too: a model chose them). */
   private redactArgs(args: unknown): unknown {
-    const masked = this.redactor.value(boundForRedaction(args));
-    return mapKeys(masked, (key) => this.redactor.text(key));
+    return this.redactor.value(boundForRedaction(args));
   }
 }
 
@@ -165,8 +164,9 @@ function refuseUnsafeDirectory(dir: string): void {
     );
   }
   if ((stat.mode & 0o022) !== 0) {
+    // A shared system directory (/tmp, /var/log as root:syslog 0775) is not one to chmod.
     throw new UnsafeAuditLog(
-      `other users can write to its directory ${dir} (mode ${(stat.mode & 0o7777).toString(8)}) and could replace the log; fix: chmod go-w ${dir}, or use a directory of your own such as ${dirname(DEFAULT_PATH)}`,
+      `other users can write to its directory ${dir} (mode ${(stat.mode & 0o7777).toString(8)}) and could replace the log; fix: use a directory of your own such as ${dirname(DEFAULT_PATH)} (or chmod go-w ${dir} if no one else needs to write there)`,
     );
   }
 }
@@ -217,14 +217,6 @@ function boundForRedaction(value: unknown): unknown {
         .slice(0, MAX_ENTRIES)
         .map(([k, v]) => [k.slice(0, REDACTION_WINDOW), boundForRedaction(v)]),
     );
-  }
-  return value;
-}
-
-function mapKeys(value: unknown, rename: (key: string) => string): unknown {
-  if (Array.isArray(value)) return value.map((v) => mapKeys(v, rename));
-  if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [rename(k), mapKeys(v, rename)]));
   }
   return value;
 }

@@ -143,6 +143,7 @@ export function createMcpServer(deps: ServerDeps): McpServer {
       const { record, pveRequests } = begin(tool, args, extra.requestId, config.tokenId);
       try {
         const out = await requestsOfCall.run(pveRequests, async () => {
+          tool.checkArgs?.(args);
           await tokenCheck.ensure();
           assertOffered(tool.name);
           return tool.handle(args, { pve, facts, signal: extra.signal, access: tokenCheck.report });

@@ -214,7 +214,7 @@ describe("refuses a log other users could write or swap (as ssh does for its key
       chmodSync(dir, mode);
       const message = refusal(
         join(dir, "audit.jsonl"),
-        /other users can write to its directory .* fix: chmod go-w /,
+        /other users can write to its directory .* fix: use a directory of your own .* chmod go-w /,
       );
       expect(message).toContain(dir);
     }

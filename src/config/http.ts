@@ -54,7 +54,8 @@ const HTTP_HARMLESS: Record<string, RegExp> = {
 };
 
 /**
- * Length alone lets "aaaa…" or a repeated word through. A random token clears this
+ * Length alone lets "aaaa…" or a short repeated word through (a word of 10 or more
+ * different characters, repeated, still passes: the rule is about variety). A random token clears this
  * by far: 64 characters of `openssl rand -hex 32` have fewer than 10 different ones
  * about once in 10^12, a 32-character hex token about once in 10^4.
  */

@@ -139,6 +139,9 @@ export const proxmoxApiGet = defineTool({
     gaps: gapsField,
   },
   needs: [],
+  checkArgs(args) {
+    assertReadAllowed(parseApiPath("GET", args.path).template, Object.keys(args.params ?? {}));
+  },
   async handle(args, ctx) {
     const { path, template } = parseApiPath("GET", args.path);
     assertReadAllowed(template, Object.keys(args.params ?? {}));

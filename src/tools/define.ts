@@ -103,6 +103,11 @@ interface ToolBase<I extends z.ZodRawShape, O extends z.ZodRawShape> {
   needs: NeededPrivilege[];
   /** Why the tool cannot work with this configuration (e.g. SSH not set up), or undefined. */
   unavailableWith?(facts: ReadFacts): string | undefined;
+  /**
+   * Refuses arguments the input schema cannot judge (a raw API path), by throwing one
+   * actionable line; runs before anything is sent, the token check included.
+   */
+  checkArgs?(args: z.infer<z.ZodObject<I>>): void;
 }
 
 export interface ReadTool<I extends z.ZodRawShape, O extends z.ZodRawShape> extends ToolBase<I, O> {

@@ -184,6 +184,18 @@ describe("proxmox_api_get serves the curated allow-list only", () => {
     expect(requests()).toEqual([]);
   });
 
+  it("refuses before the token check too: a fresh server's first call, refused, sends nothing at all", async () => {
+    const fresh = await toolClient(sim, apiTools);
+    try {
+      sim.clearRequests();
+      const r = await fresh.call("proxmox_api_get", { path: "/nodes/pve1/report" });
+      expect(r.isError).toBe(true);
+      expect(sim.requests()).toEqual([]);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it.each([
     ["/nodes/pve1/report", "node-report", "get_node_status"],
     ["/api2/json/nodes/pve1/report/", "node-report", "get_node_status"],
