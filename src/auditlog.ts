@@ -21,7 +21,7 @@ import {
   type Stats,
 } from "node:fs";
 import { dirname } from "node:path";
-import { REDACTED, Redactor, redactSecretKeys } from "./redact.js";
+import { Redactor, redactSecretKeys } from "./redact.js";
 
 export interface AuditRecord {
   tool: string;
@@ -82,7 +82,7 @@ export class AuditLog {
     secrets: readonly string[] = [],
   ) {
     this.redactor = new Redactor(secrets);
-    this.secrets = literalForms(secrets);
+    this.secrets = secrets;
     try {
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
       refuseUnsafeDirectory(dirname(path));
@@ -117,7 +117,7 @@ export class AuditLog {
       ...record,
       tool: text(record.tool),
       args: exactArgs(record)
-        ? maskLiterals(redactSecretKeys(record.args), this.secrets)
+        ? redactSecretKeys(record.args, this.secrets)
         : capStrings(this.redactArgs(record.args)),
       ...(record.error ? { error: text(record.error, MAX_ERROR) } : {}),
       pveRequests: record.pveRequests.map((request) => ({ ...request, path: text(request.path) })),
@@ -217,28 +217,6 @@ function boundForRedaction(value: unknown): unknown {
         .slice(0, MAX_ENTRIES)
         .map(([k, v]) => [k.slice(0, REDACTION_WINDOW), boundForRedaction(v)]),
     );
-  }
-  return value;
-}
-
-/**
- * The secrets as written and URL-encoded (as they travel in a path), longest first; as
- * in the redactor, a 1-3 character "secret" would mask ordinary text and is left out.
- */
-function literalForms(secrets: readonly string[]): string[] {
-  const forms = new Set(
-    secrets.filter((secret) => secret.length >= 4).flatMap((secret) => [secret, encodeURIComponent(secret)]),
-  );
-  return [...forms].sort((a, b) => b.length - a.length);
-}
-
-/** Only the literal secrets masked, in values and keys: the rest of an exact record stays exact. */
-function maskLiterals(value: unknown, literals: readonly string[]): unknown {
-  const mask = (text: string) => literals.reduce((out, secret) => out.split(secret).join(REDACTED), text);
-  if (typeof value === "string") return mask(value);
-  if (Array.isArray(value)) return value.map((v) => maskLiterals(v, literals));
-  if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [mask(k), maskLiterals(v, literals)]));
   }
   return value;
 }

@@ -15,7 +15,7 @@
  * SECURITY.md say so. Redaction is idempotent: masking twice changes nothing more.
  */
 import { PVE_SECRET_FIELDS, SECRET_KEY_PATTERN } from "./redact/secret-keys.js";
-import { maskSpans, type Span, type SpanRule } from "./redact/spans.js";
+import { maskSpans, mergeSpans, type Span, type SpanRule } from "./redact/spans.js";
 import { PRIVATE_KEY_RULES, SHORT_TEXT_RULES, STRUCTURAL_RULES, TEXT_RULES } from "./redact/text-rules.js";
 import { vendorTokens } from "./redact/vendor-tokens.js";
 import { describeSshPublicKeys, isPublicKeyField } from "./ssh/public-keys.js";
@@ -127,18 +127,6 @@ function redactLines(lines: readonly string[], literals: readonly string[]): str
   return current;
 }
 
-/** Sorted, disjoint spans. */
-function mergeSpans(spans: Span[]): Span[] {
-  spans.sort((a, b) => a[0] - b[0]);
-  const merged: [number, number][] = [];
-  for (const [start, end] of spans) {
-    const last = merged.at(-1);
-    if (last && start <= last[1]) last[1] = Math.max(last[1], end);
-    else if (end > start) merged.push([start, end]);
-  }
-  return merged;
-}
-
 function redactValueWith<T>(value: T, literals: readonly string[]): T {
   if (typeof value === "string") return maskVisible(value, literals, TEXT_AND_VENDOR_RULES) as T;
   if (Array.isArray(value)) {
@@ -181,25 +169,30 @@ export function redact<T>(value: T, extraSecrets: readonly string[] = []): T {
 }
 
 /**
- * Deep copy with only secret-named keys (and private key blocks) masked: for records that
- * must keep the exact text of what was run (a dangerous call's command), where pattern
- * redaction could hide part of it ("PW=1; curl ... | sh" would lose everything after "PW=").
- * SSH public keys being set are shown as type, fingerprint and comment: who may log in.
+ * Deep copy with only secret-named keys, private key blocks and `extraSecrets` masked: for
+ * records that must keep the exact text of what was run (a dangerous call's command),
+ * where pattern redaction could hide part of it ("PW=1; curl ... | sh" would lose
+ * everything after "PW="). SSH public keys being set are shown as type, fingerprint and
+ * comment: who may log in.
  */
-export function redactSecretKeys<T>(value: T): T {
-  if (typeof value === "string") return maskText(value, [], PRIVATE_KEY_RULES) as T;
-  if (Array.isArray(value)) return value.map(redactSecretKeys) as T;
+export function redactSecretKeys<T>(value: T, extraSecrets: readonly string[] = []): T {
+  return secretKeysWith(value, literalForms(extraSecrets));
+}
+
+function secretKeysWith<T>(value: T, literals: readonly string[]): T {
+  if (typeof value === "string") return maskText(value, literals, PRIVATE_KEY_RULES) as T;
+  if (Array.isArray(value)) return value.map((v) => secretKeysWith(v, literals)) as T;
   if (value && typeof value === "object") {
     return Object.fromEntries(
       Object.entries(value as Record<string, unknown>).map(([k, v]) => [
-        k,
+        maskText(k, literals, []),
         isEmpty(v)
           ? v
           : isPublicKeyField(k)
-            ? describeSshPublicKeys(v).map((key) => maskText(key, [], TEXT_AND_VENDOR_RULES))
+            ? describeSshPublicKeys(v).map((key) => maskText(key, literals, TEXT_AND_VENDOR_RULES))
             : isSecretKey(k)
               ? REDACTED
-              : redactSecretKeys(v),
+              : secretKeysWith(v, literals),
       ]),
     ) as T;
   }

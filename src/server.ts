@@ -268,6 +268,7 @@ export function createMcpServer(deps: ServerDeps): McpServer {
  * the outcome in the audit log (tool "resource:<uri>"), the answer redacted and capped.
  */
 function resourceReader({ config, pve, tokenCheck, audit }: ServerDeps, redactor: Redactor): ResourceReader {
+  const facts = readFactsOf(config);
   const line = (name: string, args: Record<string, unknown>, started: number, pveRequests: PveRequest[]) =>
     ({
       tool: name,
@@ -284,7 +285,7 @@ function resourceReader({ config, pve, tokenCheck, audit }: ServerDeps, redactor
       try {
         const out = await requestsOfCall.run(pveRequests, async () => {
           await tokenCheck.ensure();
-          return read({ pve, facts: readFactsOf(config), signal, access: tokenCheck.report });
+          return read({ pve, facts, signal, access: tokenCheck.report });
         });
         writeAuditSafely(audit, () =>
           audit.write({ ...line(name, args, started, pveRequests), outcome: "ok" }),

@@ -222,7 +222,6 @@ export class TokenCheck {
       this.gainedPrivileges = new PrivilegedTokenError(
         `the read token ${config.tokenId} gained privileges that can change things since start (${firstPaths(this.extraPrivileges)}); ` +
           `every read is refused until you remove them from the token, its user and their groups (Datacenter > Permissions); ` +
-          // Last on the line: a redactor reads "TOKEN=true and more" as a labelled secret.
           `to serve reads anyway, restart with PROXMOX_ALLOW_PRIVILEGED_TOKEN=true`,
       );
       if (!refusedBefore) this.log(this.gainedPrivileges.message);

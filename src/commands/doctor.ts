@@ -401,13 +401,14 @@ function toolsetSteps(steps: Steps, config: Config, check: TokenCheck, tier: Any
     }
     const usable = tools.filter((t) => !hidden.has(t.name)).map((t) => t.name);
     // A tool the configuration leaves out (SSH not set up) is a choice; one the token cannot use is a problem.
-    const lacking = tools.filter((t) => hidden.has(t.name) && !t.unavailableWith?.(readFactsOf(config)));
-    const notSetUp = tools.filter((t) => t.unavailableWith?.(readFactsOf(config)));
+    const facts = readFactsOf(config);
+    const lacking = tools.filter((t) => hidden.has(t.name) && !t.unavailableWith?.(facts));
+    const notSetUp = tools.filter((t) => t.unavailableWith?.(facts));
     const mark: Mark = lacking.length > 0 ? "fail" : "ok";
     const text = usable.length > 0 ? usable.join(", ") : "no tool usable";
     const more = [
       ...lacking.map((t) => `${t.name} unavailable: ${hidden.get(t.name)}`),
-      ...notSetUp.map((t) => `${t.name} not offered: ${t.unavailableWith?.(readFactsOf(config))}`),
+      ...notSetUp.map((t) => `${t.name} not offered: ${t.unavailableWith?.(facts)}`),
       ...(lacking.length > 0 ? [`fix: ${grantFix(config, tier)}`] : []),
     ];
     steps.line(mark, step, text, more);

@@ -1,10 +1,10 @@
 /**
  * The read side's Proxmox client: GET only, by construction (there is no method that
  * sends anything else). Every answer is redacted before any caller sees it (redact.ts):
- * read tools, resources, the audit and doctor work on data without secrets. Per-client TLS (never process-global), one deadline per request
- * that covers the body, every path value checked against PVE's format before any byte is
- * sent, no retries, and a token secret that never leaves its private field except into
- * the Authorization header.
+ * read tools, resources, the audit and doctor work on data without secrets. Per-client
+ * TLS (never process-global), one deadline per request that covers the body, every path
+ * value checked against PVE's format before any byte is sent, no retries, and a token
+ * secret that never leaves its private field except into the Authorization header.
  *
  * The request machinery (PveTransport) is shared with the admin client (admin.ts); a
  * PveReader keeps its transport in a private field and only ever passes it "GET".

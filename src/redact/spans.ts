@@ -16,28 +16,24 @@ export function* matchSpans(text: string, pattern: RegExp, group = 0): Iterable<
   }
 }
 
+/** The spans sorted, overlapping or touching ones joined, empty ones dropped. */
+export function mergeSpans(spans: readonly Span[]): Span[] {
+  const merged: [number, number][] = [];
+  for (const [start, end] of [...spans].sort((a, b) => a[0] - b[0])) {
+    const last = merged.at(-1);
+    if (last && start <= last[1]) last[1] = Math.max(last[1], end);
+    else if (end > start) merged.push([start, end]);
+  }
+  return merged;
+}
+
 /** Replaces each merged span with `marker`. */
-export function maskSpans(text: string, spans: Span[], marker: string): string {
-  if (spans.length === 0) return text;
-  spans.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+export function maskSpans(text: string, spans: readonly Span[], marker: string): string {
   let out = "";
   let at = 0;
-  let open: [number, number] | undefined;
-  for (const [start, end] of spans) {
-    if (end <= start) continue;
-    if (open && start <= open[1]) {
-      open[1] = Math.max(open[1], end);
-      continue;
-    }
-    if (open) {
-      out += text.slice(at, open[0]) + marker;
-      at = open[1];
-    }
-    open = [start, end];
-  }
-  if (open) {
-    out += text.slice(at, open[0]) + marker;
-    at = open[1];
+  for (const [start, end] of mergeSpans(spans)) {
+    out += text.slice(at, start) + marker;
+    at = end;
   }
   return out + text.slice(at);
 }

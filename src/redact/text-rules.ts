@@ -8,7 +8,7 @@
  * Every pattern is linear: prefixes and values are bounded or stop at a character class
  * the pattern cannot re-enter, and no pattern nests unbounded quantifiers.
  */
-import { matchSpans, type Span, type SpanRule } from "./spans.js";
+import { matchSpans, type SpanRule } from "./spans.js";
 
 /** Labels of a password (the value may hold spaces: it runs to the end of the line). */
 const PASSWORD_WORDS = [
@@ -529,5 +529,3 @@ export const STRUCTURAL_RULES: readonly SpanRule[] = [
   secretUrls,
   cryptHashes,
 ];
-
-export type { Span };

@@ -55,7 +55,7 @@ function secretlintHandlers(): ((source: unknown) => unknown)[] {
 }
 
 /** secretlint's findings; a rule that answers asynchronously would be a change of its API: fail loudly. */
-export function* secretlintSpans(content: string): Iterable<Span> {
+function* secretlintSpans(content: string): Iterable<Span> {
   const source = {
     content,
     hasBOM: false,
