@@ -12,7 +12,7 @@ import { describeConfig, describeHttpConfig } from "./config/redact.js";
 import type { Config, HttpConfig } from "./config/types.js";
 import { PveAdmin } from "./pve/admin.js";
 import { PveReader, type PveRequestRecord } from "./pve/client.js";
-import { explainError } from "./explain-error.js";
+import { DOCTOR_HINT, explainError } from "./explain-error.js";
 import { createMcpServer, recordPveRequest, type ServerDeps } from "./server.js";
 import { PrivilegedTokenError, TokenCheck } from "./token-check.js";
 import type { Simulator } from "./simulator/index.js";
@@ -165,7 +165,7 @@ async function serve(demo: boolean, overHttp: boolean): Promise<void> {
         process.exit(2);
       }
       process.stderr.write(
-        `proxmox-mcp: warning: cannot check the tokens at start (${explainError(err, config)}); every tool call retries the check\n`,
+        `proxmox-mcp: warning: cannot check the tokens at start (${explainError(err, config)}); every tool call retries the check. ${DOCTOR_HINT}\n`,
       );
     },
   );

@@ -18,6 +18,21 @@ export function explainError(err: unknown, config: Config, token: TokenRole = "r
   return cleanText(explain(err, config, token), LIMITS.error, true);
 }
 
+/**
+ * A tool call's failure. When Proxmox could not be reached or refused the token, the
+ * settings are wrong rather than the call: `proxmox-mcp doctor` walks DNS, TCP, TLS and
+ * the token one step at a time and prints the fix, so the answer points there.
+ */
+export function explainCallError(err: unknown, config: Config, token: TokenRole = "read"): string {
+  const message = explainError(err, config, token);
+  const settingsAtFault =
+    err instanceof PveTransportError || (err instanceof PveApiError && err.status === 401);
+  return settingsAtFault ? `${message} ${DOCTOR_HINT}` : message;
+}
+
+export const DOCTOR_HINT =
+  "To check the connection step by step, run `proxmox-mcp doctor` with the same settings.";
+
 function explain(err: unknown, config: Config, token: TokenRole): string {
   // The client's own messages already say what failed, where, and how to fix it.
   if (err instanceof PveInputError || err instanceof PveTransportError) return err.message;

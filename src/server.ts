@@ -10,7 +10,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { ErrorCode, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
 import type { AuditLog, AuditRecord, Confirmation } from "./auditlog.js";
 import type { Config, DangerousConfig } from "./config/types.js";
-import { explainError } from "./explain-error.js";
+import { explainCallError } from "./explain-error.js";
 import type { PveAdmin } from "./pve/admin.js";
 import type { PveReader } from "./pve/client.js";
 import type { TokenCheck } from "./token-check.js";
@@ -151,7 +151,7 @@ export function createMcpServer(deps: ServerDeps): McpServer {
         writeAuditSafely(audit, () => record("ok"));
         return answer(out);
       } catch (err) {
-        const message = redactor.text(explainError(err, config));
+        const message = redactor.text(explainCallError(err, config));
         writeAuditSafely(audit, () => record("error", { error: message }));
         return failure(message);
       }
@@ -193,7 +193,7 @@ export function createMcpServer(deps: ServerDeps): McpServer {
         return answer(out);
       } catch (err) {
         if (err instanceof NotConfirmedError) confirmation = err.confirmation;
-        const message = redactor.text(explainError(err, config, "admin"));
+        const message = redactor.text(explainCallError(err, config, "admin"));
         writeAuditSafely(audit, () => record("error", { error: message, confirmation, effect }));
         return failure(message);
       }
@@ -294,7 +294,7 @@ function resourceReader({ config, pve, tokenCheck, audit }: ServerDeps, redactor
           typeof out === "string" ? capText(redactor.rendered(out)) : redactor.value(out)
         ) as typeof out;
       } catch (err) {
-        const message = redactor.text(explainError(err, config));
+        const message = redactor.text(explainCallError(err, config));
         writeAuditSafely(audit, () =>
           audit.write({ ...line(name, args, started, pveRequests), outcome: "error", error: message }),
         );

@@ -40,6 +40,20 @@ const CLUSTER_ADMIN_PRIVILEGES = ["Permissions.Modify", "User.Modify", "Realm.Al
 /** The read token can change things and the operator did not allow it. */
 export class PrivilegedTokenError extends Error {}
 
+/**
+ * The pveum lines for a read-only token, as the README's setup gives them. Always for a
+ * user of its own that holds nothing but PVEAuditor: a token of root@pam (which our own
+ * audit flags) or of an administrator stays one ACL change away from writing again.
+ */
+export function readOnlyTokenFix(configuredTokenId: string): string {
+  const user = configuredTokenId.split("!")[0] === "mcp@pve" ? "mcp-audit@pve" : "mcp@pve";
+  return (
+    `pveum user add ${user} && pveum acl modify / --users ${user} --roles PVEAuditor && ` +
+    `pveum user token add ${user} readonly --privsep 1 && ` +
+    `pveum acl modify / --tokens '${user}!readonly' --roles PVEAuditor`
+  );
+}
+
 /** A check that, once passed, stays passed; a failure other than a refusal is retried on the next call. */
 class OnceChecked {
   private passed: Promise<void> | undefined;
@@ -181,11 +195,9 @@ export class TokenCheck {
     const permissions = await pve.get<Permissions>("/access/permissions");
     this.extraPrivileges = writablePrivileges(permissions);
     if (this.extraPrivileges.length > 0 && !config.allowPrivilegedToken) {
-      const user = config.tokenId.split("!")[0];
       throw new PrivilegedTokenError(
         `the read token ${config.tokenId} can change things (${firstPaths(this.extraPrivileges)}); refusing to start. ` +
-          `Make a PVEAuditor token with pveum user token add ${user} readonly --privsep 1 && ` +
-          `pveum acl modify / --users ${user} --tokens '${user}!readonly' --roles PVEAuditor ` +
+          `Make a read-only token of a user of its own: ${readOnlyTokenFix(config.tokenId)} ` +
           `(or set PROXMOX_ALLOW_PRIVILEGED_TOKEN=true to run anyway).`,
       );
     }

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { Secret } from "../src/config/secret.js";
-import { explainError } from "../src/explain-error.js";
+import { DOCTOR_HINT, explainCallError, explainError } from "../src/explain-error.js";
 import { PveApiError, PveTransportError } from "../src/pve/errors.js";
 import { CONTROL_OR_INVISIBLE, HOSTILE_REMAINDERS, HOSTILE_TEXT } from "./helpers/hostile-text.js";
 import { simConfig } from "./helpers/config.js";
@@ -95,5 +95,35 @@ describe("explainError quotes PVE's words and cleans everything", () => {
     const explained = explainError(err, config);
     expectClean(explained);
     expect(explained.endsWith("\nSet PROXMOX_CA_FILE.")).toBe(true);
+  });
+});
+
+describe("a failing tool call points to proxmox-mcp doctor when the settings are at fault", () => {
+  it.each([
+    [
+      "Proxmox unreachable",
+      new PveTransportError("network", "cannot connect to 127.0.0.1:8006 (ECONNREFUSED)"),
+    ],
+    ["a deadline passed", new PveTransportError("timeout", "GET /version: no answer within 15000 ms")],
+    [
+      "a certificate mismatch",
+      new PveTransportError("tls", "the TLS certificate of x has another fingerprint"),
+    ],
+    ["the token refused (401)", new PveApiError(401, "x", "authentication failure", "GET", "/version")],
+  ])("%s: the doctor hint follows the explanation", (_label, err) => {
+    const text = explainCallError(err, config);
+    expect(text).toBe(`${explainError(err, config)} ${DOCTOR_HINT}`);
+    expect(text).toContain("`proxmox-mcp doctor`");
+  });
+
+  it.each([
+    [
+      "a missing privilege (403)",
+      new PveApiError(403, "x", "Permission check failed (/, Sys.Audit)", "GET", "/"),
+    ],
+    ["an offline node (595)", new PveApiError(595, "x", "no route", "GET", "/nodes/pve3/status")],
+    ["a tool's own error", new Error("VM/CT 999 does not exist")],
+  ])("%s: no hint, the call itself is at fault", (_label, err) => {
+    expect(explainCallError(err, config)).toBe(explainError(err, config));
   });
 });

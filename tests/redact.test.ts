@@ -177,7 +177,7 @@ describe("redaction of structure", () => {
 
 describe("our own advice survives redaction", () => {
   it.each([
-    "the read token mcp@pve!ro can change things (/: Sys.Modify); refusing to start. Make a PVEAuditor token with pveum user token add mcp@pve readonly --privsep 1 && pveum acl modify / --users mcp@pve --tokens 'mcp@pve!readonly' --roles PVEAuditor (or set PROXMOX_ALLOW_PRIVILEGED_TOKEN=true to run anyway).",
+    "the read token mcp@pve!ro can change things (/: Sys.Modify); refusing to start. Make a read-only token of a user of its own: pveum user add mcp-audit@pve && pveum acl modify / --users mcp-audit@pve --roles PVEAuditor && pveum user token add mcp-audit@pve readonly --privsep 1 && pveum acl modify / --tokens 'mcp-audit@pve!readonly' --roles PVEAuditor (or set PROXMOX_ALLOW_PRIVILEGED_TOKEN=true to run anyway).",
     "to serve reads anyway, restart with PROXMOX_ALLOW_PRIVILEGED_TOKEN=true",
     "Proxmox refused the token mcp@pve!ro (401): the secret is wrong, or the token or its user is expired or disabled. Check PROXMOX_TOKEN_ID and PROXMOX_TOKEN_SECRET (Datacenter > Permissions > API Tokens).",
     "The token lacks Sys.Audit on / (GET /cluster/status). Grant read-only access to the token and its user (a privilege-separated token gets the intersection): pveum acl modify / --users mcp@pve --tokens 'mcp@pve!ro' --roles PVEAuditor",

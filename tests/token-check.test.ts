@@ -17,7 +17,12 @@ import { RESOURCE_URIS } from "../src/resources.js";
 import { createMcpServer } from "../src/server.js";
 import { startSimulator, type Simulator, type TokenCredentials } from "../src/simulator/index.js";
 import type { ScenarioInput } from "../src/simulator/scenario.js";
-import { PrivilegedTokenError, READ_TOKEN_RECHECK_MS, TokenCheck } from "../src/token-check.js";
+import {
+  PrivilegedTokenError,
+  READ_TOKEN_RECHECK_MS,
+  readOnlyTokenFix,
+  TokenCheck,
+} from "../src/token-check.js";
 import { ALL_TOOLS, buildInventory } from "../src/tools/inventory.js";
 import { simConfig } from "./helpers/config.js";
 import { TEST_TOKENS, testScenario } from "./helpers/scenarios.js";
@@ -131,6 +136,9 @@ describe("TokenCheck", () => {
       expect(message).toContain(`the read token ${token.id} can change things`);
       expect(message).toMatch(/\/: .*VM\.PowerMgmt/);
       expect(message).toContain("--roles PVEAuditor");
+      // A user of its own: never another token of root@pam or of the administrator at fault.
+      expect(message).toContain("pveum user token add mcp@pve readonly --privsep 1");
+      expect(message).not.toContain(`token add ${token.id.split("!")[0]}`);
       expect(message).toContain("PROXMOX_ALLOW_PRIVILEGED_TOKEN=true");
       expect(message).not.toContain(token.secret);
     }
@@ -346,5 +354,17 @@ describe("TokenCheck while serving", () => {
       await client.close();
       audit.close();
     }
+  });
+});
+
+describe("readOnlyTokenFix", () => {
+  it("names a user of its own, and another one when the token at fault is already mcp@pve's", () => {
+    expect(readOnlyTokenFix("root@pam!mcp")).toBe(
+      "pveum user add mcp@pve && pveum acl modify / --users mcp@pve --roles PVEAuditor && " +
+        "pveum user token add mcp@pve readonly --privsep 1 && " +
+        "pveum acl modify / --tokens 'mcp@pve!readonly' --roles PVEAuditor",
+    );
+    expect(readOnlyTokenFix("mcp@pve!readonly")).toContain("pveum user add mcp-audit@pve &&");
+    expect(readOnlyTokenFix("mcp@pve!readonly")).not.toContain(" mcp@pve ");
   });
 });

@@ -13,7 +13,7 @@ import type { Config, TlsMode } from "../config/types.js";
 import { explainError } from "../explain-error.js";
 import { PveAdmin } from "../pve/admin.js";
 import { PveReader } from "../pve/client.js";
-import { PrivilegedTokenError, TokenCheck } from "../token-check.js";
+import { PrivilegedTokenError, readOnlyTokenFix, TokenCheck } from "../token-check.js";
 import { readFactsOf, type AnyTool } from "../tools/define.js";
 import { ALL_TOOLS } from "../tools/inventory.js";
 import { processIo, setUp, useColor, type CommandIo, type CommandSetup } from "./setup.js";
@@ -319,10 +319,7 @@ async function tokenStep(steps: Steps, config: Config, pve: PveReader): Promise<
 
 /** The read token's start-up check, as serve runs it. */
 async function privilegeStep(steps: Steps, config: Config, check: TokenCheck): Promise<boolean> {
-  const user = config.tokenId.split("!")[0];
-  const fix =
-    `fix: make a PVEAuditor token with pveum user token add ${user} readonly --privsep 1 && ` +
-    `pveum acl modify / --users ${user} --tokens '${user}!readonly' --roles PVEAuditor`;
+  const fix = `fix: make a read-only token of a user of its own: ${readOnlyTokenFix(config.tokenId)}`;
   try {
     await check.ensure();
   } catch (err) {

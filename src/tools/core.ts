@@ -24,6 +24,9 @@ const GiB = 1024 ** 3;
 const gib = (bytes: number | undefined) => (bytes === undefined ? "?" : (bytes / GiB).toFixed(1));
 const pct = (used: number | undefined, total: number | undefined) =>
   used === undefined || !total ? "?" : `${Math.round((used / total) * 100)}%`;
+/** "824.8 GiB", "7.5 TiB": a storage's sizes in the unit a person reads them in. */
+const size = (bytes: number) =>
+  bytes >= 1024 * GiB ? `${(bytes / 1024 / GiB).toFixed(1)} TiB` : `${gib(bytes)} GiB`;
 
 const guestSummary = z.object({
   vmid: z.number().int(),
@@ -543,9 +546,11 @@ export const getStorage = defineTool({
     storages.sort((a, b) => a.storage.localeCompare(b.storage) || a.node.localeCompare(b.node));
     const lines = storages.map(
       (s) =>
-        `${s.storage}@${s.node} ${s.type}${s.shared ? " shared" : ""} [${s.content}] ${s.status}` +
-        (s.total
-          ? ` ${gib(s.used)}/${gib(s.total)} GiB (${pct(s.used, s.total)})${(s.usedFraction ?? 0) >= 0.9 ? " NEARLY FULL" : ""}`
+        `${s.storage}@${s.node} ${s.type}${s.shared ? " shared" : ""} [${s.content}] status ${s.status}` +
+        // PVE calls an active storage "available": the numbers must not read as available space.
+        (s.total && s.used !== undefined
+          ? `, used ${size(s.used)} of ${size(s.total)} (${pct(s.used, s.total)}), free ${size(Math.max(0, s.total - s.used))}` +
+            `${(s.usedFraction ?? 0) >= 0.9 ? " NEARLY FULL" : ""}`
           : ""),
     );
     return {

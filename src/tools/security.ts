@@ -12,6 +12,7 @@ import { pveNode, pveVmid } from "../pve/formats.js";
 import { guestType, locateGuest, offlineNodesOf, type ClusterResource } from "./cluster.js";
 import { defineTool, type AnyTool } from "./define.js";
 import { gapsField, gapText, getOrGap, type Gap } from "./visibility.js";
+import { timeLeft } from "../time-left.js";
 import { cleanText, fence } from "../untrusted.js";
 import { mapLimit } from "./cluster.js";
 
@@ -516,27 +517,31 @@ function toCert(raw: RawCert, files: Set<string>, now: number): NodeCertificateI
   };
 }
 
-async function nodeCertificates(pve: PveReader, node: string, { signal }: Options) {
+async function nodeCertificates(pve: PveReader, node: string, now: number, { signal }: Options) {
   const raw = await pve.get<RawCert[]>("/nodes/{node}/certificates/info", { node }, { signal });
   const files = new Set(raw.map((c) => c.filename ?? ""));
-  const now = Math.floor(Date.now() / 1000);
   return raw.map((c) => toCert(c, files, now));
 }
 
 /** Certificates of one node (errors thrown), or of every online node (offline and failing nodes reported). */
-export async function readCertificates(
+async function readCertificates(
   pve: PveReader,
   node: string | undefined,
+  now: number,
   options: Options,
 ): Promise<CertificatesResult> {
   let nodes: z.infer<typeof certNodeSchema>[];
   if (node) {
-    nodes = [{ node, state: "ok", certificates: await nodeCertificates(pve, node, options) }];
+    nodes = [{ node, state: "ok", certificates: await nodeCertificates(pve, node, now, options) }];
   } else {
     const { online, offline } = await clusterNodes(pve, options);
     const read = await mapLimit(online, NODE_CONCURRENCY, async (name) => {
       try {
-        return { node: name, state: "ok" as const, certificates: await nodeCertificates(pve, name, options) };
+        return {
+          node: name,
+          state: "ok" as const,
+          certificates: await nodeCertificates(pve, name, now, options),
+        };
       } catch (err) {
         if (options.signal.aborted) throw err;
         return {
@@ -560,16 +565,20 @@ export async function readCertificates(
   return { nodes, flagged };
 }
 
-function certLine(c: NodeCertificateInfo): string {
+/** Seconds from `now` to the certificate's notAfter (exact: the ISO text was made from epoch seconds). */
+const secondsLeft = (c: { notAfter: string | null }, now: number) =>
+  c.notAfter ? Date.parse(c.notAfter) / 1000 - now : 0;
+
+function certLine(c: NodeCertificateInfo, now: number): string {
   const until = c.notAfter ? c.notAfter.slice(0, 10) : "?";
   const state =
     c.expiry === "expired"
-      ? `EXPIRED ${-(c.daysLeft ?? 0)} day(s) ago (${until})`
+      ? `EXPIRED ${timeLeft(-secondsLeft(c, now))} ago (${until})`
       : c.expiry === "expiring"
-        ? `EXPIRES IN ${c.daysLeft} DAY(S) (${until})`
+        ? `EXPIRES IN ${timeLeft(secondsLeft(c, now))} (${until})`
         : c.expiry === "not-yet-valid"
           ? `NOT YET VALID (from ${c.notBefore?.slice(0, 10)})`
-          : `valid until ${until} (${c.daysLeft ?? "?"} days)`;
+          : `valid until ${until} (${c.notAfter ? timeLeft(secondsLeft(c, now)) : "?"})`;
   const san = c.san.length
     ? `; SAN ${c.san.slice(0, 8).join(", ")}${c.san.length > 8 ? ` +${c.san.length - 8}` : ""}`
     : "";
@@ -577,14 +586,17 @@ function certLine(c: NodeCertificateInfo): string {
   return `  ${c.filename}${c.served ? " (served on 8006)" : ""}: ${state}; subject ${c.subject}; issuer ${c.issuer}${san}${key}; SHA-256 ${c.fingerprint}`;
 }
 
-function certificatesText(r: CertificatesResult): string {
+function certificatesText(r: CertificatesResult, now: number): string {
   const lines: string[] = [];
-  if (r.flagged.length) {
+  const flagged = r.nodes.flatMap((n) =>
+    n.certificates.filter((c) => c.expiry === "expired" || c.expiry === "expiring").map((c) => ({ n, c })),
+  );
+  if (flagged.length) {
     lines.push(
-      ...r.flagged.map((f) =>
-        f.expiry === "expired"
-          ? `FLAG: ${f.node} ${f.filename} has EXPIRED`
-          : `FLAG: ${f.node} ${f.filename} expires in ${f.daysLeft} day(s) (< ${CERT_WARN_DAYS})`,
+      ...flagged.map(({ n, c }) =>
+        c.expiry === "expired"
+          ? `FLAG: ${n.node} ${c.filename} has EXPIRED`
+          : `FLAG: ${n.node} ${c.filename} expires in ${timeLeft(secondsLeft(c, now))} (< ${CERT_WARN_DAYS} d)`,
       ),
     );
   } else {
@@ -604,7 +616,7 @@ function certificatesText(r: CertificatesResult): string {
         const first = c.fingerprint ? seen.get(c.fingerprint) : undefined;
         if (first) lines.push(`  ${c.filename}: the same certificate as on ${first}`);
         else {
-          lines.push(certLine(c));
+          lines.push(certLine(c, now));
           if (c.fingerprint) seen.set(c.fingerprint, n.node);
         }
       }
@@ -625,8 +637,9 @@ export const getCertificates = defineTool({
   // /nodes/{node}/certificates/info and /cluster/resources are open to any token.
   needs: [],
   async handle({ node }, ctx) {
-    const result = await readCertificates(ctx.pve, node, { signal: ctx.signal });
-    return { text: certificatesText(result), structured: result };
+    const now = Math.floor(Date.now() / 1000);
+    const result = await readCertificates(ctx.pve, node, now, { signal: ctx.signal });
+    return { text: certificatesText(result, now), structured: result };
   },
 });
 

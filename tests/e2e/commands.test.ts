@@ -194,16 +194,21 @@ describe("privileged read token (root@pam)", () => {
     const line = cannotRun(await runCli(["audit"], env()));
     expect(line).toContain(`the read token ${sim.tokens.root.id} can change things`);
     expect(line).toContain("Sys.Modify");
+    // The fix is a token of a user of its own, never another root@pam token (which the audit flags).
     expect(line).toContain(
-      "pveum acl modify / --users root@pam --tokens 'root@pam!readonly' --roles PVEAuditor",
+      "pveum user add mcp@pve && pveum acl modify / --users mcp@pve --roles PVEAuditor && " +
+        "pveum user token add mcp@pve readonly --privsep 1 && " +
+        "pveum acl modify / --tokens 'mcp@pve!readonly' --roles PVEAuditor",
     );
+    expect(line).not.toContain("token add root@pam");
   });
 
   it("doctor: ✗ privileges with the fix; the tools are not listed", async () => {
     const { code, stdout } = await runCli(["doctor"], env());
     expect(code).toBe(1);
     expect(steps(stdout)).toEqual(["✓ configuration", "- DNS", "✓ TCP", "✓ TLS", "✓ token", "✗ privileges"]);
-    expect(stdout).toContain("pveum user token add root@pam readonly --privsep 1");
+    expect(stdout).toContain("pveum user token add mcp@pve readonly --privsep 1");
+    expect(stdout).not.toContain("token add root@pam");
   });
 });
 

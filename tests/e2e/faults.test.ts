@@ -183,6 +183,8 @@ describe("a wrong secret (401)", () => {
       expect(text).toContain("mcp@pve!readonly");
       expect(text).toMatch(/secret is wrong/);
       expect(text).toMatch(/expired/);
+      // The first call that fails for a wrong setting points to the command that checks them all.
+      expect(text).toContain("run `proxmox-mcp doctor` with the same settings");
       expect(text).not.toContain(wrong);
       expect(text).not.toContain(sim.tokens.auditor.secret);
     }

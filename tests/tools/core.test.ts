@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { Config } from "../../src/config/types.js";
 import type { PveReader } from "../../src/pve/client.js";
 import { PveApiError } from "../../src/pve/errors.js";
-import { getVersion, getVms, getVmStatus } from "../../src/tools/core.js";
+import { getStorage, getVersion, getVms, getVmStatus } from "../../src/tools/core.js";
 import { readFactsOf, type ReadContext } from "../../src/tools/define.js";
 
 type Answer = unknown | ((query: unknown) => unknown);
@@ -85,5 +85,45 @@ describe("guests whose status is 'unknown'", () => {
     const out = await getVms.handle({ type: "all", limit: 50, offset: 0 }, ctx);
     expect(out.structured.offlineNodes).toEqual(["pve3"]);
     expect(out.structured.guests.map((g) => g.vmid)).toEqual([100, 110]);
+  });
+});
+
+describe("get_storage's usage line", () => {
+  const TiB = 1024 ** 4;
+  const GiB = 1024 ** 3;
+
+  it("says which number is used and which is free, in TiB where that is the unit (issue 11: 7.6 TiB used read as available)", async () => {
+    const { ctx } = context({
+      "/cluster/resources": [
+        {
+          id: "storage/pve1/pbs",
+          type: "storage",
+          storage: "pbs",
+          node: "pve1",
+          plugintype: "pbs",
+          content: "backup",
+          shared: 1,
+          status: "available",
+          disk: 7634.9 * GiB,
+          maxdisk: 8 * TiB,
+        },
+        {
+          id: "storage/pve1/local",
+          type: "storage",
+          storage: "local",
+          node: "pve1",
+          plugintype: "dir",
+          content: "iso",
+          status: "available",
+          disk: 9.2 * GiB,
+          maxdisk: 93.9 * GiB,
+        },
+      ],
+    });
+    const out = await getStorage.handle({}, ctx);
+    expect(out.text.split("\n")).toEqual([
+      "local@pve1 dir [iso] status available, used 9.2 GiB of 93.9 GiB (10%), free 84.7 GiB",
+      "pbs@pve1 pbs shared [backup] status available, used 7.5 TiB of 8.0 TiB (93%), free 557.1 GiB NEARLY FULL",
+    ]);
   });
 });
