@@ -120,7 +120,7 @@ describe("audit", () => {
     expect(stdout).toBe("");
     expect(stderr).toMatch(/^proxmox-mcp audit: the read token root@pam!sim can change things \(/);
     expect(stderr).toContain(
-      "pveum acl modify / --users root@pam --tokens 'root@pam!readonly' --roles PVEAuditor",
+      "pveum user add mcp@pve && pveum acl modify / --users mcp@pve --roles PVEAuditor && pveum user token add mcp@pve readonly --privsep 1",
     );
     expect(stderr.trimEnd().split("\n")).toHaveLength(1);
     expect(sim.requests().map((r) => r.path)).toEqual(["/access/permissions"]);

@@ -116,7 +116,7 @@ describe("doctor", () => {
       /✗ privileges: root@pam!sim can change things, so the server refuses to run with it: Permissions\.Modify, User\.Modify, Realm\.Allocate, Sys\.Modify/,
     );
     expect(stdout).toContain(
-      "pveum acl modify / --users root@pam --tokens 'root@pam!readonly' --roles PVEAuditor",
+      "pveum user add mcp@pve && pveum acl modify / --users mcp@pve --roles PVEAuditor && pveum user token add mcp@pve readonly --privsep 1",
     );
     expect(stdout).not.toContain("toolset");
     expect(stdout).not.toContain(sim.tokens.root.secret);

@@ -416,7 +416,7 @@ describe("core tools against the simulated cluster", () => {
       expect(tank[1]!.usedFraction).toBeGreaterThan(0.9);
       expect(tank[0]!.usedFraction).toBeLessThan(0.5);
       expect(text).toMatch(
-        /^tank@pve2 zfspool \[images,rootdir\] status available, used 824\.8 GiB of 877\.5 GiB \(94%\), free 52\.7 GiB NEARLY FULL$/m,
+        /^tank@pve2 zfspool \[images,rootdir\] status available, used 824\.8 GiB of 877\.5 GiB \(94%\), free 52\.6 GiB NEARLY FULL$/m,
       );
       expect(text).not.toMatch(/^tank@pve1 .*NEARLY FULL/m);
       expect(data.storages.find((s) => s.storage === "nfs-backup")?.shared).toBe(true);

@@ -20,7 +20,10 @@ describe("start-up check of the read token", () => {
     expect(stdout).toBe("");
     expect(stderr).toContain(`the read token ${sim.tokens.root.id} can change things`);
     expect(stderr).toContain("Sys.Modify");
-    expect(stderr).toContain("pveum acl modify / --users root@pam");
+    expect(stderr).toContain(
+      "pveum user add mcp@pve && pveum acl modify / --users mcp@pve --roles PVEAuditor",
+    );
+    expect(stderr).not.toContain("--users root@pam");
     expect(stderr).not.toContain(sim.tokens.root.secret);
   });
 
