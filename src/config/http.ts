@@ -12,6 +12,8 @@ import {
   label,
   readableByOthersWarning,
   readSettings,
+  setInstead,
+  type UnknownName,
   readText,
   settingsBelowTheToken,
   type Merged,
@@ -78,11 +80,11 @@ export function loadHttpConfig(options: { env?: NodeJS.ProcessEnv; cwd?: string 
   const cwd = options.cwd ?? process.cwd();
   const warnings: string[] = [];
   const problems: string[] = [];
-  const { layers, merged } = readSettings(env, cwd, problems, warnings);
+  const { layers, merged, unknownNames } = readSettings(env, cwd, problems, warnings);
   problems.push(...settingsBelowTheToken(merged, HTTP_GUARDED, HTTP_HARMLESS));
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const values = parseHttpVariables(merged);
+  const values = parseHttpVariables(merged, unknownNames);
   const labelOf = (variable: HttpVariable) => {
     const found = merged.get(variable);
     return found ? label(variable, found.entry) : variable;
@@ -148,7 +150,7 @@ export function loadHttpConfig(options: { env?: NodeJS.ProcessEnv; cwd?: string 
   };
 }
 
-function parseHttpVariables(merged: Merged): ParsedHttpVariables {
+function parseHttpVariables(merged: Merged, unknownNames: UnknownName[]): ParsedHttpVariables {
   const input = Object.fromEntries(HTTP_VARIABLES.map((name) => [name, merged.get(name)?.entry.value]));
   const result = httpSchema.safeParse(input);
   if (result.success) return result.data;
@@ -158,7 +160,7 @@ function parseHttpVariables(merged: Merged): ParsedHttpVariables {
     const found = merged.get(variable);
     if (found) return `${label(variable, found.entry)} ${rule} (example: ${example})`;
     // Only the token has no default.
-    return `MCP_HTTP_TOKEN is required with --http: every client must send it as \`Authorization: Bearer <token>\`; ${MAKE_HTTP_TOKEN} (example: ${example})`;
+    return `MCP_HTTP_TOKEN is required with --http${setInstead("MCP_HTTP_TOKEN", unknownNames)}: every client must send it as \`Authorization: Bearer <token>\`; ${MAKE_HTTP_TOKEN} (example: ${example})`;
   });
   throw new ConfigError([...new Set(lines)]);
 }

@@ -17,8 +17,13 @@ import {
   EXAMPLE_CA_FILE,
   EXAMPLE_SECRET,
   EXAMPLE_TOKEN_ID,
+  HOST_URL_EXAMPLE,
+  isUrl,
+  OTHER_SERVERS_NAMES,
   RULES,
+  splitHostUrl,
   variablesSchema,
+  type NameHint,
   type DangerousVariable,
   type ParsedDangerousVariables,
   type ParsedVariables,
@@ -68,11 +73,36 @@ export type Merged = Map<string, { entry: Entry; source: Source }>;
 const DEFAULT_CONFIG_FILE = join("proxmox-config", "config.json");
 const VARIABLES = Object.keys(variablesSchema.shape) as Variable[];
 const DANGEROUS_VARIABLES = Object.keys(dangerousSchema.shape) as DangerousVariable[];
-/** Names of older forks, folded into PROXMOX_TOKEN_ID and PROXMOX_TOKEN_SECRET. */
-const ALIASES = ["PROXMOX_USER", "PROXMOX_TOKEN_NAME", "PROXMOX_TOKEN_VALUE"];
+/** Names of older forks, folded (by resolveAliases) into the variable each one sets. */
+const ALIAS_TARGETS = new Map<string, Variable>([
+  ["PROXMOX_USER", "PROXMOX_TOKEN_ID"],
+  ["PROXMOX_TOKEN_NAME", "PROXMOX_TOKEN_ID"],
+  ["PROXMOX_TOKEN_VALUE", "PROXMOX_TOKEN_SECRET"],
+  // The hardened Python fork's name for the CA file.
+  ["PROXMOX_SSL_CERT", "PROXMOX_CA_FILE"],
+]);
 // The HTTP transport's settings are read (by loadHttpConfig) only with --http; here they are known names.
-const JSON_KEYS = new Set<string>([...VARIABLES, ...DANGEROUS_VARIABLES, ...HTTP_VARIABLES, ...ALIASES]);
+const JSON_KEYS = new Set<string>([
+  ...VARIABLES,
+  ...DANGEROUS_VARIABLES,
+  ...HTTP_VARIABLES,
+  ...ALIAS_TARGETS.keys(),
+]);
 const ENV_NAMES = new Set<string>([...JSON_KEYS, "PROXMOX_MCP_CONFIG"]);
+/**
+ * Every PROXMOX_* and MCP_* name this project reads anywhere, so never "unknown": the
+ * settings, and what the build scripts and the test suite read (scripts/lib/http-server.mjs,
+ * tests/ssh/sshd.ts).
+ */
+const KNOWN_NAMES = new Set<string>([
+  ...ENV_NAMES,
+  "PROXMOX_MCP_CLI",
+  "PROXMOX_MCP_TEST_SSHD",
+  "PROXMOX_MCP_TEST_SSH_USER",
+  "PROXMOX_MCP_TEST_REQUIRE_SSHD",
+]);
+const KNOWN_PROXMOX_NAMES = [...KNOWN_NAMES].filter((name) => name.startsWith("PROXMOX_"));
+const OUR_MCP_NAMES = [...KNOWN_NAMES].filter((name) => name.startsWith("MCP_"));
 const WITHOUT_DEFAULT = new Set<string>([
   "PROXMOX_CA_FILE",
   "PROXMOX_TLS_FINGERPRINT",
@@ -115,18 +145,18 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const warnings: string[] = [];
   const problems: string[] = [];
 
-  const { layers, merged, configFile } = readSettings(env, cwd, problems, warnings);
+  const { layers, merged, configFile, unknownNames } = readSettings(env, cwd, problems, warnings);
   problems.push(...settingsBelowTheToken(merged));
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const values = parseVariables(merged);
+  const values = parseVariables(merged, unknownNames);
   const labelOf = (variable: Variable) => {
     const found = merged.get(variable);
     return found ? label(variable, found.entry) : variable;
   };
   const tls = tlsMode(values, labelOf, cwd, warnings);
   const dangerous = values.ENABLE_DANGEROUS_COMMANDS
-    ? dangerousConfig(merged, values, cwd)
+    ? dangerousConfig(merged, values, cwd, unknownNames)
     : ignoredDangerousWarning(merged);
   if (typeof dangerous === "string") warnings.push(dangerous);
   if (typeof dangerous === "object" && dangerous.ssh?.allowlist.length === 0) {
@@ -174,11 +204,24 @@ export interface Settings {
   layers: Layer[];
   merged: Merged;
   configFile: { path: string; source: Source } | undefined;
+  /** Names set but not read, each already warned about. */
+  unknownNames: UnknownName[];
+}
+
+/** A name that is set but that we do not read: probably a typo or another server's name. */
+export interface UnknownName {
+  /** The name and where it was written: "PROXMOX_TOKEN_SECRT (in /x/.env)". */
+  where: string;
+  /** Our variables it was probably meant to set (empty when nothing is close). */
+  meant: string[];
+  /** "did you mean PROXMOX_TOKEN_SECRET?"; undefined when nothing is close. */
+  hint: string | undefined;
 }
 
 /**
  * Reads every place settings come from and keeps each variable's first value. Problems
- * (conflicting aliases, bad JSON values) are appended; unreadable files throw.
+ * (conflicting aliases, bad JSON values, an unusable URL in PROXMOX_HOST) are appended, and
+ * warnings about unknown names; unreadable files throw.
  */
 export function readSettings(
   env: NodeJS.ProcessEnv,
@@ -187,21 +230,25 @@ export function readSettings(
   warnings: string[],
 ): Settings {
   const layers = [layerOf("env", env)];
+  const unknownNames = unknownVariables(env, undefined, warnings);
   const dotenvFile = join(cwd, ".env");
   if (existsSync(dotenvFile)) {
     const text = readText(dotenvFile, (code) => `${dotenvFile} cannot be read (${code})`);
-    layers.push(layerOf(".env", parseDotenv(text), dotenvFile));
+    const variables = parseDotenv(text);
+    layers.push(layerOf(".env", variables, dotenvFile));
+    unknownNames.push(...unknownVariables(variables, dotenvFile, warnings));
   }
   const configFile = findConfigFile(layers, cwd);
-  if (configFile) layers.push(readJsonLayer(configFile.path, problems, warnings));
+  if (configFile) layers.push(readJsonLayer(configFile.path, problems, warnings, unknownNames));
 
   const merged: Merged = new Map();
   for (const layer of layers) {
-    for (const [name, entry] of resolveAliases(layer, problems)) {
+    for (const [name, entry] of resolveAliases(layer, cwd, problems)) {
       if (!merged.has(name)) merged.set(name, { entry, source: layer.source });
     }
   }
-  return { layers, merged, configFile };
+  takeHostFromUrl(merged, problems);
+  return { layers, merged, configFile, unknownNames };
 }
 
 /** "PROXMOX_PORT", or with where it was written: "PROXMOX_PORT (proxmox.port in /etc/x/config.json)". */
@@ -227,6 +274,85 @@ function layerOf(source: Source, variables: Record<string, string | undefined>, 
     if (value) entries.set(name, { value, key: name, file });
   }
   return { source, file, entries };
+}
+
+/**
+ * The PROXMOX_* names we do not read, and the MCP_* names close to one of ours (Claude Code
+ * and other clients set their own MCP_* variables, such as MCP_TIMEOUT, in the server's
+ * environment), each with a warning naming it and never its value.
+ */
+function unknownVariables(
+  variables: Record<string, string | undefined>,
+  file: string | undefined,
+  warnings: string[],
+): UnknownName[] {
+  const unknown: UnknownName[] = [];
+  for (const [name, value] of Object.entries(variables)) {
+    if (KNOWN_NAMES.has(name) || !value?.trim()) continue;
+    let guess: NameHint | undefined;
+    if (name.startsWith("PROXMOX_")) {
+      guess = OTHER_SERVERS_NAMES.get(name) ?? closestVariable(name, KNOWN_PROXMOX_NAMES);
+    } else if (name.startsWith("MCP_")) {
+      guess = closestVariable(name, OUR_MCP_NAMES);
+      if (!guess) continue;
+    } else {
+      continue;
+    }
+    warnings.push(
+      `${name} in ${file ?? "the environment"} is unknown, ignored${guess ? `; ${guess.hint}` : ""}`,
+    );
+    unknown.push({
+      where: file ? `${name} (in ${file})` : name,
+      meant: guess?.meant ?? [],
+      hint: guess?.hint,
+    });
+  }
+  return unknown;
+}
+
+/** The known name closest to a misspelt one, if it is close enough to be what was meant. */
+function closestVariable(name: string, candidates: readonly string[]): NameHint | undefined {
+  const closest = closestName(name, candidates);
+  return closest
+    ? { meant: [ALIAS_TARGETS.get(closest) ?? closest], hint: `did you mean ${closest}?` }
+    : undefined;
+}
+
+/**
+ * Within one edit per four characters (at least one, at most three) of the part after the
+ * PROXMOX_ or MCP_ prefix: PROXMOX_HOTS finds PROXMOX_HOST, MCP_TIMEOUT finds nothing.
+ */
+export function closestName(name: string, candidates: Iterable<string>): string | undefined {
+  const significant = name.replace(/^(PROXMOX|MCP)_/, "").length;
+  let best: { name: string; distance: number } | undefined;
+  for (const candidate of candidates) {
+    const distance = editDistance(name, candidate);
+    if (!best || distance < best.distance) best = { name: candidate, distance };
+  }
+  const allowed = Math.min(3, Math.max(1, Math.floor(significant / 4)));
+  return best && best.distance > 0 && best.distance <= allowed ? best.name : undefined;
+}
+
+/**
+ * Insertions, deletions, substitutions and swaps of two neighbouring characters that turn
+ * a into b (restricted Damerau-Levenshtein): a swap, the commonest typo, counts as one.
+ */
+export function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  const at = (i: number, j: number) => rows[i]![j]!;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = at(i - 1, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      let distance = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, substitution);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        distance = Math.min(distance, at(i - 2, j - 2) + 1);
+      }
+      rows[i]![j] = distance;
+    }
+  }
+  return at(a.length, b.length);
 }
 
 function findConfigFile(layers: Layer[], cwd: string): { path: string; source: Source } | undefined {
@@ -262,7 +388,12 @@ function jsonValueText(value: unknown): string | undefined {
 }
 
 /** The JSON file, flat (`{"PROXMOX_HOST": ...}`) or canvrno's shape; keys starting with `_` are comments. */
-function readJsonLayer(file: string, problems: string[], warnings: string[]): Layer {
+function readJsonLayer(
+  file: string,
+  problems: string[],
+  warnings: string[],
+  unknownNames: UnknownName[],
+): Layer {
   const text = readText(file, (code) => `${file} cannot be read (${code})`);
   let data: unknown;
   try {
@@ -303,6 +434,11 @@ function readJsonLayer(file: string, problems: string[], warnings: string[]): La
     entries.set(name, entry);
   };
 
+  const unknownKey = (key: string, guess: NameHint | undefined) => {
+    warnings.push(`${file}: unknown key ${key} ignored${guess ? `; ${guess.hint}` : ""}`);
+    unknownNames.push({ where: `${key} (in ${file})`, meant: guess?.meant ?? [], hint: guess?.hint });
+  };
+
   for (const [key, value] of Object.entries(data)) {
     if (key.startsWith("_")) continue;
     const section = CANVRNO_SECTIONS.get(key);
@@ -310,7 +446,8 @@ function readJsonLayer(file: string, problems: string[], warnings: string[]): La
       for (const [subKey, subValue] of Object.entries(value)) {
         const name = section.get(subKey);
         if (name) add(name, `${key}.${subKey}`, subValue);
-        else if (!subKey.startsWith("_")) warnings.push(`${file}: unknown key ${key}.${subKey} ignored`);
+        else if (!subKey.startsWith("_"))
+          unknownKey(`${key}.${subKey}`, closestSectionKey(key, subKey, section));
       }
     } else if (JSON_KEYS.has(key)) {
       add(key, key, value);
@@ -318,18 +455,29 @@ function readJsonLayer(file: string, problems: string[], warnings: string[]): La
       problems.push(
         `${file}: "clusters" (several clusters in one file) is not supported; keep one cluster's "proxmox" and "auth" at the top level (example: {"proxmox": {"host": "pve.example.com"}, "auth": {...}})`,
       );
+    } else if (KNOWN_NAMES.has(key)) {
+      warnings.push(`${file}: ${key} is not read from this file, ignored; set it in the environment`);
     } else {
-      warnings.push(`${file}: unknown key ${key} ignored`);
+      unknownKey(key, OTHER_SERVERS_NAMES.get(key) ?? closestVariable(key, [...JSON_KEYS]));
     }
   }
   return { source: "json", file, entries };
 }
 
+/** canvrno's `proxmox.hots`: the closest key of the same section. */
+function closestSectionKey(section: string, key: string, keys: Map<string, string>): NameHint | undefined {
+  const closest = closestName(key, keys.keys());
+  if (!closest) return undefined;
+  const variable = keys.get(closest)!;
+  return { meant: [ALIAS_TARGETS.get(variable) ?? variable], hint: `did you mean ${section}.${closest}?` };
+}
+
 /**
- * Folds PROXMOX_USER + PROXMOX_TOKEN_NAME into PROXMOX_TOKEN_ID and PROXMOX_TOKEN_VALUE into
- * PROXMOX_TOKEN_SECRET within one place, so that a higher place overrides the whole token.
+ * Folds PROXMOX_USER + PROXMOX_TOKEN_NAME into PROXMOX_TOKEN_ID, PROXMOX_TOKEN_VALUE into
+ * PROXMOX_TOKEN_SECRET and PROXMOX_SSL_CERT into PROXMOX_CA_FILE within one place, so that a
+ * higher place overrides the whole token, and the guarded-setting rule sees the CA file.
  */
-function resolveAliases(layer: Layer, problems: string[]): Map<string, Entry> {
+function resolveAliases(layer: Layer, cwd: string, problems: string[]): Map<string, Entry> {
   const entries = new Map(layer.entries);
   const where = layer.file ? ` in ${layer.file}` : "";
 
@@ -362,10 +510,51 @@ function resolveAliases(layer: Layer, problems: string[]): Map<string, Entry> {
       `${secret.key} and ${tokenValue.key}${where} differ; set only PROXMOX_TOKEN_SECRET (example: ${EXAMPLE_SECRET})`,
     );
   }
+
+  const caFile = entries.get("PROXMOX_CA_FILE");
+  const sslCert = entries.get("PROXMOX_SSL_CERT");
+  if (sslCert && !caFile) entries.set("PROXMOX_CA_FILE", sslCert);
+  else if (sslCert && caFile && resolve(cwd, sslCert.value) !== resolve(cwd, caFile.value)) {
+    problems.push(
+      `${caFile.key} and ${sslCert.key}${where} name different files; set only PROXMOX_CA_FILE (example: PROXMOX_CA_FILE=${EXAMPLE_CA_FILE})`,
+    );
+  }
   return entries;
 }
 
-function parseVariables(merged: Map<string, { entry: Entry }>): ParsedVariables {
+/**
+ * PROXMOX_HOST written as an https:// URL: its host replaces the value, and its port becomes
+ * PROXMOX_PORT from PROXMOX_HOST's layer, so the guarded-setting rule covers it too. Without
+ * a port in the URL, PROXMOX_PORT (default 8006) stays: PVE listens on 8006, so https://
+ * without a port does not mean 443.
+ */
+function takeHostFromUrl(merged: Merged, problems: string[]): void {
+  const host = merged.get("PROXMOX_HOST");
+  if (!host || !isUrl(host.entry.value)) return;
+  const name = label("PROXMOX_HOST", host.entry);
+  const url = splitHostUrl(host.entry.value);
+  if ("problem" in url) {
+    problems.push(`${name} ${url.problem} (example: ${HOST_URL_EXAMPLE})`);
+    return;
+  }
+  merged.set("PROXMOX_HOST", { ...host, entry: { ...host.entry, value: url.host } });
+  if (url.port === undefined) return;
+
+  const fromUrl = { entry: { ...host.entry, value: String(url.port) }, source: host.source };
+  const port = merged.get("PROXMOX_PORT");
+  if (!port) {
+    merged.set("PROXMOX_PORT", fromUrl);
+  } else if (/^\d+$/.test(port.entry.value) && Number(port.entry.value) !== url.port) {
+    problems.push(
+      `${label("PROXMOX_PORT", port.entry)} and the port in ${name} differ; keep one, or the same port in both (example: PROXMOX_HOST=${HOST_URL_EXAMPLE} without PROXMOX_PORT)`,
+    );
+  } else if (LAYER_RANK[host.source] < LAYER_RANK[port.source]) {
+    // The same port, also written lower down: it is the URL's, from the URL's layer.
+    merged.set("PROXMOX_PORT", fromUrl);
+  }
+}
+
+function parseVariables(merged: Map<string, { entry: Entry }>, unknownNames: UnknownName[]): ParsedVariables {
   const input = Object.fromEntries(VARIABLES.map((name) => [name, merged.get(name)?.entry.value]));
   const result = variablesSchema.safeParse(input);
   if (result.success) return result.data;
@@ -376,9 +565,15 @@ function parseVariables(merged: Map<string, { entry: Entry }>): ParsedVariables 
     const found = merged.get(variable);
     return found
       ? `${label(variable, found.entry)} ${rule} (example: ${example})`
-      : `${variable} is required (example: ${example})`;
+      : `${variable} is required${setInstead(variable, unknownNames)} (example: ${example})`;
   });
   throw new ConfigError([...new Set(lines)]);
+}
+
+/** For a missing variable: "; PROXMOX_TOKEN_SECRT is set: did you mean PROXMOX_TOKEN_SECRET?", or "". */
+export function setInstead(variable: string, unknownNames: UnknownName[]): string {
+  const instead = unknownNames.find((unknown) => unknown.meant.includes(variable));
+  return instead ? `; ${instead.where} is set: ${instead.hint}` : "";
 }
 
 function tlsMode(
@@ -519,6 +714,7 @@ function dangerousConfig(
   merged: Map<string, { entry: Entry }>,
   values: ParsedVariables,
   cwd: string,
+  unknownNames: UnknownName[],
 ): DangerousConfig {
   const input = Object.fromEntries(DANGEROUS_VARIABLES.map((name) => [name, merged.get(name)?.entry.value]));
   const result = dangerousSchema.safeParse(input);
@@ -529,7 +725,7 @@ function dangerousConfig(
       const found = merged.get(variable);
       return found
         ? `${label(variable, found.entry)} ${rule} (example: ${example})`
-        : `ENABLE_DANGEROUS_COMMANDS=true needs ${variable}, a second token for the dangerous tools (example: ${example})`;
+        : `ENABLE_DANGEROUS_COMMANDS=true needs ${variable}, a second token for the dangerous tools${setInstead(variable, unknownNames)} (example: ${example})`;
     });
     throw new ConfigError([...new Set(lines)]);
   }

@@ -30,6 +30,61 @@ function bareHost(value: string): string | undefined {
   return HOST_NAME.test(value) ? value : undefined;
 }
 
+export const HOST_URL_EXAMPLE = "https://pve.example.com:8006";
+
+/** `https://...`, `http://...`, `ftp://...`: PROXMOX_HOST written as a URL rather than a bare host. */
+export function isUrl(value: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value);
+}
+
+/** The paths of a URL pasted from the browser's address bar or another client's settings. */
+const HOST_URL_PATHS = new Set(["", "/", "/api2/json", "/api2/json/"]);
+
+/**
+ * The host and port of an `https://host[:port][/api2/json]` URL, or why it cannot name a PVE
+ * node, as an error line's rule (never quoting the URL: it may hold a password). Parsed by
+ * hand: WHATWG URL rewrites hosts ("1.2.3" becomes 1.2.0.3), and the host must pass the same
+ * check as a bare PROXMOX_HOST.
+ */
+export function splitHostUrl(url: string): { host: string; port: number | undefined } | { problem: string } {
+  const [, scheme = "", rest = ""] = /^([^:]+):\/\/(.*)$/s.exec(url) ?? [];
+  if (scheme.toLowerCase() === "http") {
+    return {
+      problem:
+        "is an http:// URL, but PVE's API is HTTPS only and the token would cross the network in clear; write https://",
+    };
+  }
+  if (scheme.toLowerCase() !== "https") {
+    return {
+      problem: "must be a host name, an IP address or an https:// URL: PVE's API speaks no other scheme",
+    };
+  }
+  // Before anything else: a password may hold the characters that end the host part (/ ? #).
+  if (rest.includes("@")) {
+    return {
+      problem:
+        "holds a user name or password (user:password@): credentials do not belong in a host setting, the API token authenticates; remove them",
+    };
+  }
+  const hostEnd = rest.search(/[/?#]/);
+  const authority = hostEnd === -1 ? rest : rest.slice(0, hostEnd);
+  const after = hostEnd === -1 ? "" : rest.slice(hostEnd);
+  if (/[?#]/.test(after)) return { problem: "has a query (?) or fragment (#); remove it" };
+  if (!HOST_URL_PATHS.has(after)) return { problem: "has a path other than / or /api2/json; remove it" };
+  const [, hostText = "", portText] = /^(\[[^\]]*\]|[^:[\]]*)(?::([^:]*))?$/.exec(authority) ?? [];
+  const host = bareHost(hostText);
+  if (!host) {
+    return {
+      problem:
+        "holds no valid host name or IP address (an IPv6 address goes in brackets: https://[2001:db8::1]:8006)",
+    };
+  }
+  if (portText === undefined) return { host, port: undefined };
+  const port = /^\d{1,5}$/.test(portText) ? Number(portText) : 0;
+  if (port < 1 || port > 65535) return { problem: "has a port that is not a whole number from 1 to 65535" };
+  return { host, port };
+}
+
 // PVE's own formats (pve-access-control: PVE/Auth/Plugin.pm, PVE/AccessControl.pm).
 const PVE_USER_ID = /^[^\s:/]+@[A-Za-z][A-Za-z0-9.\-_]+$/;
 const PVE_TOKEN_NAME = /^[A-Za-z][A-Za-z0-9.\-_]+$/;
@@ -145,7 +200,7 @@ export const RULES: Record<
   { rule: string; example: string }
 > = {
   PROXMOX_HOST: {
-    rule: "must be a bare host name or IP address, without https://, :port or path; the port goes in PROXMOX_PORT",
+    rule: "must be a host name, an IP address or an https:// URL (https://host:port, optionally ending in /api2/json); without https://, the port goes in PROXMOX_PORT",
     example: "pve.example.com",
   },
   PROXMOX_PORT: { rule: "must be a whole number from 1 to 65535", example: "8006" },
@@ -169,6 +224,84 @@ export const RULES: Record<
   PROXMOX_ALLOW_PRIVILEGED_TOKEN: { rule: "must be true or false (also 1/0, yes/no)", example: "false" },
   ENABLE_DANGEROUS_COMMANDS: { rule: "must be true or false (also 1/0, yes/no)", example: "false" },
 };
+
+/** What an unknown name probably meant: our variables it corresponds to, and the hint to show. */
+export interface NameHint {
+  meant: string[];
+  hint: string;
+}
+
+function didYouMean(meant: Variable[], note?: string): NameHint {
+  return { meant, hint: `did you mean ${meant.join(" and ")}?${note ? ` ${note}` : ""}` };
+}
+
+const HOST_HINT = didYouMean(["PROXMOX_HOST"], "It takes the https:// URL too");
+const TOKEN_HINT = didYouMean(
+  ["PROXMOX_TOKEN_ID", "PROXMOX_TOKEN_SECRET"],
+  "The token's id (user@realm!name) and its secret go in two variables",
+);
+const SECRET_HINT = didYouMean(["PROXMOX_TOKEN_SECRET"]);
+const CA_FILE_HINT = didYouMean(["PROXMOX_CA_FILE"]);
+const VERIFY_HINT = didYouMean(["PROXMOX_VERIFY_SSL"]);
+const INSECURE_HINT = didYouMean(
+  ["PROXMOX_VERIFY_SSL"],
+  "With the opposite sense: PROXMOX_VERIFY_SSL=false skips the check; pinning PROXMOX_TLS_FINGERPRINT is safer",
+);
+const PASSWORD_HINT: NameHint = {
+  meant: ["PROXMOX_TOKEN_ID", "PROXMOX_TOKEN_SECRET"],
+  hint: "this server takes no password, only an API token: create one with `pveum user token add` and set PROXMOX_TOKEN_ID and PROXMOX_TOKEN_SECRET",
+};
+
+/**
+ * Names that other Proxmox MCP servers and Proxmox tools read, found in configurations
+ * copied from them; the edit distance alone would miss them or point at the wrong variable
+ * (PROXMOX_NODE is two edits from PROXMOX_PORT).
+ */
+export const OTHER_SERVERS_NAMES: ReadonlyMap<string, NameHint> = new Map([
+  ["PROXMOX_URL", HOST_HINT],
+  ["PROXMOX_API_URL", HOST_HINT],
+  ["PROXMOX_HOSTNAME", HOST_HINT],
+  ["PROXMOX_ENDPOINT", HOST_HINT],
+  ["PROXMOX_API_ENDPOINT", HOST_HINT],
+  ["PROXMOX_TOKEN", TOKEN_HINT],
+  ["PROXMOX_API_TOKEN", TOKEN_HINT],
+  ["PROXMOX_API_TOKEN_ID", didYouMean(["PROXMOX_TOKEN_ID"])],
+  [
+    "PROXMOX_USERNAME",
+    didYouMean(["PROXMOX_TOKEN_ID"], "It holds the user and the token name: user@realm!name"),
+  ],
+  [
+    "PROXMOX_API_USER",
+    didYouMean(["PROXMOX_TOKEN_ID"], "It holds the user and the token name: user@realm!name"),
+  ],
+  ["PROXMOX_REALM", didYouMean(["PROXMOX_TOKEN_ID"], "The realm is part of it: user@realm!name")],
+  ["PROXMOX_SECRET", SECRET_HINT],
+  ["PROXMOX_API_SECRET", SECRET_HINT],
+  ["PROXMOX_API_KEY", SECRET_HINT],
+  ["PROXMOX_API_TOKEN_SECRET", SECRET_HINT],
+  ["PROXMOX_FINGERPRINT", didYouMean(["PROXMOX_TLS_FINGERPRINT"])],
+  ["PROXMOX_CA_CERT", CA_FILE_HINT],
+  ["PROXMOX_CA_CERT_PATH", CA_FILE_HINT],
+  ["PROXMOX_CA_BUNDLE", CA_FILE_HINT],
+  ["PROXMOX_SSL_CA", CA_FILE_HINT],
+  ["PROXMOX_VERIFY_TLS", VERIFY_HINT],
+  ["PROXMOX_SSL_VERIFY", VERIFY_HINT],
+  ["PROXMOX_REJECT_UNAUTHORIZED", VERIFY_HINT],
+  ["PROXMOX_SSL_REJECT_UNAUTHORIZED", VERIFY_HINT],
+  ["PROXMOX_TLS_REJECT_UNAUTHORIZED", VERIFY_HINT],
+  ["PROXMOX_INSECURE", INSECURE_HINT],
+  ["PROXMOX_INSECURE_TLS", INSECURE_HINT],
+  ["PROXMOX_PASSWORD", PASSWORD_HINT],
+  ["PROXMOX_TIMEOUT", didYouMean(["PROXMOX_TIMEOUT_MS"], "It is in milliseconds")],
+  [
+    "PROXMOX_ALLOW_ELEVATED",
+    didYouMean(
+      ["ENABLE_DANGEROUS_COMMANDS"],
+      "It also needs a separate admin token (README, Dangerous mode)",
+    ),
+  ],
+  ["PROXMOX_NODE", { meant: [], hint: "the tools take the node as an argument or find it themselves" }],
+]);
 
 export const EXAMPLE_ADMIN_TOKEN_ID = "automation@pve!mcp-admin";
 

@@ -321,7 +321,7 @@ describe("the JSON file", () => {
 
   it("names canvrno's key and the file in an error", () => {
     const file = writeJson("proxmox-config/config.json", {
-      proxmox: { host: "https://10.8.0.200:8006" },
+      proxmox: { host: "10.8.0.200:8006" },
       auth: { user: "root@pam", token_name: "mcp-token", token_value: SECRET },
     });
     const error = configError({ HOME: "/home/tester" });
@@ -338,7 +338,7 @@ describe("the JSON file", () => {
     });
     const { warnings } = load(BASE_ENV);
     expect(warnings).toEqual([
-      `${file}: unknown key PROXMOX_HOTS ignored`,
+      `${file}: unknown key PROXMOX_HOTS ignored; did you mean PROXMOX_HOST?`,
       `${file}: unknown key logging.format ignored`,
     ]);
   });
@@ -415,7 +415,6 @@ describe.skipIf(process.platform === "win32")("file permissions", () => {
 
 describe("rules: one line naming the variable, the rule and an example", () => {
   const invalid: [string, string][] = [
-    ["PROXMOX_HOST", "https://pve:8006"],
     ["PROXMOX_HOST", "pve:8006"],
     ["PROXMOX_HOST", "pve/api2"],
     ["PROXMOX_HOST", "10.0.0.256"],
@@ -455,8 +454,8 @@ describe("rules: one line naming the variable, the rule and an example", () => {
     expect(error.message.startsWith(variable)).toBe(true);
   });
 
-  it("hints that the scheme and port do not belong in PROXMOX_HOST", () => {
-    expect(configError({ ...BASE_ENV, PROXMOX_HOST: "https://pve:8006" }).message).toMatch(
+  it("hints that a port without https:// goes in PROXMOX_PORT", () => {
+    expect(configError({ ...BASE_ENV, PROXMOX_HOST: "pve:8006" }).message).toMatch(
       /https:\/\/.*PROXMOX_PORT/,
     );
   });
@@ -527,6 +526,7 @@ describe("a planted secret never appears in an error", () => {
     "PROXMOX_TOKEN_VALUE",
     "PROXMOX_VERIFY_SSL",
     "PROXMOX_CA_FILE",
+    "PROXMOX_SSL_CERT",
     "PROXMOX_TLS_FINGERPRINT",
     "PROXMOX_TIMEOUT_MS",
     "PROXMOX_SERVICE",

@@ -130,6 +130,17 @@ describe("the token", () => {
     ]);
   });
 
+  it("names a misspelt token variable, never its value", () => {
+    const token = randomBytes(32).toString("hex");
+    const lines = problems({ ...PVE_ENV, MCP_HTTP_TOKN: token });
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^MCP_HTTP_TOKEN is required with --http; MCP_HTTP_TOKN is set: did you mean MCP_HTTP_TOKEN\?: every client/,
+      ),
+    ]);
+    expect(lines.join("\n")).not.toContain(token);
+  });
+
   it.each([
     ["31 characters", "a".repeat(31)],
     ["a space", `${"a".repeat(20)} ${"b".repeat(20)}`],
