@@ -246,6 +246,21 @@ export const API_SCHEMA: Record<string, ApiMethodSchema> = {
     protected: 0,
     allowtoken: 1,
   },
+  "GET /nodes/{node}/apt/repositories": {
+    parameters: {
+      node: {
+        type: "string",
+        format: "pve-node",
+      },
+    },
+    additionalProperties: 0,
+    permissions: {
+      check: ["perm", "/nodes/{node}", ["Sys.Audit"]],
+    },
+    proxyto: "node",
+    protected: 0,
+    allowtoken: 1,
+  },
   "GET /nodes/{node}/apt/update": {
     parameters: {
       node: {

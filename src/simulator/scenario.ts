@@ -83,6 +83,23 @@ const aptUpdate = z
   })
   .strict();
 
+/** Proxmox's standard APT repositories, by the handles GET /nodes/{node}/apt/repositories lists (proxmox-apt). */
+export const APT_REPOSITORY_HANDLES = [
+  "enterprise",
+  "no-subscription",
+  "test",
+  "ceph-quincy-enterprise",
+  "ceph-quincy-no-subscription",
+  "ceph-quincy-test",
+  "ceph-reef-enterprise",
+  "ceph-reef-no-subscription",
+  "ceph-reef-test",
+  "ceph-squid-enterprise",
+  "ceph-squid-no-subscription",
+  "ceph-squid-test",
+] as const;
+export type AptRepositoryHandle = (typeof APT_REPOSITORY_HANDLES)[number];
+
 const disk = z
   .object({
     devpath: z.string(),
@@ -165,6 +182,13 @@ const nodeSchema = z
       .default({ status: "notfound" }),
     certificates: certificateSpec.default({}),
     aptUpdates: z.array(aptUpdate).default([]),
+    /**
+     * Proxmox's standard APT repositories on the node, by handle: true = enabled, false = in
+     * its file but disabled; a handle left out is not configured. Debian's own repositories
+     * are always there. Left out entirely: a fresh install, whose PVE and Ceph enterprise
+     * repositories are enabled.
+     */
+    aptRepositories: z.partialRecord(z.enum(APT_REPOSITORY_HANDLES), z.boolean()).optional(),
     disks: z.array(disk).default([]),
     /** Entries as GET /nodes/{node}/network returns them (iface, type, active, ...). */
     network: z

@@ -3,10 +3,17 @@
  * planted (and only the checks concerned run): release end of life, quorum, HA fence,
  * a node's firewall switched off, a guest with policy ACCEPT, an expired certificate,
  * an expired token, pool-based backup jobs, a stale backup, an open host rule,
- * non-security updates. And tokens that see little: every 403 is a stated gap.
+ * non-security updates, update repositories against the subscription. And tokens that
+ * see little: every 403 is a stated gap.
  */
 import { describe, expect, it } from "vitest";
-import { formatReportCompact, isGapFinding, runAudit, type RunAuditOptions } from "../../src/audit/index.js";
+import {
+  formatReportCompact,
+  isGapFinding,
+  runAudit,
+  type AuditReader,
+  type RunAuditOptions,
+} from "../../src/audit/index.js";
 import { startSimulator, type SimulatorOptions } from "../../src/simulator/index.js";
 import type { ScenarioInput } from "../../src/simulator/scenario.js";
 import { cleanScenario } from "../helpers/clean-scenario.js";
@@ -15,17 +22,21 @@ import { readerFor } from "./reader.js";
 
 type Token = { id: string; secret: string };
 
-/** Runs the audit against `scenario` with its root token (or `token`), then stops the simulator. */
+/**
+ * Runs the audit against `scenario` with its root token (or `token`), the reader passed
+ * through `wrap` (to change answers the simulator cannot give), then stops the simulator.
+ */
 async function audit(
   scenario: ScenarioInput,
   options: RunAuditOptions = {},
   sim: Omit<SimulatorOptions, "scenario"> = {},
   token?: Token,
+  wrap: (reader: AuditReader) => AuditReader = (reader) => reader,
 ) {
   const server = await startSimulator({ ...sim, scenario });
   const reader = readerFor(server, token ?? server.tokens.root);
   try {
-    return await runAudit(reader, options);
+    return await runAudit(wrap(reader), options);
   } finally {
     await reader.close();
     await server.close();
@@ -214,6 +225,163 @@ describe("updates", () => {
   });
 });
 
+type Entry = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** A reader whose GET apt/repositories answers pass through `edit` first. */
+function editingRepositories(edit: (node: string, answer: Entry) => void) {
+  return (inner: AuditReader): AuditReader => ({
+    async get<T>(...args: Parameters<AuditReader["get"]>): Promise<T> {
+      const data = await inner.get<T>(...args);
+      if (args[0] === "/nodes/{node}/apt/repositories") edit(String(args[1]?.["node"]), data as Entry);
+      return data;
+    },
+  });
+}
+
+describe("update repositories against the subscription (subscription)", () => {
+  const withoutSubscription = (s: ScenarioInput) => {
+    s.nodes[0]!.level = "";
+    s.nodes[0]!.subscription = { status: "notfound" };
+    return s;
+  };
+  const only = { checks: ["subscription"] };
+
+  it("a fresh install without a subscription: the PVE and Ceph enterprise repositories, each with its file and fix", async () => {
+    const report = await audit(withoutSubscription(cleanScenario()), only);
+    expect(lines(report)).toEqual([
+      "medium subscription ceph-squid-enterprise repository on pve1",
+      "medium subscription enterprise repository on pve1",
+    ]);
+    const [ceph, pve] = report.findings;
+    expect(pve).toMatchObject({
+      title: "Enterprise repository enabled on pve1 without an active subscription",
+      evidence:
+        "subscription status notfound; enabled in /etc/apt/sources.list.d/pve-enterprise.sources: apt update gets 401 Unauthorized from it, so no Proxmox VE updates arrive",
+      remediation:
+        'in pve1 > Updates > Repositories disable it (or add "Enabled: false" to its entry in /etc/apt/sources.list.d/pve-enterprise.sources) and Add > No-Subscription, or add a subscription key',
+    });
+    expect(ceph!.title).toBe(
+      "Ceph Squid Enterprise repository enabled on pve1 without an active subscription",
+    );
+    expect(ceph!.evidence).toContain("enabled in /etc/apt/sources.list.d/ceph.sources");
+    expect(ceph!.evidence).toContain("so no Ceph updates arrive");
+    expect(ceph!.remediation).toContain("Add > Ceph Squid No-Subscription");
+  });
+
+  it("the same repositories with an active subscription: nothing (the clean scenario as it is)", async () => {
+    expect(lines(await audit(cleanScenario(), only))).toEqual([]);
+  });
+
+  it("no subscription, enterprise disabled and no-subscription enabled (PVE and Ceph): nothing, no 'fail' claim", async () => {
+    const s = withoutSubscription(cleanScenario());
+    s.nodes[0]!.aptRepositories = {
+      enterprise: false,
+      "no-subscription": true,
+      "ceph-squid-enterprise": false,
+      "ceph-squid-no-subscription": true,
+    };
+    const report = await audit(s, only);
+    expect(report.errors).toEqual([]);
+    expect(lines(report)).toEqual([]);
+  });
+
+  it("enterprise still enabled beside no-subscription: low, updates still arrive, the fix is to disable it", async () => {
+    const s = withoutSubscription(cleanScenario());
+    s.nodes[0]!.aptRepositories = { enterprise: true, "no-subscription": true };
+    const report = await audit(s, only);
+    expect(lines(report)).toEqual(["low subscription enterprise repository on pve1"]);
+    expect(report.findings[0]!.evidence).toContain(
+      "every run reports that error (Proxmox VE updates still come from No-Subscription)",
+    );
+    expect(report.findings[0]!.remediation).toBe(
+      'disable it in pve1 > Updates > Repositories (or add "Enabled: false" to its entry in /etc/apt/sources.list.d/pve-enterprise.sources), or add a subscription key',
+    );
+  });
+
+  it("no PVE repository enabled at all: high, with or without a subscription", async () => {
+    const s = cleanScenario();
+    s.nodes[0]!.aptRepositories = { enterprise: false, "ceph-squid-no-subscription": true };
+    s.nodes[1]!.aptRepositories = {};
+    const report = await audit(s, only);
+    expect(lines(report)).toEqual(["high subscription pve1", "high subscription pve2"]);
+    expect(report.findings[0]!.title).toBe("No Proxmox VE repository is enabled on pve1");
+    expect(report.findings[0]!.remediation).toBe(
+      "pve1 > Updates > Repositories > Add: Enterprise with a subscription, else No-Subscription",
+    );
+  });
+
+  it("PVE 8: one-line files, so the manual fix is to comment the line out", async () => {
+    const report = await audit(withoutSubscription(cleanScenario()), only, { pve: 8 });
+    expect(lines(report)).toEqual([
+      "medium subscription ceph-quincy-enterprise repository on pve1",
+      "medium subscription enterprise repository on pve1",
+    ]);
+    expect(report.findings[0]!.remediation).toContain(
+      "comment out its line in /etc/apt/sources.list.d/ceph.list) and Add > Ceph Quincy No-Subscription",
+    );
+    expect(report.findings[1]!.remediation).toContain(
+      "comment out its line in /etc/apt/sources.list.d/pve-enterprise.list",
+    );
+  });
+
+  it("repositories not readable (403): a gap naming Sys.Audit on that node, no claim; the readable node is checked", async () => {
+    const s = testScenario();
+    s.nodes[1]!.aptRepositories = { enterprise: true };
+    const report = await audit(s, only, {}, TEST_TOKENS.oneNode);
+    expect(report.errors).toEqual([]);
+    expect(lines(report)).toEqual([
+      "medium subscription enterprise repository on pve2",
+      "info subscription the update repositories of pve1",
+    ]);
+    expect(report.findings[1]!.title).toBe(
+      "Could not check the update repositories of pve1: needs Sys.Audit on /nodes/pve1",
+    );
+  });
+
+  it("a local mirror that carries pve-no-subscription counts as a PVE repository", async () => {
+    const s = cleanScenario();
+    s.nodes[0]!.aptRepositories = {};
+    s.nodes[1]!.aptRepositories = {};
+    const mirror = editingRepositories((node, answer) => {
+      if (node !== "pve1") return;
+      answer["files"].push({
+        path: "/etc/apt/sources.list.d/mirror.sources",
+        "file-type": "sources",
+        repositories: [
+          {
+            Types: ["deb"],
+            URIs: ["http://mirror.lan/proxmox/pve"],
+            Suites: ["trixie"],
+            Components: ["pve-no-subscription"],
+            FileType: "sources",
+            Enabled: true,
+          },
+        ],
+      });
+    });
+    expect(lines(await audit(s, only, {}, undefined, mirror))).toEqual(["high subscription pve2"]);
+  });
+
+  it("an answer without standard repositories: the check says it could not tell, never 'no repository'", async () => {
+    const report = await audit(
+      withoutSubscription(cleanScenario()),
+      only,
+      {},
+      undefined,
+      editingRepositories((node, answer) => {
+        if (node === "pve1") delete answer["standard-repos"];
+      }),
+    );
+    expect(lines(report)).toEqual([]);
+    expect(report.errors).toEqual([
+      {
+        check: "subscription",
+        message: "node pve1: PVE listed no standard repositories, so whether updates arrive is unknown",
+      },
+    ]);
+  });
+});
+
 describe("tokens that see little: every 403 or silent filter is a gap, none is a silent pass", () => {
   it("no ACL at all (empty@pve!tk): gaps for everything PVE hides or refuses, no error", async () => {
     const report = await audit(testScenario(), {}, {}, TEST_TOKENS.empty);
@@ -235,14 +403,15 @@ describe("tokens that see little: every 403 or silent filter is a gap, none is a
         "pending updates on pve1, pve2 | Sys.Modify on /nodes/{node}",
         "disk health on pve1, pve2 | Sys.Audit on /nodes/{node}",
         "failed logins in the syslog of pve1, pve2 | Sys.Syslog on /nodes/{node}",
+        "the update repositories of pve1, pve2 | Sys.Audit on /nodes/{node}",
         "storages this token may not see (PVE lists only storages with Datastore.Audit) | Datastore.Audit on /storage",
       ]),
     );
-    // What any token may see is still checked: pve3 offline, pve2's certificate, pve2's subscription.
+    // What any token may see is still checked: pve3 offline, pve2's certificate. Without the
+    // repositories, pve2's missing subscription is no finding: whether it matters is unknown.
     expect(report.findings.filter((f) => !isGapFinding(f)).map((f) => `${f.check} ${f.object}`)).toEqual([
       "node-offline pve3",
       "cert-expiry pveproxy-ssl.pem on pve2",
-      "subscription pve2",
     ]);
     // One line per gap in the text, each with the privilege.
     expect(formatReportCompact(report)).toContain(

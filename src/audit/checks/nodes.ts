@@ -4,8 +4,9 @@
  * offline node is skipped (node-offline reports it).
  */
 import { endOfLife } from "../eol.js";
-import { age, DAY, perNode } from "../shared.js";
+import { age, DAY, isOn, perNode } from "../shared.js";
 import { defineCheck, type Finding } from "../types.js";
+import { timeLeft } from "../../time-left.js";
 import { cleanText } from "../../untrusted.js";
 
 const CERT_WARN_DAYS = 30;
@@ -52,7 +53,7 @@ export const certExpiry = defineCheck({
           severity: expired ? "high" : "medium",
           title: expired
             ? `Certificate ${filename} on ${node} expired ${age(-left)} ago`
-            : `Certificate ${filename} on ${node} expires in ${age(left)}`,
+            : `Certificate ${filename} on ${node} expires in ${timeLeft(left)}`,
           object: `${filename} on ${node}`,
           evidence: `notafter ${on}${cert.subject ? `, ${cleanText(cert.subject, 80)}` : ""}`,
           remediation: certificateFix(filename, node),
@@ -153,28 +154,129 @@ export const pveEol = defineCheck({
   },
 });
 
+interface StandardRepository {
+  handle?: string;
+  status?: boolean | number;
+  name?: string;
+}
+
+interface AptRepository {
+  URIs?: string[];
+  Components?: string[];
+  Enabled?: boolean | number;
+}
+
+interface AptRepositories {
+  files?: { path?: string; repositories?: AptRepository[] }[];
+  "standard-repos"?: StandardRepository[];
+}
+
+/** proxmox-apt's handles of the enterprise repositories: "enterprise" (PVE), "ceph-squid-enterprise". */
+const ENTERPRISE_HANDLE = /^(ceph-([a-z]+)-)?enterprise$/;
+const PVE_HANDLES = ["enterprise", "no-subscription", "test"];
+/** Components with PVE's packages: an enabled repository carrying one (a local mirror too) brings PVE updates. */
+const PVE_COMPONENT = /^pve(-enterprise|-no-subscription|-test|test)$/;
+
+type EnabledRepository = { path: string; repository: AptRepository };
+
+/** The enabled file entry behind an enterprise handle, to name the file to change. */
+function enterpriseEntry(enabled: EnabledRepository[], handle: string): EnabledRepository | undefined {
+  const release = ENTERPRISE_HANDLE.exec(handle)?.[2];
+  const uri = release
+    ? new RegExp(`^https://enterprise\\.proxmox\\.com/debian/ceph-${release}/?$`)
+    : /^https:\/\/enterprise\.proxmox\.com\/debian(\/pve)?\/?$/;
+  const component = release ? "enterprise" : "pve-enterprise";
+  return enabled.find(
+    ({ repository: r }) => r.URIs?.some((u) => uri.test(u)) && r.Components?.includes(component),
+  );
+}
+
+/** How to switch an entry off by hand: deb822 files take "Enabled: false", one-line files a "#". */
+function disableStep(path: string): string {
+  return path.endsWith(".sources")
+    ? `add "Enabled: false" to its entry in ${path}`
+    : `comment out its line in ${path}`;
+}
+
 export const subscription = defineCheck({
   id: "subscription",
-  severity: "low",
-  title: "Nodes without an active subscription",
-  needs: "nothing (any token may read the status)",
+  severity: "medium",
+  title: "Updates that cannot arrive: an enterprise repository without a subscription, or no PVE repository",
+  needs: "Sys.Audit on /nodes/{node} (the APT repositories; any token may read the subscription status)",
   async run(ctx) {
-    const answers = await perNode<{ status?: string }>(
+    const answers = await perNode<AptRepositories>(
       ctx,
-      "/nodes/{node}/subscription",
-      (nodes) => `the subscription of ${nodes}`,
+      "/nodes/{node}/apt/repositories",
+      (nodes) => `the update repositories of ${nodes}`,
       "Sys.Audit",
     );
-    return answers
-      .filter(({ data }) => String(data.status ?? "").toLowerCase() !== "active")
-      .map(({ node, data }) => ({
-        check: "subscription",
-        severity: "low",
-        title: `${node} has no active subscription`,
-        object: node,
-        evidence: `status ${cleanText(String(data.status ?? "unknown"), 20)}: updates from the enterprise repository fail`,
-        remediation: `add a key, or switch to the pve-no-subscription repository (${node} > Updates > Repositories)`,
-      }));
+    const byNode = new Map<string, Finding[]>();
+    await ctx.each(
+      answers,
+      ({ node }) => `node ${node}`,
+      async ({ node, data }) => {
+        const standard = data["standard-repos"];
+        if (!Array.isArray(standard)) {
+          ctx.fail(`node ${node}: PVE listed no standard repositories, so whether updates arrive is unknown`);
+          return;
+        }
+        const on = standard.filter((r) => isOn(r.status));
+        const isEnabled = (handle: string) => on.some((r) => r.handle === handle);
+        const nameOf = (handle: string) =>
+          cleanText(standard.find((r) => r.handle === handle)?.name ?? handle, 60);
+        const enabledEntries = (data.files ?? []).flatMap((f) =>
+          (f.repositories ?? [])
+            .filter((r) => isOn(r.Enabled))
+            .map((repository) => ({ path: cleanText(f.path ?? "?", 120), repository })),
+        );
+        const findings: Finding[] = [];
+        byNode.set(node, findings);
+
+        const pveFromMirror = enabledEntries.some(({ repository }) =>
+          repository.Components?.some((c) => PVE_COMPONENT.test(c)),
+        );
+        if (!PVE_HANDLES.some(isEnabled) && !pveFromMirror) {
+          findings.push({
+            check: "subscription",
+            severity: "high",
+            title: `No Proxmox VE repository is enabled on ${node}`,
+            object: node,
+            evidence:
+              "none of the enterprise, no-subscription and test repositories is enabled: no Proxmox VE updates (kernel, QEMU, pve-manager) arrive",
+            remediation: `${node} > Updates > Repositories > Add: Enterprise with a subscription, else No-Subscription`,
+          });
+        }
+
+        const enterprise = on.map((r) => String(r.handle)).filter((h) => ENTERPRISE_HANDLE.test(h));
+        if (enterprise.length === 0) return;
+        const { status } = await ctx.get<{ status?: string }>("/nodes/{node}/subscription", { node });
+        const state = cleanText(String(status ?? "unknown"), 20);
+        if (state.toLowerCase() === "active") return;
+        for (const handle of enterprise) {
+          const family = handle.slice(0, -"enterprise".length);
+          const product = family ? "Ceph" : "Proxmox VE";
+          const fallback = [`${family}no-subscription`, `${family}test`].find(isEnabled);
+          const name = nameOf(handle);
+          const path = enterpriseEntry(enabledEntries, handle)?.path;
+          const manual = path ? ` (or ${disableStep(path)})` : "";
+          findings.push({
+            check: "subscription",
+            severity: fallback ? "low" : "medium",
+            title: `${name} repository enabled on ${node} without an active subscription`,
+            object: `${cleanText(handle, 40)} repository on ${node}`,
+            evidence: `subscription status ${state}; ${path ? `enabled in ${path}` : "enabled"}: apt update gets 401 Unauthorized from it, ${
+              fallback
+                ? `every run reports that error (${product} updates still come from ${nameOf(fallback)})`
+                : `so no ${product} updates arrive`
+            }`,
+            remediation: fallback
+              ? `disable it in ${node} > Updates > Repositories${manual}, or add a subscription key`
+              : `in ${node} > Updates > Repositories disable it${manual} and Add > ${nameOf(`${family}no-subscription`)}, or add a subscription key`,
+          });
+        }
+      },
+    );
+    return answers.flatMap(({ node }) => byNode.get(node) ?? []);
   },
 });
 

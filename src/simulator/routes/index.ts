@@ -1,5 +1,6 @@
 import { accessRoutes } from "./access.js";
 import { agentRoutes } from "./agent.js";
+import { aptRoutes } from "./apt.js";
 import { backupRoutes } from "./backup.js";
 import { clusterRoutes } from "./cluster.js";
 import { firewallRoutes } from "./firewall.js";
@@ -23,5 +24,6 @@ export const ALL_ROUTES: readonly Route[] = [
   ...accessRoutes,
   ...firewallRoutes,
   ...systemRoutes,
+  ...aptRoutes,
   ...haRoutes,
 ];

@@ -24,7 +24,10 @@
  *    qmigrate "migration aborted", apt update 401 on pve2 (enterprise repo, no subscription).
  *  - Pending security updates (openssl, libssl3t64, kernel) on pve1 and pve2.
  *  - ZFS pool "tank" on pve2 is 94 % full, and one of its disks fails SMART.
- *  - pve1 has an active subscription, pve2 none.
+ *  - pve1 has an active subscription and uses the enterprise repository; pve2 has none,
+ *    and since that failed apt update its enterprise repository is disabled and
+ *    no-subscription enabled (a sound setup: nothing to report); pve3 is a fresh install
+ *    (enterprise repositories enabled without a subscription), unseen while offline.
  *  - Secrets to redact: root password in CT 203's description, an API key in
  *    VM 103's description, cloud-init cipassword/sshkeys on template 9000,
  *    two URL-encoded SSH keys in VM 106's sshkeys.
@@ -1157,6 +1160,7 @@ export const demoScenario: ScenarioInput = {
         checktime: "now-2d",
       },
       certificates: { nodeNotAfter: "now+600d" },
+      aptRepositories: { enterprise: true },
       aptUpdates: [
         {
           Package: "pve-manager",
@@ -1264,6 +1268,7 @@ export const demoScenario: ScenarioInput = {
           san: ["pve2.lab.example"],
         },
       },
+      aptRepositories: { enterprise: false, "no-subscription": true },
       aptUpdates: [KERNEL_UPDATE, ...OPENSSL_UPDATES],
       disks: [
         {
