@@ -6,8 +6,9 @@
  * jobs as coverage (pve-manager BackupInfo.pm), so it is only a cross-check. Backup
  * volumes in storage content are hidden from a token without Datastore.AllocateSpace on
  * the storage and VM.Backup on the guest (check_volume_access): the answer says so and
- * falls back to the vzdump task logs. PVE does not link a vzdump task to its job: a run
- * is attributed to a job by the command line its log starts with.
+ * falls back to the vzdump task logs. Only the scheduler's state file, which the API does
+ * not serve, links a vzdump task to its job: a run is attributed to a job by the command
+ * line its log starts with (fitOf).
  */
 import { z } from "zod";
 import { pveNode, pveVmid } from "../pve/formats.js";
@@ -132,15 +133,12 @@ function retentionText(value: PveBackupJob["prune-backups"]): string | undefined
 // ---------------------------------------------------------------------------------------
 // vzdump task history
 
-/** The options of a vzdump command line as PVE::VZDump::Common::command_line prints it. */
-interface VzdumpCommand {
-  vmids: number[];
-  all: boolean;
-  exclude: number[];
-  pool?: string;
-  storage?: string;
-  node?: string;
-}
+/**
+ * A vzdump command line's options as PVE::VZDump::Common::command_line prints them: the
+ * guests first (under `vmid`, as jobs.cfg names them), then ` --key value` for each
+ * parameter in Perl's hash order (random), values shell-quoted.
+ */
+type VzdumpCommand = Map<string, string>;
 
 interface GuestOutcome {
   ok: boolean;
@@ -173,16 +171,26 @@ interface History {
   warnings: string[];
 }
 
-/** Shell words as PVE::Tools::shellquote writes them: single quotes ('"'"' for a quote) or double quotes. */
+/**
+ * Shell words as String::ShellQuote (PVE::Tools::shellquote) writes them: single quotes,
+ * a quote inside them as '\'' and a run of quotes as '"''"'.
+ */
 function shellWords(line: string): string[] {
   const words: string[] = [];
   let current = "";
   let inWord = false;
   let quote: "'" | '"' | undefined;
+  let escaped = false;
   for (const ch of line) {
-    if (quote) {
+    if (escaped) {
+      current += ch;
+      escaped = false;
+    } else if (quote) {
       if (ch === quote) quote = undefined;
       else current += ch;
+    } else if (ch === "\\") {
+      escaped = true;
+      inWord = true;
     } else if (ch === "'" || ch === '"') {
       quote = ch;
       inWord = true;
@@ -202,38 +210,20 @@ function shellWords(line: string): string[] {
 const JOB_START = /^INFO: starting new backup job: vzdump(?:\s+(.*))?$/;
 
 export function parseVzdumpCommand(args: string): VzdumpCommand {
-  const cmd: VzdumpCommand = { vmids: [], all: false, exclude: [] };
+  const options: VzdumpCommand = new Map();
+  const vmids: string[] = [];
   const words = shellWords(args);
   for (let i = 0; i < words.length; i++) {
     const word = words[i] as string;
-    if (!word.startsWith("--")) {
-      cmd.vmids.push(...vmidList(word));
-      continue;
-    }
-    const value = words[i + 1] ?? "";
-    i++;
-    switch (word.slice(2)) {
-      case "all":
-        cmd.all = value === "1";
-        break;
-      case "exclude":
-        cmd.exclude = vmidList(value);
-        break;
-      case "pool":
-        cmd.pool = value;
-        break;
-      case "storage":
-        cmd.storage = value;
-        break;
-      case "node":
-        cmd.node = value;
-        break;
-      case "vmid":
-        cmd.vmids.push(...vmidList(value));
-        break;
+    if (word.startsWith("--")) {
+      options.set(word.slice(2), words[i + 1] ?? "");
+      i++;
+    } else {
+      vmids.push(word);
     }
   }
-  return cmd;
+  if (vmids.length) options.set("vmid", vmids.join(" "));
+  return options;
 }
 
 const sameSet = (a: readonly number[], b: readonly number[]) => {
@@ -242,14 +232,126 @@ const sameSet = (a: readonly number[], b: readonly number[]) => {
   return sa.size === sb.size && [...sa].every((v) => sb.has(v));
 };
 
-/** A job's run prints the job's own selection, storage and node (vzdump's `--node` only when the job has one). */
-function runOfJob(cmd: VzdumpCommand, job: PveBackupJob): boolean {
-  if (job.storage !== undefined && cmd.storage !== undefined && job.storage !== cmd.storage) return false;
-  if ((job.node || undefined) !== cmd.node) return false;
-  const sel = selectionOf(job);
-  if (sel.kind === "all") return cmd.all && sameSet(sel.exclude, cmd.exclude);
-  if (sel.kind === "pool") return !cmd.all && cmd.pool === sel.pool;
-  return !cmd.all && !cmd.pool && sameSet(sel.vmids, cmd.vmids);
+/** The guests a command line asks for, read with the precedence of a job's (pool, vmid, all). */
+const commandSelection = (cmd: VzdumpCommand): Selection =>
+  selectionOf({
+    id: "",
+    vmid: cmd.get("vmid"),
+    pool: cmd.get("pool"),
+    all: cmd.get("all"),
+    exclude: cmd.get("exclude"),
+  });
+
+/** get_included_guests reads `exclude` only with `all`. */
+function sameSelection(a: Selection, b: Selection): boolean {
+  if (a.kind !== b.kind) return false;
+  if (a.kind === "all") return sameSet(a.exclude, b.exclude);
+  if (a.kind === "pool") return a.pool === b.pool;
+  return sameSet(a.vmids, b.vmids);
+}
+
+/** jobs.cfg keys that are no vzdump option, or that fitOf compares on their own. */
+const NOT_OPTIONS = new Set([
+  "id",
+  "type",
+  "schedule",
+  "starttime",
+  "dow",
+  "enabled",
+  "comment",
+  "next-run",
+  "repeat-missed",
+  "vmid",
+  "pool",
+  "all",
+  "exclude",
+  "storage",
+  "node",
+]);
+const PROPERTY_STRINGS = new Set(["prune-backups", "fleecing", "performance"]);
+
+/** An option's value as command_line prints it, property strings and mailto in a fixed order. */
+function optionText(key: string, value: unknown): string {
+  if (PROPERTY_STRINGS.has(key)) {
+    const parts =
+      typeof value === "object" && value !== null
+        ? Object.entries(value).map(([k, v]) => `${k}=${String(v)}`)
+        : String(value).split(",");
+    return parts.sort().join(",");
+  }
+  if (key === "mailto")
+    return String(value)
+      .split(/[,;\s]+/)
+      .filter(Boolean)
+      .join(",");
+  return String(value);
+}
+
+interface Fit {
+  /** Storage and node printed exactly as the job has them (0-2). */
+  exact: number;
+  /** The job's other options that the run printed otherwise or not at all. */
+  differing: number;
+}
+
+/**
+ * How well a run fits a job, or undefined when its command line contradicts the job.
+ * PVE binds a run to its job only in the scheduler's state file (Jobs.pm started_job),
+ * which the API does not serve, so this reads what each way of starting a job prints:
+ * - the scheduler passes the job's options, `node` included (Jobs/VZDump.pm);
+ * - the GUI's "Run now" posts them without `node` to /nodes/{node}/vzdump of the job's
+ *   node or of every online node, and the URL's node becomes the `node` parameter
+ *   (HTTPServer.pm), so a job without a node prints `--node` too; it always sends `all`,
+ *   which a guest's "Backup now" never does (dc/Backup.js, window/Backup.js);
+ * - a job without storage prints none: vzdump.conf's default is applied after printing.
+ */
+function fitOf(run: VzdumpRun, cmd: VzdumpCommand, job: PveBackupJob): Fit | undefined {
+  if (!sameSelection(selectionOf(job), commandSelection(cmd))) return undefined;
+  const storage = cmd.get("storage");
+  if (job.storage && storage && storage !== job.storage) return undefined;
+  const node = cmd.get("node");
+  if (job.node) {
+    if (run.node !== job.node || (node !== undefined && node !== job.node)) return undefined;
+  } else if (node !== undefined && !cmd.has("all")) {
+    return undefined;
+  }
+  let differing = 0;
+  for (const [key, value] of Object.entries(job)) {
+    if (NOT_OPTIONS.has(key) || value === undefined) continue;
+    const printed = cmd.get(key);
+    if (printed === undefined || optionText(key, printed) !== optionText(key, value)) differing++;
+  }
+  return {
+    exact: Number((job.storage || undefined) === storage) + Number((job.node || undefined) === node),
+    differing,
+  };
+}
+
+/**
+ * The jobs each run belongs to: those it fits best, by storage and node first, then by
+ * the fewest other options printed otherwise (jobs get edited, so those only break ties).
+ * Jobs still tied share the run and are told so: telling them apart by schedule would
+ * need PVE's calendar events in the node's time zone, which /cluster/backup does not give.
+ */
+function jobsOfRuns(jobs: readonly PveBackupJob[], runs: readonly VzdumpRun[]): Map<VzdumpRun, string[]> {
+  const owners = new Map<VzdumpRun, string[]>();
+  for (const run of runs) {
+    const cmd = run.command;
+    if (!cmd) continue;
+    const fits = jobs.flatMap((job) => {
+      const fit = fitOf(run, cmd, job);
+      return fit ? [{ id: job.id, ...fit }] : [];
+    });
+    if (!fits.length) continue;
+    const exact = Math.max(...fits.map((f) => f.exact));
+    const closest = fits.filter((f) => f.exact === exact);
+    const differing = Math.min(...closest.map((f) => f.differing));
+    owners.set(
+      run,
+      closest.filter((f) => f.differing === differing).map((f) => f.id),
+    );
+  }
+  return owners;
 }
 
 function parseRunLog(run: VzdumpRun, lines: string[]): void {
@@ -425,15 +527,22 @@ const lastRunSchema = z.object({
   ),
   failedGuests: z.array(z.object({ vmid: z.number().int(), error: z.string() })),
   backedUpGuests: z.array(z.number().int()),
+  /** Other jobs whose options fit these tasks as well as this job's. */
+  alsoFits: z.array(z.string()).optional(),
 });
 type LastRun = z.infer<typeof lastRunSchema>;
 
 /** The newest run of a job: its tasks on every node, started within 30 minutes of each other. */
-function lastRunOf(job: PveBackupJob, runs: readonly VzdumpRun[]): LastRun | null {
-  const mine = runs.filter((r) => r.command && runOfJob(r.command, job));
+function lastRunOf(
+  job: PveBackupJob,
+  runs: readonly VzdumpRun[],
+  owners: ReadonlyMap<VzdumpRun, string[]>,
+): LastRun | null {
+  const mine = runs.filter((r) => owners.get(r)?.includes(job.id));
   const newest = mine[0];
   if (!newest) return null;
   const group = mine.filter((r) => Math.abs(r.starttime - newest.starttime) <= 1800);
+  const others = [...new Set(group.flatMap((r) => owners.get(r) ?? []))].filter((id) => id !== job.id);
   const failed = new Map<number, string>();
   const done = new Set<number>();
   for (const r of group) {
@@ -456,6 +565,7 @@ function lastRunOf(job: PveBackupJob, runs: readonly VzdumpRun[]): LastRun | nul
       .sort((a, b) => a.node.localeCompare(b.node)),
     failedGuests: [...failed].sort(([a], [b]) => a - b).map(([vmid, error]) => ({ vmid, error })),
     backedUpGuests: [...done].sort((a, b) => a - b),
+    ...(others.length ? { alsoFits: others.map((id) => cleanText(id, LIMITS.name)) } : {}),
   };
 }
 
@@ -520,6 +630,7 @@ export const getBackupJobs = defineTool({
       : { ...empty, since: now - 8 * DAY };
     warnings.push(...history.warnings);
     const gaps: Gap[] = [...history.gaps];
+    const owners = jobsOfRuns(raw, history.runs);
     const jobs = raw.map((job) => {
       const enabled = jobEnabled(job);
       const schedule = job.schedule ?? [job.dow, job.starttime].filter(Boolean).join(" ");
@@ -535,7 +646,7 @@ export const getBackupJobs = defineTool({
           needs: `Datastore.Audit on /storage/${job.storage}`,
         });
       }
-      const lastRun = lastRunOf(job, history.runs);
+      const lastRun = lastRunOf(job, history.runs, owners);
       const flags: string[] = [];
       if (!enabled) flags.push("disabled");
       if (enabled && !lastRun && history !== empty) flags.push("no-recent-run-seen");
@@ -563,6 +674,15 @@ export const getBackupJobs = defineTool({
       };
     });
     const enabledCount = jobs.filter((j) => j.enabled).length;
+    const withoutCommand = history.runs.filter((r) => !r.command).length;
+    // Says why no run was found, so a reader can tell a job that did not run from one not matched.
+    const noRun =
+      history === empty
+        ? "last run: unknown (task history not read)"
+        : history.runs.length
+          ? `last run: none of the ${history.runs.length} vzdump run(s) read has its selection, storage and node` +
+            (withoutCommand ? ` (${withoutCommand} without a readable command line)` : "")
+          : `last run: no vzdump run since ${when(history.since)}`;
     const lines = jobs.map((j) => {
       const state = j.enabled
         ? `enabled, "${j.schedule}", next ${j.nextRun ? when(j.nextRun) : "unknown"}`
@@ -572,7 +692,7 @@ export const getBackupJobs = defineTool({
         : j.retentionFrom === "unknown"
           ? "retention not set on the job (storage default unknown)"
           : "retention unset on job and storage (node's vzdump.conf decides)";
-      let last = "last run: none seen in the task history read";
+      let last = noRun;
       if (j.lastRun) {
         const r = j.lastRun;
         const perNode = r.nodes
@@ -582,7 +702,10 @@ export const getBackupJobs = defineTool({
           )
           .join(", ");
         const failed = r.failedGuests.map((f) => `VM ${f.vmid}: ${JSON.stringify(f.error)}`).join("; ");
-        last = `last run ${when(r.starttime)} (${ago(r.starttime, now)}): ${r.ok === false ? "FAILED" : r.ok ? "ok" : "running"} [${perNode}]${failed ? `; failed guests: ${failed}` : ""}`;
+        last =
+          `last run ${when(r.starttime)} (${ago(r.starttime, now)}): ${r.ok === false ? "FAILED" : r.ok ? "ok" : "running"} [${perNode}]` +
+          `${failed ? `; failed guests: ${failed}` : ""}` +
+          `${r.alsoFits ? `; its command line fits ${r.alsoFits.join(", ")} as well` : ""}`;
       }
       return (
         `${j.id} ${state} -> ${j.storage ?? "(default storage)"}, ${selectionText(j.selection)}, mode ${j.mode}, ${retention}` +
@@ -595,7 +718,7 @@ export const getBackupJobs = defineTool({
     const historyNote = raw.length
       ? `last runs from the logs of ${history.runs.length} vzdump task(s) since ${when(history.since)}` +
         (history.unread ? ` (${history.unread} older ones in the window not read)` : "") +
-        "; PVE does not link tasks to jobs: a run is matched by its command line"
+        "; PVE's API does not link tasks to jobs: a run is matched by the selection, storage and node on its command line"
       : "";
     return {
       text: [head, ...lines, historyNote, ...warnings.map((w) => `WARNING: ${w}`), gapText(dedupeGaps(gaps))]

@@ -361,21 +361,265 @@ describe("a token without Sys.Audit on /", () => {
 });
 
 describe("parseVzdumpCommand", () => {
-  it("reads PVE's command line, quoted values included", () => {
+  it("reads PVE's command line, String::ShellQuote's quoting included", () => {
     expect(
       parseVzdumpCommand(
         "100 103 --compress zstd --notes-template '{{guestname}}' --prune-backups 'keep-daily=7,keep-weekly=4' --storage nfs-backup",
       ),
-    ).toEqual({ vmids: [100, 103], all: false, exclude: [], storage: "nfs-backup" });
-    expect(parseVzdumpCommand("--all 1 --exclude 105,106 --mode snapshot --node pve2")).toEqual({
-      vmids: [],
-      all: true,
-      exclude: [105, 106],
-      node: "pve2",
+    ).toEqual(
+      new Map([
+        ["compress", "zstd"],
+        ["notes-template", "{{guestname}}"],
+        ["prune-backups", "keep-daily=7,keep-weekly=4"],
+        ["storage", "nfs-backup"],
+        ["vmid", "100 103"],
+      ]),
+    );
+    expect(parseVzdumpCommand("--all 1 --exclude 105,106 --mode snapshot --node pve2")).toEqual(
+      new Map([
+        ["all", "1"],
+        ["exclude", "105,106"],
+        ["mode", "snapshot"],
+        ["node", "pve2"],
+      ]),
+    );
+    // One quote is written '\'', a run of them '"''"', and a leading one drops the empty ''.
+    const quoted = parseVzdumpCommand(
+      "--notes-template 'it'\\''s '\"''\"' ok' --comment \\''x' --pool prod --storage pbs",
+    );
+    expect(quoted.get("notes-template")).toBe("it's '' ok");
+    expect(quoted.get("comment")).toBe("'x");
+    expect(quoted.get("pool")).toBe("prod");
+    expect(quoted.get("storage")).toBe("pbs");
+  });
+});
+
+/**
+ * Runs as PVE starts them (the first log line exactly as PVE::VZDump::Common::command_line
+ * prints it, options in Perl's random hash order), each to be found as its job's last run,
+ * or correctly not.
+ */
+describe("get_backup_jobs attributes runs the way PVE starts them", () => {
+  let s: Simulator;
+  let client: ToolClient;
+  let nextPid = 4_100_000;
+  const vzdump = (
+    node: string,
+    started: string,
+    command: string,
+    guests: number[],
+    extra: { id?: string; user?: string; skipped?: number[] } = {},
+  ) => ({
+    node,
+    pid: nextPid++,
+    pstart: 120_000_000,
+    starttime: started,
+    endtime: started,
+    type: "vzdump",
+    id: extra.id ?? "",
+    user: extra.user ?? "root@pam",
+    status: "OK",
+    log: [
+      `INFO: starting new backup job: vzdump ${command}`,
+      ...(extra.skipped ? [`INFO: skip external VMs: ${extra.skipped.join(", ")}`] : []),
+      ...guests.flatMap((vmid) => [
+        `INFO: Starting Backup of VM ${vmid} (qemu)`,
+        `INFO: Finished Backup of VM ${vmid} (00:01:02)`,
+      ]),
+      "INFO: Backup job finished successfully",
+      "TASK OK",
+    ],
+  });
+  const job = (id: string, fields: Record<string, string | number>) => ({
+    id,
+    schedule: "01:00",
+    storage: "nfs-backup",
+    mode: "snapshot" as const,
+    ...fields,
+  });
+
+  beforeAll(async () => {
+    const scenario = testScenario();
+    scenario.backupJobs = [
+      job("gui-run", { vmid: "101,102", compress: "zstd" }),
+      job("node-bound", { all: 1, exclude: "201", node: "pve2", storage: "local" }),
+      job("all-except", {
+        all: 1,
+        exclude: "105,106",
+        "notes-template": "{{guestname}}'s nightly",
+        "prune-backups": "keep-weekly=4,keep-daily=7",
+      }),
+      job("pool-prod", { pool: "prod", storage: "local" }),
+      job("no-storage", { vmid: "103", mode: "stop" }),
+      job("daily-local", { vmid: "200,202", storage: "local" }),
+      job("weekly-nfs", { vmid: "200,202", schedule: "sun 03:00" }),
+      job("snap-205", { vmid: "205" }),
+      job("stop-205", { vmid: "205", mode: "stop" }),
+      job("twin-a", { vmid: "207", storage: "local" }),
+      job("twin-b", { vmid: "207", storage: "local", schedule: "12:00" }),
+      job("guest-104", { vmid: "104" }),
+      job("nfs-208", { vmid: "208" }),
+    ];
+    scenario.tasks = [
+      ...(scenario.tasks ?? []).filter((t) => t.type !== "vzdump"),
+      // gui-run's "Run now": the URL's node becomes --node, and `all` is always sent.
+      vzdump(
+        "pve1",
+        "now-2h",
+        "101 102 --all 0 --node pve1 --storage nfs-backup --mode snapshot --compress zstd",
+        [101],
+        {
+          user: "ops@pve",
+          skipped: [102],
+        },
+      ),
+      vzdump(
+        "pve2",
+        "now-2h",
+        "101 102 --compress zstd --all 0 --mode snapshot --node pve2 --storage nfs-backup",
+        [102],
+        {
+          user: "ops@pve",
+          skipped: [101],
+        },
+      ),
+      // node-bound: "Run now" posts to /nodes/pve2/vzdump only; a later run by hand on pve1 is not it.
+      vzdump(
+        "pve2",
+        "now-30h",
+        "--all 1 --storage local --exclude 201 --mode snapshot --node pve2",
+        [102, 104, 108, 109, 205, 207, 208],
+        { user: "ops@pve" },
+      ),
+      vzdump("pve1", "now-1h", "--mode snapshot --exclude 201 --storage local --all 1", [100, 101]),
+      // all-except: a quote in the notes template, printed before --all.
+      vzdump(
+        "pve1",
+        "now-20h",
+        "--prune-backups 'keep-daily=7,keep-weekly=4' --notes-template '{{guestname}}'\\''s nightly' --all 1 --exclude 105,106 --mode snapshot --quiet 1 --storage nfs-backup",
+        [100, 101, 103],
+      ),
+      vzdump(
+        "pve2",
+        "now-20h",
+        "--exclude 105,106 --notes-template '{{guestname}}'\\''s nightly' --storage nfs-backup --quiet 1 --all 1 --prune-backups 'keep-daily=7,keep-weekly=4' --mode snapshot",
+        [102, 104],
+      ),
+      // pve3 is offline: its log cannot be read, and the answer says so.
+      vzdump(
+        "pve3",
+        "now-20h",
+        "--all 1 --exclude 105,106 --quiet 1 --storage nfs-backup --mode snapshot",
+        [110],
+        {
+          id: "110",
+        },
+      ),
+      vzdump("pve1", "now-21h", "--storage local --pool prod --mode snapshot --quiet 1", [100, 200]),
+      // no-storage: vzdump.conf's default storage is not printed; one local guest names the task.
+      vzdump("pve1", "now-22h", "103 --mode stop --quiet 1", [103], { id: "103" }),
+      vzdump("pve1", "now-23h", "200 202 --quiet 1 --mode snapshot --storage local", [200, 202]),
+      vzdump("pve1", "now-72h", "200 202 --storage nfs-backup --mode snapshot --quiet 1", [200, 202]),
+      vzdump("pve2", "now-24h", "205 --storage nfs-backup --quiet 1 --mode stop", [205], { id: "205" }),
+      vzdump("pve2", "now-25h", "207 --mode snapshot --storage local --quiet 1", [207], { id: "207" }),
+      // A guest's "Backup now" (never sends `all`) is no run of the job holding that guest.
+      vzdump(
+        "pve2",
+        "now-3h",
+        "104 --remove 0 --notes-template '{{guestname}}' --node pve2 --storage nfs-backup --mode snapshot",
+        [104],
+        { id: "104", user: "ops@pve" },
+      ),
+      vzdump("pve2", "now-4h", "208 --storage local --mode snapshot", [208], { id: "208", user: "ops@pve" }),
+    ];
+    s = await startSimulator({ scenario });
+    // The scenario format requires a storage; jobs.cfg does not (vzdump.conf's default applies).
+    const noStorage = s.cluster.scenario.backupJobs.find((j) => j.id === "no-storage");
+    delete (noStorage as { storage?: string }).storage;
+    client = await toolClient(s, backupTools);
+  });
+  afterAll(async () => {
+    await client.close();
+    await s.close();
+  });
+
+  type Job = {
+    id: string;
+    lastRun: {
+      starttime: number;
+      nodes: { node: string; upid: string }[];
+      backedUpGuests: number[];
+      alsoFits?: string[];
+    } | null;
+    flags: string[];
+  };
+  const jobsOf = async () => {
+    const res = await client.call("get_backup_jobs");
+    expect(res.isError).toBeFalsy();
+    const jobs = res.structuredContent?.["jobs"] as Job[];
+    return { text: res.text, byId: (id: string) => jobs.find((j) => j.id === id) };
+  };
+  const nodesOf = (j: Job | undefined) => j?.lastRun?.nodes.map((n) => n.node);
+
+  it("the GUI's Run now of a job without node prints --node and --all 0, and is the job's run", async () => {
+    const { byId } = await jobsOf();
+    expect(byId("gui-run")?.lastRun?.starttime).toBe(s.cluster.time("now-2h"));
+    expect(nodesOf(byId("gui-run"))).toEqual(["pve1", "pve2"]);
+    expect(byId("gui-run")?.lastRun?.backedUpGuests).toEqual([101, 102]);
+  });
+
+  it("a node-bound job's run is on its node; the same selection run on another node is not it", async () => {
+    const { byId } = await jobsOf();
+    expect(byId("node-bound")?.lastRun?.starttime).toBe(s.cluster.time("now-30h"));
+    expect(nodesOf(byId("node-bound"))).toEqual(["pve2"]);
+  });
+
+  it("an all job with exclude is found whatever the option order and a quote in its notes template", async () => {
+    const { byId } = await jobsOf();
+    expect(byId("all-except")?.lastRun).toMatchObject({
+      starttime: s.cluster.time("now-20h"),
+      backedUpGuests: [100, 101, 102, 103, 104],
     });
-    expect(parseVzdumpCommand("--pool prod --notes-template 'it'\"'\"'s' --storage pbs")).toMatchObject({
-      pool: "prod",
-      storage: "pbs",
+    expect(nodesOf(byId("all-except"))).toEqual(["pve1", "pve2"]);
+  });
+
+  it("a pool job, a job without storage and a one-guest task named by its vmid", async () => {
+    const { byId } = await jobsOf();
+    expect(byId("pool-prod")?.lastRun?.starttime).toBe(s.cluster.time("now-21h"));
+    expect(byId("no-storage")?.lastRun).toMatchObject({
+      starttime: s.cluster.time("now-22h"),
+      nodes: [{ node: "pve1", upid: expect.stringMatching(/:vzdump:103:root@pam:$/) }],
+      backedUpGuests: [103],
     });
+  });
+
+  it("two jobs with the same guests are told apart by storage, then by their other options", async () => {
+    const { byId, text } = await jobsOf();
+    expect(byId("daily-local")?.lastRun?.starttime).toBe(s.cluster.time("now-23h"));
+    expect(byId("weekly-nfs")?.lastRun?.starttime).toBe(s.cluster.time("now-72h"));
+    expect(byId("stop-205")?.lastRun?.starttime).toBe(s.cluster.time("now-24h"));
+    expect(byId("snap-205")).toMatchObject({ lastRun: null, flags: ["no-recent-run-seen"] });
+    expect(text).toMatch(
+      /snap-205 .*\n {2}last run: none of the 15 vzdump run\(s\) read has its selection, storage and node \(1 without a readable command line\)\n/,
+    );
+  });
+
+  it("jobs that print the same command line share the run and are told so", async () => {
+    const { byId, text } = await jobsOf();
+    expect(byId("twin-a")?.lastRun).toMatchObject({
+      starttime: s.cluster.time("now-25h"),
+      alsoFits: ["twin-b"],
+    });
+    expect(byId("twin-b")?.lastRun).toMatchObject({
+      starttime: s.cluster.time("now-25h"),
+      alsoFits: ["twin-a"],
+    });
+    expect(text).toMatch(/twin-a .*\n {2}last run .*; its command line fits twin-b as well\n/);
+  });
+
+  it("a guest's Backup now, or a backup to another storage, is not a run of the job holding the guest", async () => {
+    const { byId } = await jobsOf();
+    expect(byId("guest-104")?.lastRun).toBeNull();
+    expect(byId("nfs-208")?.lastRun).toBeNull();
   });
 });

@@ -187,8 +187,9 @@ export function scaleScenario(nodeCount: number, guestCount: number): ScenarioIn
     type: "vzdump",
     user: "root@pam",
     status: k === 3 ? "job errors" : "OK",
+    // As PVE::VZDump::Common::command_line prints the job: every option, in Perl's hash order.
     log: [
-      "INFO: starting new backup job: vzdump --all 1 --mode snapshot --storage local --compress zstd --quiet 1",
+      "INFO: starting new backup job: vzdump --all 1 --prune-backups 'keep-last=3' --mode snapshot --storage local --notes-template '{{guestname}}' --compress zstd --quiet 1",
       k === 3 ? "TASK ERROR: job errors" : "TASK OK",
     ],
   }));
