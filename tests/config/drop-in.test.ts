@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadHttpConfig } from "../../src/config/http.js";
 import { closestName, ConfigError, editDistance, loadConfig } from "../../src/config/load.js";
-import { issueCertificate } from "../../src/simulator/tls.js";
+import { pveCaPem } from "../helpers/config.js";
 
 const SECRET = "5d2c7e1a-8b34-4f6e-9a01-c3b5d7e9f1a2";
 const ADMIN_SECRET = "9f4912cb-dcc9-4e6a-968f-636f2a003454";
@@ -26,17 +26,7 @@ let dir: string;
 let caPem: string;
 
 beforeAll(() => {
-  const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  const subject = "/CN=Proxmox Virtual Environment/O=PVE Cluster Manager CA";
-  caPem = issueCertificate({
-    subject,
-    issuer: subject,
-    notBefore: new Date(Date.now() - 86_400_000),
-    notAfter: new Date(Date.now() + 86_400_000),
-    isCa: true,
-    publicKey,
-    signingKey: privateKey,
-  });
+  caPem = pveCaPem();
 });
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "proxmox-mcp-drop-in-"));
