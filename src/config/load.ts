@@ -146,6 +146,8 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const problems: string[] = [];
 
   const { layers, merged, configFile, unknownNames } = readSettings(env, cwd, problems, warnings);
+  // Here, not in readSettings: `--demo --http` reads the HTTP settings alone and ignores the cluster's.
+  takeHostFromUrl(merged, problems);
   problems.push(...settingsBelowTheToken(merged));
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -220,7 +222,7 @@ export interface UnknownName {
 
 /**
  * Reads every place settings come from and keeps each variable's first value. Problems
- * (conflicting aliases, bad JSON values, an unusable URL in PROXMOX_HOST) are appended, and
+ * (conflicting aliases, bad JSON values) are appended, and
  * warnings about unknown names; unreadable files throw.
  */
 export function readSettings(
@@ -247,7 +249,6 @@ export function readSettings(
       if (!merged.has(name)) merged.set(name, { entry, source: layer.source });
     }
   }
-  takeHostFromUrl(merged, problems);
   return { layers, merged, configFile, unknownNames };
 }
 
@@ -313,9 +314,10 @@ function unknownVariables(
 /** The known name closest to a misspelt one, if it is close enough to be what was meant. */
 function closestVariable(name: string, candidates: readonly string[]): NameHint | undefined {
   const closest = closestName(name, candidates);
-  return closest
-    ? { meant: [ALIAS_TARGETS.get(closest) ?? closest], hint: `did you mean ${closest}?` }
-    : undefined;
+  if (!closest) return undefined;
+  // A near-miss of an older fork's name (PROXMOX_SSL_CERTS) is pointed at ours (PROXMOX_CA_FILE).
+  const meant = ALIAS_TARGETS.get(closest) ?? closest;
+  return { meant: [meant], hint: `did you mean ${meant}?` };
 }
 
 /**
@@ -524,9 +526,11 @@ function resolveAliases(layer: Layer, cwd: string, problems: string[]): Map<stri
 
 /**
  * PROXMOX_HOST written as an https:// URL: its host replaces the value, and its port becomes
- * PROXMOX_PORT from PROXMOX_HOST's layer, so the guarded-setting rule covers it too. Without
- * a port in the URL, PROXMOX_PORT (default 8006) stays: PVE listens on 8006, so https://
- * without a port does not mean 443.
+ * PROXMOX_PORT from PROXMOX_HOST's layer, so the guarded-setting rule covers it too. Between
+ * layers the higher one wins, as for any setting (a URL in the environment overrides the
+ * example file's PROXMOX_PORT 8006); within one layer two different ports are an error.
+ * Without a port in the URL, PROXMOX_PORT (default 8006) stays: PVE listens on 8006, so
+ * https:// without a port does not mean 443.
  */
 function takeHostFromUrl(merged: Merged, problems: string[]): void {
   const host = merged.get("PROXMOX_HOST");
@@ -540,17 +544,13 @@ function takeHostFromUrl(merged: Merged, problems: string[]): void {
   merged.set("PROXMOX_HOST", { ...host, entry: { ...host.entry, value: url.host } });
   if (url.port === undefined) return;
 
-  const fromUrl = { entry: { ...host.entry, value: String(url.port) }, source: host.source };
   const port = merged.get("PROXMOX_PORT");
-  if (!port) {
-    merged.set("PROXMOX_PORT", fromUrl);
-  } else if (/^\d+$/.test(port.entry.value) && Number(port.entry.value) !== url.port) {
+  if (!port || LAYER_RANK[host.source] < LAYER_RANK[port.source]) {
+    merged.set("PROXMOX_PORT", { entry: { ...host.entry, value: String(url.port) }, source: host.source });
+  } else if (host.source === port.source && port.entry.value.trim() !== String(url.port)) {
     problems.push(
       `${label("PROXMOX_PORT", port.entry)} and the port in ${name} differ; keep one, or the same port in both (example: PROXMOX_HOST=${HOST_URL_EXAMPLE} without PROXMOX_PORT)`,
     );
-  } else if (LAYER_RANK[host.source] < LAYER_RANK[port.source]) {
-    // The same port, also written lower down: it is the URL's, from the URL's layer.
-    merged.set("PROXMOX_PORT", fromUrl);
   }
 }
 

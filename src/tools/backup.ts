@@ -296,13 +296,15 @@ interface Fit {
 
 /**
  * How well a run fits a job, or undefined when its command line contradicts the job.
- * PVE binds a run to its job only in the scheduler's state file (Jobs.pm started_job),
- * which the API does not serve, so this reads what each way of starting a job prints:
- * - the scheduler passes the job's options, `node` included (Jobs/VZDump.pm);
+ * Before PVE printed the job's id (--job-id), only the scheduler's state file (Jobs.pm
+ * started_job), which the API does not serve, bound a run to its job, so this reads what
+ * each way of starting a job prints:
+ * - the scheduler passes the job's options, `node` included, and always `quiet 1`
+ *   (Jobs/VZDump.pm);
  * - the GUI's "Run now" posts them without `node` to /nodes/{node}/vzdump of the job's
  *   node or of every online node, and the URL's node becomes the `node` parameter
- *   (HTTPServer.pm), so a job without a node prints `--node` too; it always sends `all`,
- *   which a guest's "Backup now" never does (dc/Backup.js, window/Backup.js);
+ *   (HTTPServer.pm), so a job without a node prints `--node` too, which then says nothing
+ *   about the job; it always sends `all` (dc/Backup.js);
  * - a job without storage prints none: vzdump.conf's default is applied after printing.
  */
 function fitOf(run: VzdumpRun, cmd: VzdumpCommand, job: PveBackupJob): Fit | undefined {
@@ -321,23 +323,35 @@ function fitOf(run: VzdumpRun, cmd: VzdumpCommand, job: PveBackupJob): Fit | und
     const printed = cmd.get(key);
     if (printed === undefined || optionText(key, printed) !== optionText(key, value)) differing++;
   }
+  const scheduled = cmd.get("quiet") === "1";
   return {
-    exact: Number((job.storage || undefined) === storage) + Number((job.node || undefined) === node),
+    exact:
+      Number((job.storage || undefined) === storage) + Number(scheduled && (job.node || undefined) === node),
     differing,
   };
 }
 
 /**
- * The jobs each run belongs to: those it fits best, by storage and node first, then by
- * the fewest other options printed otherwise (jobs get edited, so those only break ties).
- * Jobs still tied share the run and are told so: telling them apart by schedule would
- * need PVE's calendar events in the node's time zone, which /cluster/backup does not give.
+ * The jobs each run belongs to. A run that prints its job's id belongs to that job. Other
+ * runs count only when started as a job is (the scheduler's `quiet 1`, "Run now"'s `all`):
+ * a guest's "Backup now" or a vzdump typed in a shell is no run of any job, however well
+ * it fits, so it cannot hide a job's failed or missed run. Those go to the jobs they fit
+ * best, by storage and node first, then by the fewest other options printed otherwise
+ * (jobs get edited, so those only break ties). Jobs still tied share the run and are told
+ * so: telling them apart by schedule would need PVE's calendar events in the node's time
+ * zone, which /cluster/backup does not give.
  */
 function jobsOfRuns(jobs: readonly PveBackupJob[], runs: readonly VzdumpRun[]): Map<VzdumpRun, string[]> {
   const owners = new Map<VzdumpRun, string[]>();
   for (const run of runs) {
     const cmd = run.command;
     if (!cmd) continue;
+    const jobId = cmd.get("job-id");
+    if (jobId !== undefined) {
+      if (jobs.some((job) => job.id === jobId)) owners.set(run, [jobId]);
+      continue;
+    }
+    if (cmd.get("quiet") !== "1" && !cmd.has("all")) continue;
     const fits = jobs.flatMap((job) => {
       const fit = fitOf(run, cmd, job);
       return fit ? [{ id: job.id, ...fit }] : [];
@@ -680,7 +694,7 @@ export const getBackupJobs = defineTool({
       history === empty
         ? "last run: unknown (task history not read)"
         : history.runs.length
-          ? `last run: none of the ${history.runs.length} vzdump run(s) read has its selection, storage and node` +
+          ? `last run: none of the ${history.runs.length} vzdump run(s) read is this job's (its --job-id, or started by the scheduler or Run now with its selection, storage and node)` +
             (withoutCommand ? ` (${withoutCommand} without a readable command line)` : "")
           : `last run: no vzdump run since ${when(history.since)}`;
     const lines = jobs.map((j) => {

@@ -249,14 +249,14 @@ describe("update repositories against the subscription (subscription)", () => {
   it("a fresh install without a subscription: the PVE and Ceph enterprise repositories, each with its file and fix", async () => {
     const report = await audit(withoutSubscription(cleanScenario()), only);
     expect(lines(report)).toEqual([
-      "medium subscription ceph-squid-enterprise repository on pve1",
-      "medium subscription enterprise repository on pve1",
+      "high subscription enterprise repository on pve1",
+      "low subscription ceph-squid-enterprise repository on pve1",
     ]);
-    const [ceph, pve] = report.findings;
+    const [pve, ceph] = report.findings;
     expect(pve).toMatchObject({
       title: "Enterprise repository enabled on pve1 without an active subscription",
       evidence:
-        "subscription status notfound; enabled in /etc/apt/sources.list.d/pve-enterprise.sources: apt update gets 401 Unauthorized from it, so no Proxmox VE updates arrive",
+        "subscription status notfound; enabled in /etc/apt/sources.list.d/pve-enterprise.sources: apt update gets 401 Unauthorized from it, so no Proxmox VE updates arrive (kernel, QEMU, pve-manager)",
       remediation:
         'in pve1 > Updates > Repositories disable it (or add "Enabled: false" to its entry in /etc/apt/sources.list.d/pve-enterprise.sources) and Add > No-Subscription, or add a subscription key',
     });
@@ -264,8 +264,9 @@ describe("update repositories against the subscription (subscription)", () => {
       "Ceph Squid Enterprise repository enabled on pve1 without an active subscription",
     );
     expect(ceph!.evidence).toContain("enabled in /etc/apt/sources.list.d/ceph.sources");
-    expect(ceph!.evidence).toContain("so no Ceph updates arrive");
-    expect(ceph!.remediation).toContain("Add > Ceph Squid No-Subscription");
+    // Low: the installer enables it whether Ceph is used or not.
+    expect(ceph!.evidence).toContain("so if this node runs Ceph, no Ceph updates arrive");
+    expect(ceph!.remediation).toContain("if the node runs Ceph, Add > Ceph Squid No-Subscription too");
   });
 
   it("the same repositories with an active subscription: nothing (the clean scenario as it is)", async () => {
@@ -298,6 +299,20 @@ describe("update repositories against the subscription (subscription)", () => {
     );
   });
 
+  it("a Ceph enterprise repository beside another Ceph release's no-subscription one: low, Ceph updates arrive", async () => {
+    const s = withoutSubscription(cleanScenario());
+    s.nodes[0]!.aptRepositories = {
+      "no-subscription": true,
+      "ceph-quincy-enterprise": true,
+      "ceph-reef-no-subscription": true,
+    };
+    const report = await audit(s, only, { pve: 8 });
+    expect(lines(report)).toEqual(["low subscription ceph-quincy-enterprise repository on pve1"]);
+    expect(report.findings[0]!.evidence).toContain(
+      "every run reports that error (Ceph updates still come from Ceph Reef No-Subscription)",
+    );
+  });
+
   it("no PVE repository enabled at all: high, with or without a subscription", async () => {
     const s = cleanScenario();
     s.nodes[0]!.aptRepositories = { enterprise: false, "ceph-squid-no-subscription": true };
@@ -313,14 +328,14 @@ describe("update repositories against the subscription (subscription)", () => {
   it("PVE 8: one-line files, so the manual fix is to comment the line out", async () => {
     const report = await audit(withoutSubscription(cleanScenario()), only, { pve: 8 });
     expect(lines(report)).toEqual([
-      "medium subscription ceph-quincy-enterprise repository on pve1",
-      "medium subscription enterprise repository on pve1",
+      "high subscription enterprise repository on pve1",
+      "low subscription ceph-quincy-enterprise repository on pve1",
     ]);
     expect(report.findings[0]!.remediation).toContain(
-      "comment out its line in /etc/apt/sources.list.d/ceph.list) and Add > Ceph Quincy No-Subscription",
+      "comment out its line in /etc/apt/sources.list.d/pve-enterprise.list",
     );
     expect(report.findings[1]!.remediation).toContain(
-      "comment out its line in /etc/apt/sources.list.d/pve-enterprise.list",
+      "comment out its line in /etc/apt/sources.list.d/ceph.list); if the node runs Ceph, Add > Ceph Quincy No-Subscription",
     );
   });
 
@@ -330,7 +345,7 @@ describe("update repositories against the subscription (subscription)", () => {
     const report = await audit(s, only, {}, TEST_TOKENS.oneNode);
     expect(report.errors).toEqual([]);
     expect(lines(report)).toEqual([
-      "medium subscription enterprise repository on pve2",
+      "high subscription enterprise repository on pve2",
       "info subscription the update repositories of pve1",
     ]);
     expect(report.findings[1]!.title).toBe(

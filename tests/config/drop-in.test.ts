@@ -182,17 +182,21 @@ describe("PROXMOX_HOST as an https:// URL", () => {
     expect(config.dangerous?.ssh?.host).toBe("pve.example.com");
   });
 
-  it("is accepted by the HTTP transport's loader, which reads the same settings", () => {
-    const { http } = loadHttpConfig({
-      env: {
-        ...BASE_ENV,
-        PROXMOX_HOST: "https://pve.example.com:8006",
-        MCP_HTTP_TOKEN: "3f9a1c7e5b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a1c3e5b7d9f2a4c6e8b0d1f3a",
-      },
-      cwd: dir,
-    });
-    expect(http.port).toBe(8080);
-  });
+  it.each(["https://pve.example.com:8006", "http://pve.example.com", "https://pve.example.com/other"])(
+    "is no concern of the HTTP transport's loader, which --demo --http uses alone (%s)",
+    (host) => {
+      const { http } = loadHttpConfig({
+        env: {
+          ...BASE_ENV,
+          PROXMOX_HOST: host,
+          PROXMOX_PORT: "9443",
+          MCP_HTTP_TOKEN: "3f9a1c7e5b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a1c3e5b7d9f2a4c6e8b0d1f3a",
+        },
+        cwd: dir,
+      });
+      expect(http.port).toBe(8080);
+    },
+  );
 
   // A host unlike the example's (pve.example.com), so that "not echoed" can be checked.
   it.each([
@@ -256,11 +260,21 @@ describe("PROXMOX_HOST as an https:// URL", () => {
       ]);
     });
 
-    it("may not differ from a PROXMOX_PORT in a lower layer either, such as the example file's 8006", () => {
+    it("overrides a PROXMOX_PORT of a lower layer, such as the example file's 8006", () => {
       const file = writeJson({ PROXMOX_PORT: 8006 });
-      expect(problems({ ...BASE_ENV, PROXMOX_HOST: "https://pve.example.com:8443" })).toEqual([
-        expect.stringContaining(`PROXMOX_PORT (in ${file}) and the port in PROXMOX_HOST differ`),
-      ]);
+      const { config } = load({ ...BASE_ENV, PROXMOX_HOST: "https://pve.example.com:8443" });
+      expect(file).toMatch(/config\.json$/);
+      expect(config).toMatchObject({ host: "pve.example.com", port: 8443 });
+      expect(config.sources["PROXMOX_PORT"]).toBe("env");
+    });
+
+    it("gives way to a PROXMOX_PORT of a higher layer, as any setting does", () => {
+      write(
+        ".env",
+        `PROXMOX_HOST=https://pve.example.com:8443\nPROXMOX_TOKEN_ID=mcp@pve!readonly\nPROXMOX_TOKEN_SECRET=${SECRET}\n`,
+      );
+      const { config } = load({ HOME: "/home/tester", PROXMOX_PORT: "9443" });
+      expect(config).toMatchObject({ host: "pve.example.com", port: 9443 });
     });
 
     it("comes from PROXMOX_HOST's layer: refused below the token, like PROXMOX_PORT", () => {
@@ -290,6 +304,15 @@ describe("PROXMOX_HOST as an https:// URL", () => {
 });
 
 describe("misspelt and foreign variable names", () => {
+  it.each([
+    ["PROXMOX_SSL_CERTS", "PROXMOX_CA_FILE"],
+    ["PROXMOX_TOKENNAME", "PROXMOX_TOKEN_ID"],
+    ["PROXMOX_TOKEN_VAL", "PROXMOX_TOKEN_SECRET"],
+  ])("points a near-miss of an older fork's name (%s) at ours (%s)", (name, ours) => {
+    const { warnings } = load({ ...BASE_ENV, [name]: PLANTED });
+    expect(warnings).toEqual([`${name} in the environment is unknown, ignored; did you mean ${ours}?`]);
+  });
+
   it("names the closest variable for a misspelt one in the environment, never its value", () => {
     const { warnings } = load({ ...BASE_ENV, PROXMOX_VERIFY_SLL: PLANTED });
     expect(warnings).toEqual([

@@ -394,6 +394,55 @@ describe("parseVzdumpCommand", () => {
   });
 });
 
+/** A job of get_backup_jobs' structured answer, as far as run attribution goes. */
+type AttributedJob = {
+  id: string;
+  lastRun: {
+    starttime: number;
+    nodes: { node: string; upid: string }[];
+    backedUpGuests: number[];
+    alsoFits?: string[];
+  } | null;
+  flags: string[];
+};
+
+/** A vzdump task whose log starts with `command` as PVE prints it, then backs up `guests`. */
+let nextPid = 4_100_000;
+const vzdump = (
+  node: string,
+  started: string,
+  command: string,
+  guests: number[],
+  extra: { id?: string; user?: string; skipped?: number[] } = {},
+) => ({
+  node,
+  pid: nextPid++,
+  pstart: 120_000_000,
+  starttime: started,
+  endtime: started,
+  type: "vzdump",
+  id: extra.id ?? "",
+  user: extra.user ?? "root@pam",
+  status: "OK",
+  log: [
+    `INFO: starting new backup job: vzdump ${command}`,
+    ...(extra.skipped ? [`INFO: skip external VMs: ${extra.skipped.join(", ")}`] : []),
+    ...guests.flatMap((vmid) => [
+      `INFO: Starting Backup of VM ${vmid} (qemu)`,
+      `INFO: Finished Backup of VM ${vmid} (00:01:02)`,
+    ]),
+    "INFO: Backup job finished successfully",
+    "TASK OK",
+  ],
+});
+const job = (id: string, fields: Record<string, string | number>) => ({
+  id,
+  schedule: "01:00",
+  storage: "nfs-backup",
+  mode: "snapshot" as const,
+  ...fields,
+});
+
 /**
  * Runs as PVE starts them (the first log line exactly as PVE::VZDump::Common::command_line
  * prints it, options in Perl's random hash order), each to be found as its job's last run,
@@ -402,42 +451,6 @@ describe("parseVzdumpCommand", () => {
 describe("get_backup_jobs attributes runs the way PVE starts them", () => {
   let s: Simulator;
   let client: ToolClient;
-  let nextPid = 4_100_000;
-  const vzdump = (
-    node: string,
-    started: string,
-    command: string,
-    guests: number[],
-    extra: { id?: string; user?: string; skipped?: number[] } = {},
-  ) => ({
-    node,
-    pid: nextPid++,
-    pstart: 120_000_000,
-    starttime: started,
-    endtime: started,
-    type: "vzdump",
-    id: extra.id ?? "",
-    user: extra.user ?? "root@pam",
-    status: "OK",
-    log: [
-      `INFO: starting new backup job: vzdump ${command}`,
-      ...(extra.skipped ? [`INFO: skip external VMs: ${extra.skipped.join(", ")}`] : []),
-      ...guests.flatMap((vmid) => [
-        `INFO: Starting Backup of VM ${vmid} (qemu)`,
-        `INFO: Finished Backup of VM ${vmid} (00:01:02)`,
-      ]),
-      "INFO: Backup job finished successfully",
-      "TASK OK",
-    ],
-  });
-  const job = (id: string, fields: Record<string, string | number>) => ({
-    id,
-    schedule: "01:00",
-    storage: "nfs-backup",
-    mode: "snapshot" as const,
-    ...fields,
-  });
-
   beforeAll(async () => {
     const scenario = testScenario();
     scenario.backupJobs = [
@@ -543,23 +556,13 @@ describe("get_backup_jobs attributes runs the way PVE starts them", () => {
     await s.close();
   });
 
-  type Job = {
-    id: string;
-    lastRun: {
-      starttime: number;
-      nodes: { node: string; upid: string }[];
-      backedUpGuests: number[];
-      alsoFits?: string[];
-    } | null;
-    flags: string[];
-  };
   const jobsOf = async () => {
     const res = await client.call("get_backup_jobs");
     expect(res.isError).toBeFalsy();
-    const jobs = res.structuredContent?.["jobs"] as Job[];
+    const jobs = res.structuredContent?.["jobs"] as AttributedJob[];
     return { text: res.text, byId: (id: string) => jobs.find((j) => j.id === id) };
   };
-  const nodesOf = (j: Job | undefined) => j?.lastRun?.nodes.map((n) => n.node);
+  const nodesOf = (j: AttributedJob | undefined) => j?.lastRun?.nodes.map((n) => n.node);
 
   it("the GUI's Run now of a job without node prints --node and --all 0, and is the job's run", async () => {
     const { byId } = await jobsOf();
@@ -600,7 +603,7 @@ describe("get_backup_jobs attributes runs the way PVE starts them", () => {
     expect(byId("stop-205")?.lastRun?.starttime).toBe(s.cluster.time("now-24h"));
     expect(byId("snap-205")).toMatchObject({ lastRun: null, flags: ["no-recent-run-seen"] });
     expect(text).toMatch(
-      /snap-205 .*\n {2}last run: none of the 15 vzdump run\(s\) read has its selection, storage and node \(1 without a readable command line\)\n/,
+      /snap-205 .*\n {2}last run: none of the 15 vzdump run\(s\) read is this job's \(its --job-id, or started by the scheduler or Run now with its selection, storage and node\) \(1 without a readable command line\)\n/,
     );
   });
 
@@ -621,5 +624,93 @@ describe("get_backup_jobs attributes runs the way PVE starts them", () => {
     const { byId } = await jobsOf();
     expect(byId("guest-104")?.lastRun).toBeNull();
     expect(byId("nfs-208")?.lastRun).toBeNull();
+  });
+});
+
+/** Runs that are no job's, and a job-id, each beside a job they would otherwise fit. */
+describe("get_backup_jobs: runs started by hand, Run now on every node, and --job-id", () => {
+  let s: Simulator;
+  let client: ToolClient;
+
+  beforeAll(async () => {
+    const scenario = testScenario();
+    scenario.backupJobs = [
+      job("pinned-209", { vmid: "209", node: "pve1", storage: "local" }),
+      job("shell-210", { vmid: "210", storage: "local", mode: "stop" }),
+      job("anywhere", { all: 1, exclude: "301", storage: "local" }),
+      job("pinned-all", { all: 1, exclude: "301", node: "pve1", storage: "local" }),
+      job("edited-211", { vmid: "211", storage: "local", mode: "stop" }),
+      job("same-211", { vmid: "211", storage: "nfs-backup" }),
+    ];
+    scenario.tasks = [
+      ...(scenario.tasks ?? []).filter((t) => t.type !== "vzdump"),
+      // pinned-209: its scheduled run, then a guest's Backup now that prints the job's node and storage.
+      vzdump("pve1", "now-30h", "209 --node pve1 --storage local --mode snapshot --quiet 1", [209], {
+        id: "209",
+      }),
+      vzdump(
+        "pve1",
+        "now-1h",
+        "209 --node pve1 --remove 0 --storage local --mode snapshot --notes-template '{{guestname}}'",
+        [209],
+        { id: "209", user: "ops@pve" },
+      ),
+      // shell-210: a vzdump typed in a shell with exactly the job's options.
+      vzdump("pve1", "now-2h", "210 --storage local --mode stop", [210], { id: "210" }),
+      // anywhere's Run now, on every online node: each prints its URL's --node.
+      vzdump("pve1", "now-5h", "--all 1 --exclude 301 --storage local --mode snapshot --node pve1", [100], {
+        user: "ops@pve",
+      }),
+      vzdump("pve2", "now-5h", "--node pve2 --all 1 --mode snapshot --storage local --exclude 301", [102], {
+        user: "ops@pve",
+      }),
+      // edited-211's run names its job; its options are those of before an edit, and same-211's now.
+      vzdump(
+        "pve2",
+        "now-6h",
+        "211 --job-id edited-211 --storage nfs-backup --mode snapshot --quiet 1",
+        [211],
+        { id: "211" },
+      ),
+    ];
+    s = await startSimulator({ scenario });
+    client = await toolClient(s, backupTools);
+  });
+  afterAll(async () => {
+    await client.close();
+    await s.close();
+  });
+
+  const jobsOf = async () => {
+    const res = await client.call("get_backup_jobs");
+    expect(res.isError).toBeFalsy();
+    const jobs = res.structuredContent?.["jobs"] as AttributedJob[];
+    return { byId: (id: string) => jobs.find((j) => j.id === id) };
+  };
+  const nodesOf = (j: AttributedJob | undefined) => j?.lastRun?.nodes.map((n) => n.node);
+
+  it("a guest's Backup now or a vzdump typed in a shell is no job's run, even with the job's node and storage", async () => {
+    const { byId } = await jobsOf();
+    expect(byId("pinned-209")?.lastRun?.starttime).toBe(s.cluster.time("now-30h"));
+    expect(byId("shell-210")?.lastRun).toBeNull();
+    expect(byId("shell-210")?.flags).toContain("no-recent-run-seen");
+  });
+
+  it("Run now of a job without node is not credited to a node-bound job alone: the node it prints is the URL's", async () => {
+    const { byId } = await jobsOf();
+    expect(byId("anywhere")?.lastRun).toMatchObject({
+      starttime: s.cluster.time("now-5h"),
+      alsoFits: ["pinned-all"],
+    });
+    expect(nodesOf(byId("anywhere"))).toEqual(["pve1", "pve2"]);
+    expect(byId("pinned-all")?.lastRun).toMatchObject({ alsoFits: ["anywhere"] });
+    expect(nodesOf(byId("pinned-all"))).toEqual(["pve1"]);
+  });
+
+  it("a run that prints --job-id is that job's, whatever its options, and no other job's", async () => {
+    const { byId } = await jobsOf();
+    expect(byId("edited-211")?.lastRun?.starttime).toBe(s.cluster.time("now-6h"));
+    expect(byId("edited-211")?.lastRun?.alsoFits).toBeUndefined();
+    expect(byId("same-211")?.lastRun).toBeNull();
   });
 });

@@ -200,7 +200,7 @@ function disableStep(path: string): string {
 
 export const subscription = defineCheck({
   id: "subscription",
-  severity: "medium",
+  severity: "high",
   title: "Updates that cannot arrive: an enterprise repository without a subscription, or no PVE repository",
   needs: "Sys.Audit on /nodes/{node} (the APT repositories; any token may read the subscription status)",
   async run(ctx) {
@@ -254,24 +254,31 @@ export const subscription = defineCheck({
         if (state.toLowerCase() === "active") return;
         for (const handle of enterprise) {
           const family = handle.slice(0, -"enterprise".length);
-          const product = family ? "Ceph" : "Proxmox VE";
-          const fallback = [`${family}no-subscription`, `${family}test`].find(isEnabled);
+          const ceph = family !== "";
+          // Any Ceph release's free repository brings Ceph updates; PVE's own only PVE's.
+          const fallback = ceph
+            ? on.map((r) => String(r.handle)).find((h) => /^ceph-[a-z]+-(no-subscription|test)$/.test(h))
+            : ["no-subscription", "test"].find(isEnabled);
           const name = nameOf(handle);
           const path = enterpriseEntry(enabledEntries, handle)?.path;
           const manual = path ? ` (or ${disableStep(path)})` : "";
+          const consequence = fallback
+            ? `every run reports that error (${ceph ? "Ceph" : "Proxmox VE"} updates still come from ${nameOf(fallback)})`
+            : ceph
+              ? "so if this node runs Ceph, no Ceph updates arrive (the installer enables it whether Ceph is used or not)"
+              : "so no Proxmox VE updates arrive (kernel, QEMU, pve-manager)";
           findings.push({
             check: "subscription",
-            severity: fallback ? "low" : "medium",
+            // Without a fallback, PVE gets no updates at all: as bad as no repository.
+            severity: fallback || ceph ? "low" : "high",
             title: `${name} repository enabled on ${node} without an active subscription`,
             object: `${cleanText(handle, 40)} repository on ${node}`,
-            evidence: `subscription status ${state}; ${path ? `enabled in ${path}` : "enabled"}: apt update gets 401 Unauthorized from it, ${
-              fallback
-                ? `every run reports that error (${product} updates still come from ${nameOf(fallback)})`
-                : `so no ${product} updates arrive`
-            }`,
+            evidence: `subscription status ${state}; ${path ? `enabled in ${path}` : "enabled"}: apt update gets 401 Unauthorized from it, ${consequence}`,
             remediation: fallback
               ? `disable it in ${node} > Updates > Repositories${manual}, or add a subscription key`
-              : `in ${node} > Updates > Repositories disable it${manual} and Add > ${nameOf(`${family}no-subscription`)}, or add a subscription key`,
+              : ceph
+                ? `disable it in ${node} > Updates > Repositories${manual}; if the node runs Ceph, Add > ${nameOf(`${family}no-subscription`)} too, or add a subscription key`
+                : `in ${node} > Updates > Repositories disable it${manual} and Add > ${nameOf(`${family}no-subscription`)}, or add a subscription key`,
           });
         }
       },
