@@ -10,7 +10,21 @@
 //   dns-rebinding-protection tests OUR Host/Origin checks: its good request carries
 //   `Host: 127.0.0.1:<proxy port>` and `Origin: http://127.0.0.1:<proxy port>`, a
 //   loopback host on another port than the server's, which a loopback bind must accept.
-// - Version 0.1.13 is pinned: 0.1.14 and later crash on Node 20 (fs.globSync).
+// - Conformance 0.1.14 and later import fs.globSync (Node >= 22; they declare no engines,
+//   and crash on Node 20 at import), so npx and the suite run on the pinned Node 24 of
+//   scripts/lib/node-binary.mjs (first on their PATH); the server under test stays on
+//   the Node running this script (Node 20, the engines minimum, in CI).
+// - The scenarios run at the 2025-11-25 wire (--spec-version), the newest our SDK 1.x
+//   server speaks; the suite's default for a scenario could move to 2026-07-28. A
+//   scenario the suite SKIPS at that version (exit 0) counts as a failure here.
+// - 0.2.0-alpha.12 (the newest; `latest` is 0.1.16, which passes the same scenarios but
+//   lacks server-session-lifecycle) also has the 2026-07-28 requirement set: stateless
+//   requests (server/discover, MCP-Protocol-Version and _meta on every request, no
+//   session), caching, input-required results. Our SDK 1.x server answers those with
+//   "the first request of a session must be initialize", so they wait for the SDK v2
+//   migration; to see where it stands: `conformance list --server --requirements
+//   2026-07-28`, then `conformance server --url <proxy url> --requirements 2026-07-28`
+//   (all of them) or `--scenario <name> --spec-version 2026-07-28`.
 // - Only the scenarios that test any server run. The others call the fixture names of
 //   the conformance "everything" server (test_simple_text, test://static-text...).
 //   tools-call-simple-text and tools-call-error are excluded although they would pass:
@@ -28,11 +42,15 @@ import {
   httpRequest,
   run,
 } from "./lib/http-server.mjs";
+import { envWithNodeFirst, NODE_24, pinnedNode } from "./lib/node-binary.mjs";
 
-export const CONFORMANCE = "@modelcontextprotocol/conformance@0.1.13";
+export const CONFORMANCE = "@modelcontextprotocol/conformance@0.2.0-alpha.12";
+export const SPEC_VERSION = "2025-11-25";
 
 export const SCENARIOS = [
   "server-initialize",
+  // Not in 0.1.x: initialize, initialized, DELETE of the session, then 404 on it.
+  "server-session-lifecycle",
   "ping",
   "logging-set-level",
   "tools-list",
@@ -60,6 +78,9 @@ const INITIALIZE = JSON.stringify({
 async function main() {
   assertBuilt();
   const scenarios = process.argv.length > 2 ? process.argv.slice(2) : SCENARIOS;
+  const node24 = pinnedNode(NODE_24);
+  const conformanceEnv = envWithNodeFirst(node24.binDir);
+  console.log(`${CONFORMANCE} runs on node v${node24.version} (${node24.node}), at spec ${SPEC_VERSION}`);
   const token = randomToken();
   const proxy = await startAuthProxy({ token });
   let server;
@@ -90,22 +111,25 @@ async function main() {
     results.push(preflightOk);
 
     // Fetch the package once, so a slow download does not count against a scenario.
-    const warm = await run("npx", ["-y", CONFORMANCE, "list", "--server"], { timeoutMs: 300_000 });
+    const warm = await run("npx", ["-y", CONFORMANCE, "list", "--server", "--spec-version", SPEC_VERSION], {
+      env: conformanceEnv,
+      timeoutMs: 300_000,
+    });
     if (warm.code !== 0) throw new Error(`npx ${CONFORMANCE} failed:\n${warm.stdout}\n${warm.stderr}`);
     const known = new Set(warm.stdout.split("\n").flatMap((l) => /^\s*- (\S+)/.exec(l)?.[1] ?? []));
 
     for (const scenario of scenarios) {
       if (!known.has(scenario)) {
-        console.log(`FAIL ${scenario}: not a server scenario of ${CONFORMANCE}`);
+        console.log(`FAIL ${scenario}: not a server scenario of ${CONFORMANCE} at ${SPEC_VERSION}`);
         results.push(false);
         continue;
       }
       const started = Date.now();
-      const r = await run("npx", ["-y", CONFORMANCE, "server", "--url", proxy.url, "--scenario", scenario], {
-        timeoutMs: 120_000,
-      });
+      const args = ["server", "--url", proxy.url, "--scenario", scenario, "--spec-version", SPEC_VERSION];
+      const r = await run("npx", ["-y", CONFORMANCE, ...args], { env: conformanceEnv, timeoutMs: 120_000 });
       const summary = /Passed: \d+\/\d+, \d+ failed, \d+ warnings/.exec(r.stdout)?.[0] ?? "no summary";
-      const ok = r.code === 0 && !r.timedOut;
+      const skipped = /^SKIPPED:/m.test(r.stdout);
+      const ok = r.code === 0 && !r.timedOut && !skipped && summary !== "no summary";
       const took = `${((Date.now() - started) / 1000).toFixed(1)} s`;
       console.log(`${ok ? "PASS" : "FAIL"} ${scenario} (${summary}; ${took})`);
       if (!ok) {
