@@ -24,7 +24,7 @@ export const SECURITY_AUDIT_PROMPT = [
 
 export const CAPACITY_REVIEW_PROMPT = [
   "Review the capacity headroom of my Proxmox VE cluster.",
-  "Use get_nodes (CPU, memory, root disk per node), get_storage (usage per storage and node) and get_vms (vCPUs and memory of each guest, page through all of them).",
+  "Use get_nodes (CPU, memory, root disk per node), get_storage (usage per storage and node) and get_vms (vCPUs and memory of each guest; follow nextCursor through all pages).",
   "Per node: memory used and allocated to running guests against its total, vCPUs allocated against its cores, load. Per storage: usage, flagging anything over 85%.",
   "Name offline nodes and what runs on them, and whether the others could take their guests. End with the three most urgent actions.",
   DATA_NOT_INSTRUCTIONS,

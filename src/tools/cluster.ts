@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { PveReader } from "../pve/client.js";
+import { ListingSnapshots } from "./cursor-paging.js";
 
 export interface ClusterResource {
   id: string;
@@ -46,6 +47,12 @@ export function tagsOf(raw: string | undefined): string[] {
 export async function clusterResources(pve: PveReader, signal: AbortSignal): Promise<ClusterResource[]> {
   return pve.get<ClusterResource[]>("/cluster/resources", {}, { signal });
 }
+
+/**
+ * This process's snapshots of /cluster/resources, which listings page through by
+ * cursor: one per process, shared by every session (all use the same read token).
+ */
+export const clusterResourceSnapshots = new ListingSnapshots<ClusterResource[]>("/cluster/resources");
 
 export const isGuest = (r: ClusterResource) =>
   r.vmid !== undefined && (r.type === "qemu" || r.type === "lxc");

@@ -10,6 +10,7 @@ import { redact } from "../redact.js";
 import { defineTool, type ReadContext } from "./define.js";
 import {
   clusterResources,
+  clusterResourceSnapshots,
   guestType,
   isGuest,
   locateGuest,
@@ -17,7 +18,8 @@ import {
   tagsOf,
   type ClusterResource,
 } from "./cluster.js";
-import { paginate, pagingInput, pagingOutput } from "./paging.js";
+import { ageText, CURSOR_MAX_AGE_MS, SNAPSHOT_TTL_MS } from "./cursor-paging.js";
+import { cursorPagingInput, cursorPagingOutput, paginate, snapshotOf } from "./paging.js";
 import { cleanText, fence, LIMITS } from "../untrusted.js";
 
 const GiB = 1024 ** 3;
@@ -296,11 +298,21 @@ export const getNodeStatus = defineTool({
   },
 });
 
+const vmFilters = (args: { node?: string; type: string; status?: string; name?: string; tag?: string }) => ({
+  node: args.node,
+  type: args.type,
+  status: args.status,
+  name: args.name,
+  tag: args.tag,
+});
+
 export const getVms = defineTool({
   name: "get_vms",
   title: "List VMs and containers",
   description:
-    "Guests of the whole cluster from one call, filtered and paginated (total and a truncation marker included). Offline nodes are reported, not fatal.",
+    "Guests of the whole cluster from one /cluster/resources call, filtered and paginated with totals. " +
+    `Next pages: cursor=nextCursor, same filters, served from that one answer (no new request; cursors last ${ageText(CURSOR_MAX_AGE_MS)}, pages older than ${ageText(SNAPSHOT_TTL_MS)} say so). ` +
+    "Offline nodes are reported, not fatal.",
   toolset: "core",
   tier: "read",
   input: {
@@ -314,16 +326,28 @@ export const getVms = defineTool({
       ),
     name: z.string().max(64).optional().describe("case-insensitive substring of the name"),
     tag: z.string().max(64).optional().describe("exact tag, case-insensitive"),
-    ...pagingInput(50),
+    ...cursorPagingInput(50),
   },
   output: {
-    ...pagingOutput,
+    ...cursorPagingOutput,
     offlineNodes: z.array(z.string()),
     guests: z.array(guestSummary),
   },
   needs: [{ path: "/vms/{vmid}", privileges: ["VM.Audit"] }],
+  checkArgs(args) {
+    if (args.cursor === undefined) return;
+    if (args.offset !== undefined) {
+      throw new Error(
+        "cursor and offset given together: a cursor carries its own position; pass only cursor (the next page) or only offset (a fresh listing from there).",
+      );
+    }
+    clusterResourceSnapshots.check("get_vms", vmFilters(args), args.cursor);
+  },
   async handle(args, ctx) {
-    const resources = await clusterResources(ctx.pve, ctx.signal);
+    const listing = await clusterResourceSnapshots.list("get_vms", vmFilters(args), args.cursor, () =>
+      clusterResources(ctx.pve, ctx.signal),
+    );
+    const resources = listing.data;
     const name = args.name?.toLowerCase();
     const tag = args.tag?.toLowerCase();
     const matching = resources
@@ -334,7 +358,14 @@ export const getVms = defineTool({
       .filter((r) => !name || (r.name ?? "").toLowerCase().includes(name))
       .filter((r) => !tag || tagsOf(r.tags).some((t) => t.toLowerCase() === tag))
       .sort((a, b) => (a.vmid ?? 0) - (b.vmid ?? 0));
-    const page = paginate(matching, args.limit, args.offset, "guest");
+    const start = listing.position ?? args.offset ?? 0;
+    const page = paginate(matching, args.limit, start, "guest", listing.cursorAt);
+    const { snapshot, line } = snapshotOf(
+      listing,
+      clusterResourceSnapshots.source,
+      "get_vms",
+      args.cursor !== undefined || page.meta.truncated,
+    );
     const offlineNodes = offlineNodesOf(resources);
     const guests = page.items.map((r) => ({
       vmid: r.vmid as number,
@@ -367,9 +398,10 @@ export const getVms = defineTool({
       ? "no guest visible: PVE hides guests this token may not see (needs VM.Audit on /vms or on the guests)"
       : "no guest matches";
     return {
-      text: `${matching.length === 0 ? none : page.header}${offline}\n${lines.join("\n")}`.trimEnd(),
+      text: `${matching.length === 0 ? none : page.header}${line}${offline}\n${lines.join("\n")}`.trimEnd(),
       structured: {
         ...page.meta,
+        snapshot,
         offlineNodes,
         guests,
       },

@@ -73,6 +73,7 @@ interface VmList {
   returned: number;
   truncated: boolean;
   nextOffset?: number;
+  nextCursor?: string;
   offlineNodes: string[];
   guests: Guest[];
 }
@@ -231,27 +232,27 @@ describe("core tools against the simulated cluster", () => {
       expect(requestPaths()).toEqual([]);
     });
 
-    it("paginates with limit/offset, a truncation marker and nextOffset", async () => {
+    it("pages by cursor from ONE /cluster/resources request; offset still starts a fresh listing", async () => {
       const first = await ok<VmList>("get_vms", { limit: 5 });
       expect(first.data).toMatchObject({ total: 22, offset: 0, returned: 5, truncated: true, nextOffset: 5 });
       expect(first.data.guests.map((g) => g.vmid)).toEqual([100, 101, 102, 103, 104]);
-      expect(first.text).toContain("TRUNCATED: call again with offset=5");
+      expect(first.text).toContain(`TRUNCATED: call again with cursor=${first.data.nextCursor}`);
 
       const seen = [...first.data.guests];
-      let next = first.data.nextOffset;
+      let cursor = first.data.nextCursor;
       let calls = 1;
-      while (next !== undefined) {
-        const page = await ok<VmList>("get_vms", { limit: 5, offset: next });
-        expect(page.data.offset).toBe(next);
+      while (cursor !== undefined) {
+        const page = await ok<VmList>("get_vms", { limit: 5, cursor });
+        expect(page.data.offset).toBe(calls * 5);
         seen.push(...page.data.guests);
-        next = page.data.nextOffset;
-        if (next === undefined) expect(page.data.truncated).toBe(false);
+        cursor = page.data.nextCursor;
+        if (cursor === undefined) expect(page.data.truncated).toBe(false);
         calls++;
       }
       expect(calls).toBe(5);
       expect(seen.map((g) => g.vmid)).toEqual(scenarioGuests.map((g) => g.vmid).sort((a, b) => a - b));
-      // One round trip per page, never a loop over nodes.
-      expect(requestPaths()).toEqual(Array(calls).fill("/cluster/resources"));
+      // One round trip for all pages, never a loop over nodes.
+      expect(requestPaths()).toEqual(["/cluster/resources"]);
 
       const last = await ok<VmList>("get_vms", { limit: 5, offset: 20 });
       expect(last.data).toMatchObject({ total: 22, returned: 2, truncated: false });
@@ -260,6 +261,33 @@ describe("core tools against the simulated cluster", () => {
       const past = await ok<VmList>("get_vms", { offset: 30 });
       expect(past.data).toMatchObject({ total: 22, offset: 30, returned: 0, truncated: false, guests: [] });
       expect(past.text).toMatch(/^22 guest\(s\) match; none from offset 30 on \(offsets run 0-21\)/);
+    });
+
+    it("a cursor issued by another server process: read once there, continued at its position, said so", async () => {
+      const first = await ok<VmList>("get_vms", { limit: 2, tag: "infra" });
+      const other = await serve({ env: simEnv(sim) });
+      try {
+        sim.clearRequests();
+        const result = await other.call("get_vms", { limit: 2, tag: "infra", cursor: first.data.nextCursor });
+        expect(result.isError, textOf(result)).toBeFalsy();
+        expect(result.structuredContent).toMatchObject({
+          offset: 2,
+          total: 5,
+          returned: 2,
+          snapshot: { reread: true },
+        });
+        expect(textOf(result)).toContain(
+          "the cursor's snapshot is not held by this server process (dropped, or issued by another process)",
+        );
+        expect(requestPaths().filter((p) => p === "/cluster/resources")).toHaveLength(1);
+        // With other filters it is refused there too, nothing sent.
+        sim.clearRequests();
+        const refused = await other.call("get_vms", { limit: 2, tag: "web", cursor: first.data.nextCursor });
+        expect(textOf(refused)).toMatch(/^cursor refused: it was issued for other filter arguments/);
+        expect(sim.requests()).toEqual([]);
+      } finally {
+        await other.close();
+      }
     });
 
     it.each([
