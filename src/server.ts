@@ -7,7 +7,12 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { McpServer, type RegisteredTool } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { ErrorCode, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
+import {
+  ErrorCode,
+  ListToolsRequestSchema,
+  type JSONRPCMessage,
+  type RequestId,
+} from "@modelcontextprotocol/sdk/types.js";
 import type { AuditLog, AuditRecord, Confirmation } from "./auditlog.js";
 import type { Config, DangerousConfig } from "./config/types.js";
 import { explainCallError } from "./explain-error.js";
@@ -17,14 +22,8 @@ import type { TokenCheck } from "./token-check.js";
 import { registerPrompts } from "./prompts.js";
 import { Redactor } from "./redact.js";
 import { registerResources, type ResourceReader } from "./resources.js";
-import {
-  annotationsFor,
-  metaFor,
-  readFactsOf,
-  type AnyTool,
-  type DangerousEffect,
-  type ToolOutput,
-} from "./tools/define.js";
+import { catalogEntry } from "./tools/catalog.js";
+import { readFactsOf, type AnyTool, type DangerousEffect, type ToolOutput } from "./tools/define.js";
 
 /** Text answers longer than this are cut with a visible notice (Claude Code warns at ~10k tokens). */
 export const MAX_TEXT_CHARS = 20_000;
@@ -207,18 +206,18 @@ export function createMcpServer(deps: ServerDeps): McpServer {
       tool.name,
       server.registerTool(
         tool.name,
-        {
-          title: tool.title,
-          description: tool.description,
-          inputSchema: tool.input,
-          outputSchema: tool.output,
-          annotations: { title: tool.title, ...annotationsFor(tool.tier) },
-          _meta: metaFor(tool.tier),
-        },
+        // The SDK validates arguments and answers with these; tools/list is the catalog's.
+        { inputSchema: tool.input, outputSchema: tool.output },
         handler,
       ),
     );
   }
+
+  // The list comes from the catalog (computed once per tool and process, slim output
+  // schemas), in inventory order; the SDK's own handler converts every schema on every call.
+  server.server.setRequestHandler(ListToolsRequestSchema, () => ({
+    tools: tools.filter((tool) => registered.get(tool.name)?.enabled).map(catalogEntry),
+  }));
 
   // Tools a token cannot use leave tools/list (the SDK notifies list_changed when connected).
   const hideLacking = () => {

@@ -12,6 +12,7 @@ import { AuditLog, verifyAuditChain } from "../src/auditlog.js";
 import { PveReader } from "../src/pve/client.js";
 import { createMcpServer, recordPveRequest } from "../src/server.js";
 import { startSimulator, type Simulator } from "../src/simulator/index.js";
+import { catalogEntry } from "../src/tools/catalog.js";
 import { annotationsFor, metaFor } from "../src/tools/define.js";
 import { ALL_TOOLS, buildInventory } from "../src/tools/inventory.js";
 
@@ -62,6 +63,15 @@ describe("tools/list", () => {
       expect(listed._meta, listed.name).toEqual(metaFor(tool.tier));
       expect(listed.outputSchema, listed.name).toBeDefined();
     }
+  });
+
+  it("serves the precomputed catalog, in inventory order, and the client accepts every answer against it", async () => {
+    const { tools } = await client.listTools();
+    expect(tools).toEqual(READ_TOOLS.map(catalogEntry));
+    // The SDK client validates structuredContent against the listed (slim) output schema.
+    const res = await client.callTool({ name: "get_vms", arguments: {} });
+    expect(res.isError).toBeFalsy();
+    expect((res.structuredContent as { guests?: unknown }).guests).toEqual(expect.any(Array));
   });
 });
 

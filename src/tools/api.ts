@@ -110,7 +110,7 @@ function bound(data: Json): Bounded {
 export const proxmoxApiGet = defineTool({
   name: "proxmox_api_get",
   title: "Raw Proxmox API GET (read-only)",
-  description: `GET one of ${READ_ALLOWED.length} curated audit endpoints of the Proxmox VE API with the read-only token, e.g. /nodes/pve1/qemu/100/pending; params go in the query. Endpoints that return secrets, fetch URLs, open consoles or prepare writes are refused, saying why. Answer capped at 16k characters.`,
+  description: `GET one of ${READ_ALLOWED.length} curated audit endpoints of the PVE API (read-only token), e.g. /nodes/pve1/qemu/100/pending; params in the query. Endpoints that return secrets, fetch URLs, open consoles or prepare writes are refused. Answer capped at 16k characters.`,
   toolset: "api",
   tier: "read",
   input: {

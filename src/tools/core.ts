@@ -18,7 +18,6 @@ import {
   tagsOf,
   type ClusterResource,
 } from "./cluster.js";
-import { ageText, CURSOR_MAX_AGE_MS, SNAPSHOT_TTL_MS } from "./cursor-paging.js";
 import { cursorPagingInput, cursorPagingOutput, paginate, snapshotOf } from "./paging.js";
 import { cleanText, fence, LIMITS } from "../untrusted.js";
 
@@ -310,8 +309,7 @@ export const getVms = defineTool({
   name: "get_vms",
   title: "List VMs and containers",
   description:
-    "Guests of the whole cluster from one /cluster/resources call, filtered and paginated with totals. " +
-    `Next pages: cursor=nextCursor, same filters, served from that one answer (no new request; cursors last ${ageText(CURSOR_MAX_AGE_MS)}, pages older than ${ageText(SNAPSHOT_TTL_MS)} say so). ` +
+    "Guests of the whole cluster from one /cluster/resources call, filtered, with totals; further pages: cursor=nextCursor, same filters, from that one answer. " +
     "Offline nodes are reported, not fatal.",
   toolset: "core",
   tier: "read",

@@ -39,7 +39,7 @@ export const cursorPagingInput = (defaultLimit = 50) => ({
     .max(4 * CURSOR_LENGTH)
     .optional()
     .describe(
-      `nextCursor of the previous page, with the same filters: the next page from the same snapshot, no new request (good for ${ageText(CURSOR_MAX_AGE_MS)})`,
+      `the previous page's nextCursor (same filters): the next page of the same snapshot; lasts ${ageText(CURSOR_MAX_AGE_MS)}`,
     ),
 });
 
