@@ -86,7 +86,7 @@ const entries = new WeakMap<AnyTool, CatalogEntry>();
 export function catalogEntry(tool: AnyTool): CatalogEntry {
   let entry = entries.get(tool);
   if (!entry) {
-    const meta = metaFor(tool.tier);
+    const meta = { ...metaFor(tool.tier), ...(tool.alwaysLoad ? { "anthropic/alwaysLoad": true } : {}) };
     entry = {
       name: tool.name,
       title: tool.title,
@@ -95,7 +95,7 @@ export function catalogEntry(tool: AnyTool): CatalogEntry {
       outputSchema: slimOutput(toJson(tool.output, "output")),
       // The title once, at the top level where MCP 2025-06-18 put it, not again in the annotations.
       annotations: annotationsFor(tool.tier),
-      ...(meta ? { _meta: meta } : {}),
+      ...(Object.keys(meta).length ? { _meta: meta } : {}),
     };
     entries.set(tool, entry);
   }

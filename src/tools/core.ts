@@ -54,6 +54,7 @@ export const getVersion = defineTool({
     "PVE version, the node that answers, the token ids (never secrets), TLS mode, which tiers and toolsets are on, and which tools are hidden and why.",
   toolset: "core",
   tier: "read",
+  alwaysLoad: true,
   input: {},
   output: {
     version: z.string(),

@@ -101,6 +101,11 @@ interface ToolBase<I extends z.ZodRawShape, O extends z.ZodRawShape> {
   input: I;
   output: O;
   needs: NeededPrivilege[];
+  /**
+   * An entry tool: Claude Code loads it up front instead of leaving it to its tool search
+   * (`_meta["anthropic/alwaysLoad"]`), so a first question finds it.
+   */
+  alwaysLoad?: true;
   /** Why the tool cannot work with this configuration (e.g. SSH not set up), or undefined. */
   unavailableWith?(facts: ReadFacts): string | undefined;
   /**

@@ -28,6 +28,7 @@ export const securityAudit = defineTool({
     "Audit of tokens, TFA, ACLs, firewall, certificates, updates, backups, snapshots, storage, quorum, HA, failed tasks, EOL: one line per finding with its fix, plus what this token could not see.",
   toolset: "security",
   tier: "read",
+  alwaysLoad: true,
   input: {
     min_severity: severity.optional().describe("Leave out findings below this (visibility gaps stay)"),
     checks: z

@@ -90,6 +90,11 @@ describe("catalogEntry", () => {
     expect(entry._meta).toBeUndefined();
   });
 
+  it("the entry tools, and only they, are loaded up front by Claude Code (anthropic/alwaysLoad)", () => {
+    const upFront = everything.filter((tool) => catalogEntry(tool)._meta?.["anthropic/alwaysLoad"] === true);
+    expect(upFront.map((tool) => tool.name)).toEqual(["get_version", "security_audit"]);
+  });
+
   it("dangerous tools carry anthropic/requiresUserInteraction", () => {
     for (const tool of everything.filter((t) => t.tier === "dangerous")) {
       expect(catalogEntry(tool)._meta, tool.name).toEqual({ "anthropic/requiresUserInteraction": true });
