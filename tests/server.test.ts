@@ -75,6 +75,16 @@ describe("tools/list", () => {
   });
 });
 
+describe("instructions", () => {
+  it("fit Claude Code's 2 KB and name the entry tools and the untrusted-data rule first", () => {
+    const instructions = client.getInstructions() ?? "";
+    expect(Buffer.byteLength(instructions)).toBeLessThanOrEqual(2048);
+    const first = instructions.slice(0, 600);
+    for (const fact of ["Read-only", "get_version", "security_audit", "«untrusted"])
+      expect(first).toContain(fact);
+  });
+});
+
 describe("audit of every call", () => {
   it("logs a successful call with the PVE requests it made", async () => {
     const res = await client.callTool({ name: "get_vm_status", arguments: { vmid: 100 } });
