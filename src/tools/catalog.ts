@@ -32,7 +32,21 @@ export interface CatalogEntry {
 const SAFE_INTEGER_BOUND = Number.MAX_SAFE_INTEGER;
 
 /** Keywords whose value is a schema, or a list of them, that the cleaning walks into. */
-const SUBSCHEMAS = new Set(["items", "anyOf", "oneOf", "allOf", "not", "additionalProperties"]);
+const SUBSCHEMAS = new Set([
+  "items",
+  "prefixItems",
+  "anyOf",
+  "oneOf",
+  "allOf",
+  "not",
+  "if",
+  "then",
+  "else",
+  "additionalProperties",
+  "propertyNames",
+]);
+/** Keywords whose value maps names to schemas: the names are data, the schemas are walked. */
+const SCHEMA_MAPS = new Set(["properties", "$defs", "definitions", "patternProperties"]);
 
 /** The JSON Schema without patterns (checked by the server), `$schema` and zod's ±2^53 integer bounds. */
 function withoutNoise(schema: JsonSchema): JsonSchema {
@@ -41,7 +55,7 @@ function withoutNoise(schema: JsonSchema): JsonSchema {
     if (key === "$schema" || key === "pattern") continue;
     if ((key === "minimum" || key === "maximum") && Math.abs(value as number) === SAFE_INTEGER_BOUND)
       continue;
-    if (key === "properties") {
+    if (SCHEMA_MAPS.has(key) && typeof value === "object" && value !== null) {
       // Field names are data here, never keywords: a field called "pattern" stays.
       const fields = Object.entries(value as Record<string, JsonSchema>);
       kept[key] = Object.fromEntries(fields.map(([name, field]) => [name, withoutNoise(field)]));

@@ -50,7 +50,7 @@ export async function clusterResources(pve: PveReader, signal: AbortSignal): Pro
 
 /**
  * This process's snapshots of /cluster/resources, which listings page through by
- * cursor: one per process, shared by every session (all use the same read token).
+ * cursor: one store per process, each snapshot usable only through the client that read it.
  */
 export const clusterResourceSnapshots = new ListingSnapshots<ClusterResource[]>("/cluster/resources");
 

@@ -343,8 +343,12 @@ export const getVms = defineTool({
     clusterResourceSnapshots.check("get_vms", vmFilters(args), args.cursor);
   },
   async handle(args, ctx) {
-    const listing = await clusterResourceSnapshots.list("get_vms", vmFilters(args), args.cursor, () =>
-      clusterResources(ctx.pve, ctx.signal),
+    const listing = await clusterResourceSnapshots.list(
+      "get_vms",
+      vmFilters(args),
+      args.cursor,
+      ctx.pve,
+      () => clusterResources(ctx.pve, ctx.signal),
     );
     const resources = listing.data;
     const name = args.name?.toLowerCase();

@@ -10,13 +10,12 @@
  * and an HMAC-SHA256 (first 16 bytes) under a random key of this process. It is checked
  * whole before anything is sent: an altered or foreign-tool cursor costs no request.
  *
- * A cursor this process issued but no longer holds the snapshot of (dropped for room), or
- * one another server process issued (two processes behind a load balancer, or a restart),
- * is served by reading again and continuing at its position, and the answer says totals
- * may have shifted. Another process's signature cannot be checked (no key is shared:
- * the token secret is not reused as key material, only the Proxmox client reads it), so
- * such a cursor gets every other check and can do no more than a call without cursor:
- * one read.
+ * A cursor whose snapshot this process dropped for room is served by reading again and
+ * continuing at its position, and the answer says totals may have shifted; so is one read
+ * through another Proxmox client (a second token in the same process), which must never
+ * see the first one's data. A cursor of another server process (two processes behind a
+ * load balancer, or before a restart) cannot be verified, as no key is shared, and is
+ * refused like any altered one: nothing is sent for it.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 
@@ -41,6 +40,8 @@ export type Filters = Record<string, string | number | boolean | undefined>;
 interface Snapshot<T> {
   takenAt: number;
   data: T;
+  /** The Proxmox client (and so the token) that read it: only its own calls page through it. */
+  reader: object;
 }
 
 /** What one page is cut from: the data, where the page starts, and how old the data is. */
@@ -57,7 +58,6 @@ export interface Listing<T> {
 }
 
 interface Cursor {
-  ours: boolean;
   snapshot: string;
   position: number;
 }
@@ -111,8 +111,13 @@ export class ListingSnapshots<T> {
     if (bytes.length !== AT.end || bytes.toString("base64url") !== cursor || bytes[0] !== VERSION) {
       throw refused("it is not a cursor this server writes (unknown version or encoding)", tool);
     }
-    const ours = bytes.subarray(AT.instance, AT.snapshot).equals(this.#instance);
-    if (ours && !timingSafeEqual(this.#mac(bytes.subarray(0, AT.mac)), bytes.subarray(AT.mac, AT.end))) {
+    if (!bytes.subarray(AT.instance, AT.snapshot).equals(this.#instance)) {
+      throw refused(
+        "it was not issued by this server process (another process, or one before a restart: its signature cannot be checked here)",
+        tool,
+      );
+    }
+    if (!timingSafeEqual(this.#mac(bytes.subarray(0, AT.mac)), bytes.subarray(AT.mac, AT.end))) {
       throw refused("it was altered (its signature does not match what this server issued)", tool);
     }
     if (!bytes.subarray(AT.tool, AT.filters).equals(fingerprint(tool, AT.filters - AT.tool))) {
@@ -134,28 +139,29 @@ export class ListingSnapshots<T> {
       );
     }
     return {
-      ours,
       snapshot: bytes.subarray(AT.snapshot, AT.takenAt).toString("hex"),
       position: bytes.readUInt32BE(AT.position),
     };
   }
 
   /**
-   * The data to cut a page from: without cursor, read fresh; with one, the held
-   * snapshot (no request), or, when it is not held here, one fresh read.
+   * The data to cut a page from: without cursor, read fresh through `reader`; with one,
+   * the held snapshot (no request) when `reader` read it, else one fresh read.
    */
   async list(
     tool: string,
     filters: Filters,
     cursor: string | undefined,
+    reader: object,
     read: () => Promise<T>,
   ): Promise<Listing<T>> {
     const from = cursor === undefined ? undefined : this.check(tool, filters, cursor);
     this.#expire();
-    const held = from?.ours ? this.#held.get(from.snapshot) : undefined;
+    const found = from ? this.#held.get(from.snapshot) : undefined;
+    const held = found?.reader === reader ? found : undefined;
     const id = held && from ? from.snapshot : randomBytes(AT.takenAt - AT.snapshot).toString("hex");
     // A fresh snapshot dates from when its answer arrived.
-    const snapshot = held ?? { data: await read(), takenAt: this.now() };
+    const snapshot = held ?? { data: await read(), takenAt: this.now(), reader };
     const takenAt = snapshot.takenAt;
     return {
       data: snapshot.data,

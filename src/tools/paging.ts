@@ -52,7 +52,7 @@ export const cursorPagingOutput = {
     ageSeconds: z.number().int(),
     /** Older than SNAPSHOT_TTL_MS: the cluster may have changed since. */
     stale: z.boolean(),
-    /** The cursor's snapshot was not held by this server process: read again, totals may have shifted. */
+    /** The cursor's snapshot was no longer held: read again, totals may have shifted. */
     reread: z.boolean(),
   }),
 };
@@ -123,7 +123,7 @@ export function snapshotOf<T>(listing: Listing<T>, source: string, tool: string,
   };
   const age = `snapshot of ${source} taken ${ageText(listing.ageMs)} ago`;
   const line = listing.reread
-    ? `the cursor's snapshot is not held by this server process (dropped, or issued by another process): ${source} was read again and the listing continues at position ${listing.position}; totals and order may have shifted since the earlier pages`
+    ? `the cursor's snapshot is no longer held (dropped for newer ones): ${source} was read again and the listing continues at position ${listing.position}; totals and order may have shifted since the earlier pages`
     : snapshot.stale
       ? `${age}, OLDER than ${ageText(SNAPSHOT_TTL_MS)}: the cluster may have changed since; for fresh data call ${tool} again without cursor`
       : `${age}; cursor pages come from it without new requests`;

@@ -29,6 +29,8 @@ describe("the snapshot store", () => {
   const filters = { node: undefined, type: "all" };
   let reads = 0;
   const read = () => Promise.resolve({ read: ++reads });
+  /** The Proxmox client a snapshot was read through. */
+  const reader = {};
 
   beforeEach(() => {
     reads = 0;
@@ -36,12 +38,12 @@ describe("the snapshot store", () => {
 
   it("a cursor serves its snapshot without a read, at its position, with the age", async () => {
     const store = new ListingSnapshots<{ read: number }>("/cluster/resources", clock);
-    const first = await store.list("get_vms", filters, undefined, read);
+    const first = await store.list("get_vms", filters, undefined, reader, read);
     expect(first).toMatchObject({ position: undefined, reread: false, ageMs: 0 });
     const cursor = first.cursorAt(100);
     expect(cursor).toMatch(new RegExp(`^[A-Za-z0-9_-]{${CURSOR_LENGTH}}$`));
     now += 12_000;
-    const next = await store.list("get_vms", filters, cursor, read);
+    const next = await store.list("get_vms", filters, cursor, reader, read);
     expect(next).toMatchObject({ data: { read: 1 }, position: 100, reread: false, ageMs: 12_000 });
     expect(reads).toBe(1);
   });
@@ -54,20 +56,21 @@ describe("the snapshot store", () => {
     ["another spelling of the same bytes", (c: string) => alter(c, CURSOR_LENGTH - 1), /encoding|altered/],
     ["the version", (c: string) => `B${c.slice(1)}`, /unknown version/],
     ["the position", (c: string) => alter(c, 33), /altered/],
+    ["the issuing process", (c: string) => alter(c, 3), /not issued by this server process/],
     ["the signature", (c: string) => alter(c, 60), /altered/],
   ])("refuses a cursor with %s, without a read and without quoting it", async (_label, tamper, rule) => {
     const store = new ListingSnapshots<{ read: number }>("/cluster/resources", clock);
-    const cursor = (await store.list("get_vms", filters, undefined, read)).cursorAt(100);
+    const cursor = (await store.list("get_vms", filters, undefined, reader, read)).cursorAt(100);
     const bad = tamper(cursor);
     expect(bad).not.toBe(cursor);
-    await expect(store.list("get_vms", filters, bad, read)).rejects.toThrow(rule);
-    await expect(store.list("get_vms", filters, bad, read)).rejects.not.toThrow(bad.slice(0, 20));
+    await expect(store.list("get_vms", filters, bad, reader, read)).rejects.toThrow(rule);
+    await expect(store.list("get_vms", filters, bad, reader, read)).rejects.not.toThrow(bad.slice(0, 20));
     expect(reads).toBe(1);
   });
 
   it("refuses a cursor of another tool or of other filters, without a read", async () => {
     const store = new ListingSnapshots<{ read: number }>("/cluster/resources", clock);
-    const cursor = (await store.list("get_vms", filters, undefined, read)).cursorAt(100);
+    const cursor = (await store.list("get_vms", filters, undefined, reader, read)).cursorAt(100);
     expect(() => store.check("get_storage", filters, cursor)).toThrow(
       "cursor refused: it belongs to another tool's listing, not get_storage's",
     );
@@ -79,9 +82,9 @@ describe("the snapshot store", () => {
 
   it("a cursor older than the maximum age is refused, one line saying how to start over", async () => {
     const store = new ListingSnapshots<{ read: number }>("/cluster/resources", clock);
-    const cursor = (await store.list("get_vms", filters, undefined, read)).cursorAt(100);
+    const cursor = (await store.list("get_vms", filters, undefined, reader, read)).cursorAt(100);
     now += CURSOR_MAX_AGE_MS + 60_000;
-    await expect(store.list("get_vms", filters, cursor, read)).rejects.toThrow(
+    await expect(store.list("get_vms", filters, cursor, reader, read)).rejects.toThrow(
       /^cursor expired: its snapshot of \/cluster\/resources was taken 11 min ago and cursors last 10 min; call get_vms again without cursor for a fresh listing\.$/,
     );
     expect(reads).toBe(1);
@@ -91,35 +94,49 @@ describe("the snapshot store", () => {
     const store = new ListingSnapshots<{ read: number }>("/cluster/resources", clock);
     const cursors: string[] = [];
     for (let i = 0; i <= MAX_SNAPSHOTS; i++) {
-      cursors.push((await store.list("get_vms", filters, undefined, read)).cursorAt(100));
+      cursors.push((await store.list("get_vms", filters, undefined, reader, read)).cursorAt(100));
     }
     expect(store.size).toBe(MAX_SNAPSHOTS);
     expect(reads).toBe(MAX_SNAPSHOTS + 1);
-    const newest = await store.list("get_vms", filters, cursors.at(-1), read);
+    const newest = await store.list("get_vms", filters, cursors.at(-1), reader, read);
     expect(newest).toMatchObject({ reread: false, data: { read: MAX_SNAPSHOTS + 1 } });
-    const oldest = await store.list("get_vms", filters, cursors[0], read);
+    const oldest = await store.list("get_vms", filters, cursors[0], reader, read);
     expect(oldest).toMatchObject({ reread: true, position: 100, data: { read: MAX_SNAPSHOTS + 2 } });
   });
 
   it("drops snapshots past the maximum age on the next access (no timer)", async () => {
     const store = new ListingSnapshots<{ read: number }>("/cluster/resources", clock);
-    (await store.list("get_vms", filters, undefined, read)).cursorAt(100);
+    (await store.list("get_vms", filters, undefined, reader, read)).cursorAt(100);
     now += CURSOR_MAX_AGE_MS / 2;
-    (await store.list("get_vms", filters, undefined, read)).cursorAt(100);
+    (await store.list("get_vms", filters, undefined, reader, read)).cursorAt(100);
     expect(store.size).toBe(2);
     now += CURSOR_MAX_AGE_MS / 2 + 1;
     expect(store.size).toBe(1);
   });
 
-  it("a cursor of another server process: read once, continued at its position; a future time is refused", async () => {
+  it("a cursor of another server process is refused, nothing read; a future time is refused", async () => {
     const here = new ListingSnapshots<{ read: number }>("/cluster/resources", clock);
     const there = new ListingSnapshots<{ read: number }>("/cluster/resources", clock);
-    const cursor = (await there.list("get_vms", filters, undefined, read)).cursorAt(300);
-    expect(await here.list("get_vms", filters, cursor, read)).toMatchObject({ reread: true, position: 300 });
-    expect(reads).toBe(2);
-    const ahead = new ListingSnapshots<{ read: number }>("/cluster/resources", () => now + 5 * 60_000);
-    const early = (await ahead.list("get_vms", filters, undefined, read)).cursorAt(300);
-    expect(() => here.check("get_vms", filters, early)).toThrow("its snapshot time lies in the future");
+    const cursor = (await there.list("get_vms", filters, undefined, reader, read)).cursorAt(300);
+    await expect(here.list("get_vms", filters, cursor, reader, read)).rejects.toThrow(
+      /^cursor refused: it was not issued by this server process/,
+    );
+    expect(reads).toBe(1);
+    const early = (await there.list("get_vms", filters, undefined, reader, read)).cursorAt(300);
+    now -= 5 * 60_000;
+    expect(() => there.check("get_vms", filters, early)).toThrow("its snapshot time lies in the future");
+  });
+
+  it("a snapshot serves only the client (token) that read it: another one reads its own", async () => {
+    const store = new ListingSnapshots<{ read: number }>("/cluster/resources", clock);
+    const cursor = (await store.list("get_vms", filters, undefined, reader, read)).cursorAt(100);
+    const otherToken = {};
+    const theirs = await store.list("get_vms", filters, cursor, otherToken, read);
+    expect(theirs).toMatchObject({ reread: true, position: 100, data: { read: 2 } });
+    expect(await store.list("get_vms", filters, cursor, reader, read)).toMatchObject({
+      reread: false,
+      data: { read: 1 },
+    });
   });
 });
 
@@ -224,6 +241,9 @@ describe("get_vms on 16 nodes x 2,000 guests", () => {
     expect(await refused({ type: "lxc", cursor })).toMatch(/^cursor refused: it was issued for other filter/);
     expect(await refused({ cursor })).toMatch(/^cursor refused: it was issued for other filter/);
     expect(await refused({ type: "qemu", cursor: "x".repeat(10_000) })).toMatch(/cursor/);
+    expect(await refused({ type: "qemu", cursor: alter(cursor, 3) })).toMatch(
+      /^cursor refused: it was not issued by this server process/,
+    );
     expect(sim.requests()).toEqual([]);
     // The filters again: accepted, and the limit may change between pages.
     expect((await page({ type: "qemu", limit: 10, cursor })).data.returned).toBe(10);
@@ -262,7 +282,7 @@ describe("get_vms on 16 nodes x 2,000 guests", () => {
     expect(again).toMatchObject({ offset: 100, returned: 100, snapshot: { reread: true } });
     expect(again.guests[0]!.vmid).toBeGreaterThan(data.guests.at(-1)!.vmid);
     expect(text).toContain(
-      "the cursor's snapshot is not held by this server process (dropped, or issued by another process): /cluster/resources was read again and the listing continues at position 100; totals and order may have shifted since the earlier pages",
+      "the cursor's snapshot is no longer held (dropped for newer ones): /cluster/resources was read again and the listing continues at position 100; totals and order may have shifted since the earlier pages",
     );
     expect(resourceReads()).toBe(1);
     // Its own next cursor points into the new snapshot: no further read.
