@@ -57,16 +57,19 @@ export const cursorPagingOutput = {
   }),
 };
 
+/** What every paged answer's structured content starts with. */
+export interface PageMeta {
+  total: number;
+  offset: number;
+  returned: number;
+  truncated: boolean;
+  nextOffset?: number;
+  nextCursor?: string;
+}
+
 export interface Page<T> {
   items: T[];
-  meta: {
-    total: number;
-    offset: number;
-    returned: number;
-    truncated: boolean;
-    nextOffset?: number;
-    nextCursor?: string;
-  };
+  meta: PageMeta;
   /** "12 task(s) match; showing 1-10 (TRUNCATED: call again with offset=10)" */
   header: string;
 }

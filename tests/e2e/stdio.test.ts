@@ -3,6 +3,7 @@
  * SDK's Client, answering every core tool from the simulator with the demo cluster's
  * real values. Also --demo, --help, --version and a bad configuration.
  */
+import type { PageMeta } from "../../src/tools/paging.js";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
@@ -67,13 +68,7 @@ interface Guest {
   tags: string[];
   lock?: string;
 }
-interface VmList {
-  total: number;
-  offset: number;
-  returned: number;
-  truncated: boolean;
-  nextOffset?: number;
-  nextCursor?: string;
+interface VmList extends PageMeta {
   offlineNodes: string[];
   guests: Guest[];
 }

@@ -406,6 +406,16 @@ type AttributedJob = {
   flags: string[];
 };
 
+/** get_backup_jobs' answer, its jobs by id. */
+async function backupJobsOf(client: ToolClient) {
+  const res = await client.call("get_backup_jobs");
+  expect(res.isError).toBeFalsy();
+  const jobs = res.structuredContent?.["jobs"] as AttributedJob[];
+  return { text: res.text, byId: (id: string) => jobs.find((j) => j.id === id) };
+}
+
+const nodesOf = (j: AttributedJob | undefined) => j?.lastRun?.nodes.map((n) => n.node);
+
 /** A vzdump task whose log starts with `command` as PVE prints it, then backs up `guests`. */
 let nextPid = 4_100_000;
 const vzdump = (
@@ -556,13 +566,7 @@ describe("get_backup_jobs attributes runs the way PVE starts them", () => {
     await s.close();
   });
 
-  const jobsOf = async () => {
-    const res = await client.call("get_backup_jobs");
-    expect(res.isError).toBeFalsy();
-    const jobs = res.structuredContent?.["jobs"] as AttributedJob[];
-    return { text: res.text, byId: (id: string) => jobs.find((j) => j.id === id) };
-  };
-  const nodesOf = (j: AttributedJob | undefined) => j?.lastRun?.nodes.map((n) => n.node);
+  const jobsOf = () => backupJobsOf(client);
 
   it("the GUI's Run now of a job without node prints --node and --all 0, and is the job's run", async () => {
     const { byId } = await jobsOf();
@@ -681,13 +685,7 @@ describe("get_backup_jobs: runs started by hand, Run now on every node, and --jo
     await s.close();
   });
 
-  const jobsOf = async () => {
-    const res = await client.call("get_backup_jobs");
-    expect(res.isError).toBeFalsy();
-    const jobs = res.structuredContent?.["jobs"] as AttributedJob[];
-    return { byId: (id: string) => jobs.find((j) => j.id === id) };
-  };
-  const nodesOf = (j: AttributedJob | undefined) => j?.lastRun?.nodes.map((n) => n.node);
+  const jobsOf = () => backupJobsOf(client);
 
   it("a guest's Backup now or a vzdump typed in a shell is no job's run, even with the job's node and storage", async () => {
     const { byId } = await jobsOf();

@@ -5,6 +5,7 @@
  * own with a clock the test moves, then get_vms through the server against the
  * simulator's 16-node, 2,000-guest cluster (time moved with a fake Date, no sleeps).
  */
+import type { PageMeta } from "../../src/tools/paging.js";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";
 import { getVms } from "../../src/tools/core.js";
@@ -144,13 +145,7 @@ describe("get_vms on 16 nodes x 2,000 guests", () => {
   let sim: Simulator;
   let tools: ToolClient;
 
-  interface VmPage {
-    total: number;
-    offset: number;
-    returned: number;
-    truncated: boolean;
-    nextOffset?: number;
-    nextCursor?: string;
+  interface VmPage extends PageMeta {
     snapshot: { takenAt: number; ageSeconds: number; stale: boolean; reread: boolean };
     guests: { vmid: number }[];
   }
