@@ -21,8 +21,8 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { Client } from "@modelcontextprotocol/client";
+import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { run, simulatorEnv, startSimulator, tempDir } from "./lib/http-server.mjs";
 
 export const CLAUDE_CODE = "@anthropic-ai/claude-code@2.1.332";

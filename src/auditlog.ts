@@ -30,9 +30,10 @@ export interface AuditRecord {
   tokenId: string;
   /**
    * rejected: the call never reached the tool (invalid arguments, unknown tool).
-   * started: a dangerous call about to run; written first, and the call is refused if it cannot be.
+   * started: a round of a dangerous call about to run; written first, and the call is refused if it cannot be.
+   * asked: the round ended with a question to the person; the answer comes in another round.
    */
-  outcome: "ok" | "error" | "rejected" | "started";
+  outcome: "ok" | "error" | "rejected" | "started" | "asked";
   error?: string;
   /** Dangerous calls: how the person answered the confirmation. */
   confirmation?: Confirmation;
@@ -49,7 +50,8 @@ export type Confirmation =
   | "no answer"
   | "client cannot ask"
   | "left to the client"
-  | "not asked";
+  | "not asked"
+  | "asked";
 
 const GENESIS = "0".repeat(64);
 /** Longest string kept from a call's arguments or error: a model can send megabytes. */

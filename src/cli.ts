@@ -12,8 +12,9 @@ import { describeConfig, describeHttpConfig } from "./config/redact.js";
 import type { Config, HttpConfig } from "./config/types.js";
 import { PveAdmin } from "./pve/admin.js";
 import { PveReader, type PveRequestRecord } from "./pve/client.js";
+import { Confirmer, UsedStatesInDirectory } from "./confirm.js";
 import { DOCTOR_HINT, explainError } from "./explain-error.js";
-import { createMcpServer, recordPveRequest, type ServerDeps } from "./server.js";
+import { recordPveRequest, serverFactory, type ServerDeps } from "./server.js";
 import { PrivilegedTokenError, TokenCheck } from "./token-check.js";
 import type { Simulator } from "./simulator/index.js";
 import { ALL_TOOLS, buildInventory } from "./tools/inventory.js";
@@ -178,7 +179,7 @@ async function serve(demo: boolean, overHttp: boolean): Promise<void> {
   const deps = { config, pve, admin, tokenCheck, tools, audit, version: VERSION };
   try {
     if (http) await serveHttp(http, deps, debug);
-    else await serveStdio(createMcpServer(deps));
+    else await serveStdio(serverFactory(deps));
   } finally {
     await pve.close();
     await admin?.close();
@@ -192,7 +193,16 @@ async function serve(demo: boolean, overHttp: boolean): Promise<void> {
 async function serveHttp(http: HttpConfig, deps: ServerDeps, debug: boolean): Promise<void> {
   const { startHttpServer, SHUTDOWN_GRACE_MS } = await import("./transports/http.js");
   const line = (text: string) => void process.stderr.write(`${text}\n`);
-  const server = await startHttpServer({ http, deps, warn: line, ...(debug ? { log: line } : {}) });
+  const confirmer = new Confirmer({
+    ...(http.confirmKey ? { key: Buffer.from(http.confirmKey.reveal(), "utf8") } : {}),
+    ...(http.confirmStateDir ? { used: new UsedStatesInDirectory(http.confirmStateDir) } : {}),
+  });
+  const server = await startHttpServer({
+    http,
+    deps: { ...deps, confirmer },
+    warn: line,
+    ...(debug ? { log: line } : {}),
+  });
   // Scripts wait for this line to learn the port (MCP_HTTP_PORT=0): keep its shape.
   line(`proxmox-mcp: listening on ${server.url}`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {

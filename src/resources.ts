@@ -5,10 +5,10 @@
  * the PVE requests made. {node} and {vmid} are checked against PVE's formats before any
  * request.
  */
-import { ResourceTemplate, type McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { ReadResourceResult } from "@modelcontextprotocol/sdk/types.js";
+import { ResourceTemplate, type McpServer, type ReadResourceResult } from "@modelcontextprotocol/server";
 import type { z } from "zod";
 import { pveNode, pveVmid } from "./pve/formats.js";
+import { isToolsetOn, type ToolsetId } from "./tools/toolsets.js";
 import { getClusterStatus, getNodes, getNodeStatus, getVmConfig } from "./tools/core.js";
 import type { ReadContext } from "./tools/define.js";
 
@@ -52,7 +52,7 @@ export function registerResources(
   reader: ResourceReader,
   toolsets: readonly string[] | undefined,
 ): void {
-  const on = (toolset: string) => !toolsets || toolsets.includes(toolset);
+  const on = (toolset: ToolsetId) => isToolsetOn(toolset, toolsets);
 
   /** A template variable in a PVE format, or the audited refusal (no request is sent). */
   const variable = <S extends z.ZodType>(
@@ -76,12 +76,17 @@ export function registerResources(
         description: "Quorum, and each node's membership and online state (as get_cluster_status).",
         mimeType: "text/plain",
       },
-      async (uri, extra) =>
+      async (uri, request) =>
         text(
           uri,
-          await reader.read(auditName(RESOURCE_URIS.clusterStatus), {}, extra.signal, async (ctx) => {
-            return (await getClusterStatus.handle({}, ctx)).text;
-          }),
+          await reader.read(
+            auditName(RESOURCE_URIS.clusterStatus),
+            {},
+            request.mcpReq.signal,
+            async (ctx) => {
+              return (await getClusterStatus.handle({}, ctx)).text;
+            },
+          ),
         ),
     );
 
@@ -89,9 +94,9 @@ export function registerResources(
       "node_status",
       new ResourceTemplate(RESOURCE_URIS.nodeStatus, {
         // One GET /nodes (no privilege needed). Listing never fails: without Proxmox it lists no node.
-        list: async (extra) => {
+        list: async (request) => {
           const nodes = await reader
-            .read(auditName("list:pve://nodes"), {}, extra.signal, async (ctx) => {
+            .read(auditName("list:pve://nodes"), {}, request.mcpReq.signal, async (ctx) => {
               return (await getNodes.handle({}, ctx)).structured.nodes.map((n) => n.node);
             })
             .catch(() => []);
@@ -111,13 +116,18 @@ export function registerResources(
         description: "One node's kernel, PVE version, CPU, load, memory, swap and root filesystem.",
         mimeType: "text/plain",
       },
-      async (uri, variables, extra) => {
+      async (uri, variables, request) => {
         const node = variable(RESOURCE_URIS.nodeStatus, "node", variables["node"], pveNode);
         return text(
           uri,
-          await reader.read(auditName(RESOURCE_URIS.nodeStatus), { node }, extra.signal, async (ctx) => {
-            return (await getNodeStatus.handle({ node }, ctx)).text;
-          }),
+          await reader.read(
+            auditName(RESOURCE_URIS.nodeStatus),
+            { node },
+            request.mcpReq.signal,
+            async (ctx) => {
+              return (await getNodeStatus.handle({ node }, ctx)).text;
+            },
+          ),
         );
       },
     );
@@ -132,13 +142,18 @@ export function registerResources(
           "Current configuration of one VM or container, secrets redacted, fenced as untrusted text (as get_vm_config).",
         mimeType: "text/plain",
       },
-      async (uri, variables, extra) => {
+      async (uri, variables, request) => {
         const vmid = variable(RESOURCE_URIS.guestConfig, "vmid", variables["vmid"], pveVmid);
         return text(
           uri,
-          await reader.read(auditName(RESOURCE_URIS.guestConfig), { vmid }, extra.signal, async (ctx) => {
-            return (await getVmConfig.handle({ vmid }, ctx)).text;
-          }),
+          await reader.read(
+            auditName(RESOURCE_URIS.guestConfig),
+            { vmid },
+            request.mcpReq.signal,
+            async (ctx) => {
+              return (await getVmConfig.handle({ vmid }, ctx)).text;
+            },
+          ),
         );
       },
     );
@@ -153,10 +168,10 @@ export function registerResources(
         description: "Every security audit finding, one line each, most severe first (as security_audit).",
         mimeType: "text/plain",
       },
-      async (uri, extra) =>
+      async (uri, request) =>
         text(
           uri,
-          await reader.read(auditName(RESOURCE_URIS.auditReport), {}, extra.signal, async (ctx) => {
+          await reader.read(auditName(RESOURCE_URIS.auditReport), {}, request.mcpReq.signal, async (ctx) => {
             // The audit engine is loaded when first asked for, not at start-up.
             const [{ formatReportCompact, runAudit }, { cleanReport }] = await Promise.all([
               import("./audit/index.js"),

@@ -6,9 +6,9 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import { ElicitRequestSchema, McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { Client } from "@modelcontextprotocol/client";
+import { InMemoryTransport } from "@modelcontextprotocol/client";
+import { ProtocolError, type CallToolResult } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AuditLog, type AuditRecord } from "../src/auditlog.js";
 import { Secret } from "../src/config/secret.js";
@@ -60,7 +60,7 @@ async function connect(audit: AuditLog, elicit?: () => Promise<never>): Promise<
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   const client = new Client({ name: "t", version: "1" }, elicit ? { capabilities: { elicitation: {} } } : {});
-  if (elicit) client.setRequestHandler(ElicitRequestSchema, elicit);
+  if (elicit) client.setRequestHandler("elicitation/create", elicit);
   await client.connect(clientSide);
   closers.push(() => client.close());
   return client;
@@ -93,7 +93,7 @@ describe("dangerous calls and the audit log", () => {
       lines.push(record);
       write(record);
     };
-    const client = await connect(audit, () => Promise.reject(new McpError(-32001, "Request timed out")));
+    const client = await connect(audit, () => Promise.reject(new ProtocolError(-32001, "Request timed out")));
     const result = (await client.callTool({
       name: "vm_action",
       arguments: { vmid: 101, action: "start" },

@@ -16,6 +16,7 @@ import { PveReader } from "../pve/client.js";
 import { PrivilegedTokenError, readOnlyTokenFix, TokenCheck } from "../token-check.js";
 import { readFactsOf, type AnyTool } from "../tools/define.js";
 import { ALL_TOOLS } from "../tools/inventory.js";
+import { isToolsetOn, TOOLSETS } from "../tools/toolsets.js";
 import { processIo, setUp, useColor, type CommandIo, type CommandSetup } from "./setup.js";
 import { terminalIo } from "./terminal.js";
 
@@ -386,14 +387,14 @@ function summarize(entries: readonly string[]): string {
 /** One line per toolset of a tier: which tools the token can use, and what the others lack. */
 function toolsetSteps(steps: Steps, config: Config, check: TokenCheck, tier: AnyTool["tier"]): void {
   const hidden = new Map(check.hiddenTools.map((t) => [t.name, t.reason]));
-  const toolsets = new Map<string, AnyTool[]>();
-  for (const tool of ALL_TOOLS.filter((t) => t.tier === tier)) {
-    toolsets.set(tool.toolset, [...(toolsets.get(tool.toolset) ?? []), tool]);
-  }
-  for (const [toolset, tools] of toolsets) {
-    const step = `toolset ${toolset}`;
-    if (config.toolsets && !config.toolsets.includes(toolset)) {
-      steps.line("skip", step, `off (not in PROXMOX_TOOLSETS=${config.toolsets.join(",")})`);
+  for (const toolset of TOOLSETS.filter((t) => t.tier === tier)) {
+    const tools = ALL_TOOLS.filter((t) => t.toolset === toolset.id);
+    const step = `toolset ${toolset.id} (${toolset.title})`;
+    if (!isToolsetOn(toolset, config.toolsets)) {
+      const off = config.toolsets
+        ? `off (not in PROXMOX_TOOLSETS=${config.toolsets.join(",")})`
+        : "off by default (name it in PROXMOX_TOOLSETS to turn it on)";
+      steps.line("skip", step, off);
       continue;
     }
     const usable = tools.filter((t) => !hidden.has(t.name)).map((t) => t.name);

@@ -48,6 +48,8 @@ const HTTP_GUARDED: HttpVariable[] = [
   "MCP_HTTP_TLS_CERT",
   "MCP_HTTP_TLS_KEY",
   "MCP_HTTP_ALLOW_PLAINTEXT",
+  "MCP_CONFIRM_KEY",
+  "MCP_CONFIRM_STATE_DIR",
 ];
 /** Values that only restate the safe default may come from any layer. */
 const HTTP_HARMLESS: Record<string, RegExp> = {
@@ -95,6 +97,11 @@ export function loadHttpConfig(options: { env?: NodeJS.ProcessEnv; cwd?: string 
       `${labelOf("MCP_HTTP_TOKEN")} has fewer than ${MIN_DIFFERENT_TOKEN_CHARACTERS} different characters, so it can be guessed: it must be at least 32 characters with at least ${MIN_DIFFERENT_TOKEN_CHARACTERS} different ones; ${MAKE_HTTP_TOKEN} (example: ${HTTP_RULES.MCP_HTTP_TOKEN.example})`,
     );
   }
+  if (values.MCP_CONFIRM_KEY?.reveal() === token) {
+    problems.push(
+      `${labelOf("MCP_CONFIRM_KEY")} equals MCP_HTTP_TOKEN: whoever holds the bearer token could then seal confirmations; make another with \`openssl rand -hex 32\``,
+    );
+  }
   for (const secret of ["PROXMOX_TOKEN_SECRET", "PROXMOX_ADMIN_TOKEN_SECRET"]) {
     if (merged.get(secret)?.entry.value === token) {
       problems.push(
@@ -119,9 +126,11 @@ export function loadHttpConfig(options: { env?: NodeJS.ProcessEnv; cwd?: string 
   if (problems.length > 0) throw new ConfigError(problems);
 
   for (const layer of layers) {
-    if (layer.file && layer.entries.has("MCP_HTTP_TOKEN")) {
-      const warning = readableByOthersWarning(layer.file, "holds MCP_HTTP_TOKEN");
-      if (warning) warnings.push(warning);
+    for (const secret of ["MCP_HTTP_TOKEN", "MCP_CONFIRM_KEY"]) {
+      if (layer.file && layer.entries.has(secret)) {
+        const warning = readableByOthersWarning(layer.file, `holds ${secret}`);
+        if (warning) warnings.push(warning);
+      }
     }
   }
 
@@ -129,7 +138,15 @@ export function loadHttpConfig(options: { env?: NodeJS.ProcessEnv; cwd?: string 
   for (const variable of HTTP_VARIABLES) {
     const source = merged.get(variable)?.source;
     if (source) sources[variable] = source;
-    else if (!["MCP_ALLOWED_ORIGINS", "MCP_HTTP_TLS_CERT", "MCP_HTTP_TLS_KEY"].includes(variable))
+    else if (
+      ![
+        "MCP_ALLOWED_ORIGINS",
+        "MCP_HTTP_TLS_CERT",
+        "MCP_HTTP_TLS_KEY",
+        "MCP_CONFIRM_KEY",
+        "MCP_CONFIRM_STATE_DIR",
+      ].includes(variable)
+    )
       sources[variable] = "default";
   }
   return {
@@ -144,6 +161,10 @@ export function loadHttpConfig(options: { env?: NodeJS.ProcessEnv; cwd?: string 
       sessionIdleS: values.MCP_HTTP_SESSION_IDLE_S,
       rateLimit: values.MCP_HTTP_RATE_LIMIT,
       maxBodyBytes: values.MCP_HTTP_MAX_BODY,
+      ...(values.MCP_CONFIRM_KEY ? { confirmKey: values.MCP_CONFIRM_KEY } : {}),
+      ...(values.MCP_CONFIRM_STATE_DIR
+        ? { confirmStateDir: resolve(cwd, values.MCP_CONFIRM_STATE_DIR) }
+        : {}),
       sources,
     },
     warnings,

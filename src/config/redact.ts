@@ -50,6 +50,8 @@ export function describeHttpConfig(http: HttpConfig): Record<string, string | nu
     sessionIdleS: http.sessionIdleS,
     rateLimit: http.rateLimit,
     maxBodyBytes: http.maxBodyBytes,
+    confirmKey: http.confirmKey ? "[set]" : "random per process",
+    confirmStateDir: http.confirmStateDir ?? "in memory",
     sources: Object.entries(http.sources).map(([variable, source]) => `${variable}: ${source}`),
   };
 }

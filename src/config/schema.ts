@@ -383,6 +383,14 @@ export const httpSchema = z.object({
   MCP_HTTP_SESSION_IDLE_S: wholeNumber(1, 7 * 86_400, 1800),
   MCP_HTTP_RATE_LIMIT: wholeNumber(1, 1_000_000, 600),
   MCP_HTTP_MAX_BODY: wholeNumber(1024, 64 * 1024 * 1024, 1024 * 1024),
+  MCP_CONFIRM_KEY: z
+    .string()
+    .min(32)
+    .max(4096)
+    .regex(/^[\x21-\x7e]+$/)
+    .transform((key) => new Secret(key))
+    .optional(),
+  MCP_CONFIRM_STATE_DIR: z.string().min(1).optional(),
 });
 
 export type HttpVariable = keyof typeof httpSchema.shape;
@@ -422,5 +430,13 @@ export const HTTP_RULES: Record<
   MCP_HTTP_MAX_BODY: {
     rule: "must be a whole number of bytes from 1024 to 67108864 (64 MiB)",
     example: "1048576",
+  },
+  MCP_CONFIRM_KEY: {
+    rule: "must be at least 32 characters of visible ASCII without spaces, the same on every server process behind one load balancer; make one with `openssl rand -hex 32`",
+    example: "MCP_CONFIRM_KEY=$(openssl rand -hex 32)",
+  },
+  MCP_CONFIRM_STATE_DIR: {
+    rule: "must be the path of a directory every server process behind the load balancer can write (created if missing)",
+    example: "/var/lib/proxmox-mcp/confirmations",
   },
 };

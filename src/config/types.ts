@@ -78,6 +78,14 @@ export interface HttpConfig {
   /** Requests per minute with the token, all clients together (failed authentications are limited apart). */
   rateLimit: number;
   maxBodyBytes: number;
+  /**
+   * Seals dangerous calls' confirmations (2026-07-28 era); the same on every process
+   * behind one load balancer, so that a confirmation asked by one completes on another.
+   * Absent: a random key per process.
+   */
+  confirmKey?: Secret;
+  /** Where used confirmations are recorded, shared by those processes; absent: in memory. */
+  confirmStateDir?: string;
   /** Where each value came from (variable names, never values). */
   sources: Record<string, "env" | ".env" | "json" | "default">;
 }

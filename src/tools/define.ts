@@ -8,6 +8,7 @@ import type { z } from "zod";
 import type { Config, DangerousConfig, TlsMode } from "../config/types.js";
 import type { PveAdmin } from "../pve/admin.js";
 import type { PveReader } from "../pve/client.js";
+import type { ToolsetId } from "./toolsets.js";
 
 export type Tier = "read" | "dangerous";
 
@@ -97,7 +98,7 @@ interface ToolBase<I extends z.ZodRawShape, O extends z.ZodRawShape> {
   name: string;
   title: string;
   description: string;
-  toolset: string;
+  toolset: ToolsetId;
   input: I;
   output: O;
   needs: NeededPrivilege[];

@@ -1,6 +1,7 @@
 /**
  * The tool inventory (as in github/github-mcp-server): the tier filter runs first and
- * wins over everything, then PROXMOX_TOOLSETS trims the tools. What a token may do
+ * wins over everything, then the toolsets (declared in toolsets.ts) that PROXMOX_TOOLSETS
+ * names, or that are on by default when it is unset, pick the tools. What a token may do
  * trims the list once more, after the start-up check (needs.ts).
  */
 import type { AnyTool } from "./define.js";
@@ -14,6 +15,7 @@ import { securityAuditTools } from "./security-audit.js";
 import { securityTools } from "./security.js";
 import { storageTools } from "./storage.js";
 import { tasksTools } from "./tasks.js";
+import { isToolsetOn, TOOLSETS } from "./toolsets.js";
 
 export const ALL_TOOLS: readonly AnyTool[] = [
   ...coreTools,
@@ -30,21 +32,19 @@ export const ALL_TOOLS: readonly AnyTool[] = [
 
 export interface InventoryOptions {
   dangerousEnabled: boolean;
-  /** Toolsets to keep; undefined keeps every toolset. */
+  /** Toolsets to keep (PROXMOX_TOOLSETS); undefined keeps the toolsets that are on by default. */
   toolsets: string[] | undefined;
 }
 
 export function buildInventory(tools: readonly AnyTool[], options: InventoryOptions): AnyTool[] {
-  const allowed = tools.filter(
-    (t) => t.tier === "read" || (t.tier === "dangerous" && options.dangerousEnabled),
-  );
-  if (!options.toolsets) return allowed;
-  const known = [...new Set(tools.map((t) => t.toolset))].sort();
-  const unknown = options.toolsets.filter((s) => !known.includes(s));
+  const declared: readonly string[] = TOOLSETS.map((t) => t.id);
+  const unknown = (options.toolsets ?? []).filter((id) => !declared.includes(id));
   if (unknown.length > 0) {
+    const known = TOOLSETS.map((t) => `${t.id} (${t.title})`).join(", ");
     throw new Error(
-      `PROXMOX_TOOLSETS names unknown toolset(s) ${unknown.join(", ")}; known toolsets: ${known.join(", ")} (example: PROXMOX_TOOLSETS=core)`,
+      `PROXMOX_TOOLSETS names unknown toolset(s) ${unknown.join(", ")}; known toolsets: ${known} (example: PROXMOX_TOOLSETS=core)`,
     );
   }
-  return allowed.filter((t) => options.toolsets!.includes(t.toolset));
+  const on = new Set<string>(TOOLSETS.filter((t) => isToolsetOn(t, options.toolsets)).map((t) => t.id));
+  return tools.filter((t) => (t.tier === "read" || options.dangerousEnabled) && on.has(t.toolset));
 }

@@ -1,7 +1,11 @@
 /**
- * MCP over Streamable HTTP (spec 2025-11-25), in session mode: one McpServer and one
- * SDK transport per session, all built from the same deps (one PveReader, TokenCheck
- * and AuditLog for the whole process), so elicitation works and sessions stay apart.
+ * MCP over Streamable HTTP, both protocol eras on one endpoint, all built from the same
+ * deps (one PveReader, TokenCheck, AuditLog and confirmation key for the whole process):
+ *   - 2026-07-28 requests are stateless: each is answered by a server instance made for
+ *     it (the SDK's createMcpHandler), so any process behind a load balancer can take
+ *     any request, a confirmation's second round included (MCP_CONFIRM_KEY);
+ *   - 2025-11-25 clients get sessions: one McpServer and one SDK transport per session,
+ *     which the confirmation question needs (the server asks over the session's stream).
  *
  * Every request goes through the same gate, in this order:
  *   1. Host allow-list and Origin check (DNS rebinding)      -> 403
@@ -10,8 +14,8 @@
  *      failed authentications limited per client address      -> 429 + Retry-After
  *   4. rate limit of the token's requests                     -> 429 + Retry-After
  *   5. /readyz, or /mcp: body size (counted while reading)    -> 413
- *      then the session: none and not initialize -> 400, unknown or expired -> 404,
- *      cap reached -> 503
+ *      then the era: 2026-07-28 to the stateless handler; 2025-11-25 to its session
+ *      (none and not initialize -> 400, unknown or expired -> 404, cap reached -> 503)
  * Host and Origin come first because the spec requires 403 for a bad Origin whether
  * or not a token came along, and they reveal nothing. The token comes before the rate
  * limit, and failures are counted apart from the token's requests, so that no process
@@ -29,14 +33,20 @@ import {
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { hostname, networkInterfaces } from "node:os";
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { isInitializeRequest, isJSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
+import { NodeStreamableHTTPServerTransport, toNodeHandler } from "@modelcontextprotocol/node";
+import {
+  createMcpHandler,
+  isInitializeRequest,
+  isJSONRPCRequest,
+  isLegacyRequest,
+  type AuthInfo,
+  type McpServer,
+} from "@modelcontextprotocol/server";
 import { isLoopbackHost } from "../config/http.js";
 import { normaliseOrigin } from "../config/schema.js";
 import type { HttpConfig } from "../config/types.js";
 import { explainError } from "../explain-error.js";
-import { createMcpServer, type ServerDeps } from "../server.js";
+import { serverFactory, type ServerDeps } from "../server.js";
 
 export const MCP_PATH = "/mcp";
 /** How long a shutdown waits for calls in flight before closing their sessions anyway. */
@@ -86,13 +96,16 @@ export interface HttpServerHandle {
 interface Session {
   id: string;
   server: McpServer;
-  transport: StreamableHTTPServerTransport;
+  transport: NodeStreamableHTTPServerTransport;
   lastSeen: number;
   /** Its requests in flight; a busy session never expires. */
   busy: number;
 }
 
 type Message = Record<string, unknown>;
+
+/** What the SDK hands a server instance as ctx.http.authInfo: who called, never the token. */
+const BEARER_HOLDER: AuthInfo = { token: "(verified)", clientId: "MCP_HTTP_TOKEN", scopes: [] };
 
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServerHandle> {
   const { http, deps } = options;
@@ -107,6 +120,17 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const origins = new Set(http.allowedOrigins);
   const loopbackBind = isLoopbackHost(http.host);
   const allowedHosts = hostAllowList(http);
+
+  const factory = serverFactory(deps);
+  const warnOf = (what: string) => (err: Error) =>
+    options.warn?.(`proxmox-mcp: http: ${what}: ${err.message}`);
+  const modern = toNodeHandler(
+    createMcpHandler(factory, { legacy: "reject", onerror: warnOf("2026-07-28") }),
+    {
+      onerror: warnOf("2026-07-28 request"),
+      maxRequestBodySize: http.maxBodyBytes,
+    },
+  );
 
   const sessions = new Map<string, Session>();
   let opening = 0;
@@ -208,6 +232,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
           : 'Bearer realm="proxmox-mcp", error="invalid_token", error_description="the token is wrong"';
       return fail(req, res, 401, message, { "WWW-Authenticate": challenge });
     }
+    (req as IncomingMessage & { auth?: AuthInfo }).auth = BEARER_HOLDER;
     const wait = tokenLimiter.take(TOKEN_HOLDERS);
     if (wait !== undefined) {
       return fail(
@@ -299,6 +324,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     // Answers to the server's own questions (confirmations) and notifications still get in.
     if (draining && carriesRequests) return fail(req, res, 503, SHUTTING_DOWN);
 
+    if (!(await isLegacyRequest(probeOf(req), parsed))) {
+      return track(res, carriesRequests, () => modern(req, res, parsed));
+    }
     if (req.headers["mcp-session-id"] !== undefined) {
       const session = findSession(req, res);
       if (session) await serve(session, req, res, parsed, carriesRequests);
@@ -334,7 +362,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   }
 
   async function openSession(): Promise<Session> {
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+    const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
         session.id = id;
@@ -345,7 +373,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     transport.onclose = () => {
       if (sessions.get(session.id) === session) sessions.delete(session.id);
     };
-    const server = createMcpServer(deps);
+    const server = factory({ era: "legacy", authInfo: BEARER_HOLDER });
     const session: Session = { id: "", server, transport, lastSeen: now(), busy: 0 };
     await server.connect(transport);
     return session;
@@ -361,15 +389,28 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     session.lastSeen = now();
     if (carriesRequests) {
       session.busy++;
-      inFlight++;
       res.once("close", () => {
         session.busy--;
-        inFlight--;
         session.lastSeen = now();
+      });
+    }
+    await track(res, carriesRequests, () => session.transport.handleRequest(req, res, body));
+  }
+
+  /** Counts requests carrying calls until their answer is out, so that a shutdown can wait for them. */
+  async function track(
+    res: ServerResponse,
+    carriesRequests: boolean,
+    answer: () => Promise<void>,
+  ): Promise<void> {
+    if (carriesRequests) {
+      inFlight++;
+      res.once("close", () => {
+        inFlight--;
         if (inFlight === 0) drained?.();
       });
     }
-    await session.transport.handleRequest(req, res, body);
+    await answer();
   }
 
   async function notReady(): Promise<string | undefined> {
@@ -509,6 +550,16 @@ function hostAllowList(http: HttpConfig): Set<string> {
 function hostName(header: string | undefined): string | undefined {
   const match = /^(\[[0-9a-f:.]+\]|[^:[\]/@\s]+)(?::\d{1,5})?$/i.exec(header?.trim() ?? "");
   return match?.[1]?.toLowerCase().replace(/\.$/, "");
+}
+
+/** The request's method and headers as a web Request: what the SDK's era test reads (the body is parsed already). */
+function probeOf(req: IncomingMessage): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (typeof value === "string") headers.set(name, value);
+    else if (Array.isArray(value)) for (const item of value) headers.append(name, item);
+  }
+  return new Request("http://localhost/mcp", { method: req.method ?? "POST", headers });
 }
 
 function urlHost(host: string): string {

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runDoctorCommand } from "../../src/commands/doctor.js";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";
-import { ALL_TOOLS } from "../../src/tools/inventory.js";
+import { TOOLSETS, type ToolsetId } from "../../src/tools/toolsets.js";
 import { simEnv } from "../e2e/harness.js";
 import { TEST_TOKENS, testScenario } from "../helpers/scenarios.js";
 import { runIn } from "./io.js";
@@ -36,7 +36,9 @@ const marks = (stdout: string) =>
     .filter((line) => /^[✓✗!-] /.test(line))
     .map((line) => line.slice(0, line.indexOf(":")));
 
-const readToolsets = [...new Set(ALL_TOOLS.filter((t) => t.tier === "read").map((t) => t.toolset))];
+const readToolsets = TOOLSETS.filter((t) => t.tier === "read").map((t) => t.id);
+/** A toolset's step name: its id and its declared title. */
+const toolsetStep = (id: ToolsetId) => `toolset ${id} (${TOOLSETS.find((t) => t.id === id)?.title})`;
 
 describe("doctor", () => {
   it("walks every step with the auditor token: all ✓, each toolset's tools listed, exit 0", async () => {
@@ -50,7 +52,7 @@ describe("doctor", () => {
       "✓ TLS",
       "✓ token",
       "✓ privileges",
-      ...readToolsets.map((t) => `✓ toolset ${t}`),
+      ...readToolsets.map((t) => `✓ ${toolsetStep(t)}`),
       "- dangerous mode",
     ]);
     expect(stdout).toContain(`PROXMOX_TLS_FINGERPRINT=${sim.fingerprint}`);
@@ -70,7 +72,7 @@ describe("doctor", () => {
     expect(stdout).toContain("✓ admin token: automation@pve!mcp-admin accepted");
     // The demo's admin token is broader than it needs: said, not failed.
     expect(stdout).toMatch(/! admin token: .*User\.Modify/);
-    expect(stdout).toMatch(/✓ toolset dangerous: vm_action, execute_vm_command, proxmox_api\n/);
+    expect(stdout).toContain(`✓ ${toolsetStep("dangerous")}: vm_action, execute_vm_command, proxmox_api\n`);
     expect(stdout).toContain("execute_command not offered: SSH is not set up");
   });
 
@@ -93,7 +95,9 @@ describe("doctor", () => {
   it("names each tool a narrow token cannot use, with the missing privilege and the grant", async () => {
     const { code, stdout } = await doctor(simEnv(sim, TEST_TOKENS.vmAuditOnly));
     expect(code).toBe(1);
-    expect(stdout).toMatch(/✗ toolset core: get_version, get_nodes, get_vms, get_vm_status, get_vm_config\n/);
+    expect(stdout).toContain(
+      `✗ ${toolsetStep("core")}: get_version, get_nodes, get_vms, get_vm_status, get_vm_config\n`,
+    );
     expect(stdout).toContain("    get_cluster_status unavailable: the read token lacks Sys.Audit on /\n");
     expect(stdout).toContain(
       `    fix: grant read-only access on / to the token and its user: pveum acl modify / --users vmaudit@pve --tokens '${TEST_TOKENS.vmAuditOnly.id}' --roles PVEAuditor`,
@@ -103,9 +107,9 @@ describe("doctor", () => {
   it("leaves out the toolsets PROXMOX_TOOLSETS turns off", async () => {
     const { code, stdout } = await doctor(simEnv(sim, sim.tokens.auditor, { PROXMOX_TOOLSETS: "core" }));
     expect(code).toBe(0);
-    expect(stdout).toContain("✓ toolset core:");
+    expect(stdout).toContain(`✓ ${toolsetStep("core")}:`);
     for (const toolset of readToolsets.filter((t) => t !== "core")) {
-      expect(stdout).toContain(`- toolset ${toolset}: off (not in PROXMOX_TOOLSETS=core)`);
+      expect(stdout).toContain(`- ${toolsetStep(toolset)}: off (not in PROXMOX_TOOLSETS=core)`);
     }
   });
 
@@ -130,7 +134,7 @@ describe("doctor", () => {
     expect(stdout).toMatch(
       /! privileges: root@pam!sim can change things \(allowed by PROXMOX_ALLOW_PRIVILEGED_TOKEN=true\)/,
     );
-    expect(stdout).toContain("✓ toolset core:");
+    expect(stdout).toContain(`✓ ${toolsetStep("core")}:`);
   });
 
   describe("TLS against each configured trust", () => {

@@ -8,15 +8,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { Client } from "@modelcontextprotocol/client";
+import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import {
-  ElicitRequestSchema,
   type CallToolResult,
   type ElicitRequest,
   type ElicitResult,
   type Tool,
-} from "@modelcontextprotocol/sdk/types.js";
+} from "@modelcontextprotocol/client";
 import type { Simulator } from "../../src/simulator/index.js";
 
 export const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
@@ -122,7 +121,7 @@ export async function serve({ env = {}, args = [], onElicit }: ServeOptions = {}
     { name: "proxmox-mcp-e2e", version: "0.0.0" },
     onElicit ? { capabilities: { elicitation: { form: {} } } } : {},
   );
-  if (onElicit) client.setRequestHandler(ElicitRequestSchema, (request) => onElicit(request.params));
+  if (onElicit) client.setRequestHandler("elicitation/create", (request) => onElicit(request.params));
   try {
     await client.connect(transport);
   } catch (err) {

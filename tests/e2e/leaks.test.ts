@@ -12,7 +12,7 @@
  * fake instructions outside a fence. On failure the tables say which shape leaked where.
  */
 import { readFileSync } from "node:fs";
-import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, Tool } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { storageOnNode } from "../../src/simulator/routes/cluster.js";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";

@@ -8,7 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyAuditChain } from "../../src/auditlog.js";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";

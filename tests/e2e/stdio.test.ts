@@ -6,7 +6,7 @@
 import type { PageMeta } from "../../src/tools/paging.js";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";
 import { TEST_TOKENS, testScenario } from "../helpers/scenarios.js";
@@ -215,7 +215,7 @@ describe("core tools against the simulated cluster", () => {
         );
         const hidden = await blind.call("get_vms");
         expect(hidden.isError).toBe(true);
-        expect(textOf(hidden)).toContain("get_vms disabled");
+        expect(textOf(hidden)).toContain("get_vms is not offered: the read token lacks VM.Audit");
       } finally {
         await blind.close();
       }

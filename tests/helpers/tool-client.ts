@@ -7,9 +7,9 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { Client } from "@modelcontextprotocol/client";
+import { InMemoryTransport } from "@modelcontextprotocol/client";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import { AuditLog } from "../../src/auditlog.js";
 import { Secret } from "../../src/config/secret.js";
 import { PveReader } from "../../src/pve/client.js";
@@ -19,10 +19,16 @@ import type { AnyTool } from "../../src/tools/define.js";
 import { TokenCheck } from "../../src/token-check.js";
 import { simConfig } from "./config.js";
 
+/** A tool's answer; structuredContent as JSON (the SDK types it as an empty object). */
+export type ToolAnswer = CallToolResult & {
+  structuredContent?: Record<string, unknown>;
+  text: string;
+};
+
 export interface ToolClient {
   client: Client;
   /** Calls a tool; `text` joins its text blocks. */
-  call(name: string, args?: Record<string, unknown>): Promise<CallToolResult & { text: string }>;
+  call(name: string, args?: Record<string, unknown>): Promise<ToolAnswer>;
   close(): Promise<void>;
 }
 
@@ -52,7 +58,7 @@ export async function toolClient(
     async call(name, args = {}) {
       const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
       const text = result.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
-      return { ...result, text };
+      return { ...result, structuredContent: result.structuredContent as Record<string, unknown>, text };
     },
     async close() {
       await client.close();

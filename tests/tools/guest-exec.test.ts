@@ -6,9 +6,9 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import { ElicitRequestSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { Client } from "@modelcontextprotocol/client";
+import { InMemoryTransport } from "@modelcontextprotocol/client";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditLog } from "../../src/auditlog.js";
 import { Secret } from "../../src/config/secret.js";
@@ -59,7 +59,7 @@ beforeAll(async () => {
   await server.connect(serverSide);
   client = new Client({ name: "t", version: "1" }, { capabilities: { elicitation: {} } });
   // The person says yes to every question.
-  client.setRequestHandler(ElicitRequestSchema, () => ({ action: "accept", content: { confirm: true } }));
+  client.setRequestHandler("elicitation/create", () => ({ action: "accept", content: { confirm: true } }));
   await client.connect(clientSide);
 });
 afterAll(async () => {

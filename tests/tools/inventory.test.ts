@@ -102,7 +102,7 @@ describe("buildInventory", () => {
     const core = ALL_TOOLS.filter((t) => t.toolset === "core");
     expect(buildInventory(ALL_TOOLS, { dangerousEnabled: true, toolsets: ["core"] })).toEqual(core);
     expect(() => buildInventory(ALL_TOOLS, { dangerousEnabled: false, toolsets: ["nope"] })).toThrow(
-      /PROXMOX_TOOLSETS names unknown toolset\(s\) nope; known toolsets: access, api, backup, core, dangerous, health, security, storage, tasks/,
+      /PROXMOX_TOOLSETS names unknown toolset\(s\) nope; known toolsets: core \(Cluster, nodes and guests\), storage \(Storage contents\), .*, dangerous \(Dangerous actions\) \(example: PROXMOX_TOOLSETS=core\)$/,
     );
   });
 });

@@ -7,7 +7,7 @@
  * resource, get_backup_coverage, get_backup_jobs, get_tasks and get_task_log, and in a
  * tool's error.
  */
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";
 import { backupTools } from "../../src/tools/backup.js";

@@ -9,15 +9,10 @@ import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
-import {
-  ElicitRequestSchema,
-  type CallToolResult,
-  type ElicitRequest,
-  type ElicitResult,
-} from "@modelcontextprotocol/sdk/types.js";
+import { Client } from "@modelcontextprotocol/client";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import type { FetchLike } from "@modelcontextprotocol/client";
+import { type CallToolResult, type ElicitRequest, type ElicitResult } from "@modelcontextprotocol/client";
 import { AuditLog } from "../../src/auditlog.js";
 import { Secret } from "../../src/config/secret.js";
 import type { Config, HttpConfig } from "../../src/config/types.js";
@@ -234,7 +229,7 @@ export async function connectClient(
     { name: "http-test", version: "1" },
     onElicit ? { capabilities: { elicitation: { form: {} } } } : {},
   );
-  if (onElicit) client.setRequestHandler(ElicitRequestSchema, (r) => onElicit(r.params));
+  if (onElicit) client.setRequestHandler("elicitation/create", (r) => onElicit(r.params));
   await client.connect(transport);
   return {
     client,
