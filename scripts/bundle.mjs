@@ -27,6 +27,30 @@ export const noNativeAddons = {
   },
 };
 
+/**
+ * The SDK checks the answers to its elicitation questions with a JSON Schema validator,
+ * Ajv by default on Node (290 kB, parsed and compiled at every start). Our only question
+ * is a yes/no form, which the confirmation code checks itself as well: the SDK's own
+ * @cfworker/json-schema validator (42 kB, a public export of the package) does that job.
+ */
+export const lightSchemaValidator = {
+  name: "light-schema-validator",
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^@modelcontextprotocol\/server\/_shims$/ }, () => ({
+      path: "server-shims",
+      namespace: "light-schema-validator",
+    }));
+    pluginBuild.onLoad({ filter: /.*/, namespace: "light-schema-validator" }, () => ({
+      contents: [
+        'export { CfWorkerJsonSchemaValidator as DefaultJsonSchemaValidator } from "@modelcontextprotocol/server/validators/cf-worker";',
+        'export { default as process } from "node:process";',
+      ].join("\n"),
+      resolveDir: process.cwd(),
+      loader: "js",
+    }));
+  },
+};
+
 /** The bundle's options (tests/ssh bundles src/ssh/exec.ts with them to check the pure-JS path). */
 export const buildOptions = {
   entryPoints: ["src/cli.ts"],
@@ -41,6 +65,8 @@ export const buildOptions = {
   format: "esm",
   target: "node20",
   sourcemap: true,
+  minifyWhitespace: true,
+  minifySyntax: true,
   legalComments: "linked",
   // CommonJS dependencies (undici, ssh2) call require() and use __dirname (ssh2's agent
   // module, at load time); give the ES module both.
@@ -53,7 +79,7 @@ export const buildOptions = {
       'const __dirname = __fileURLToPath(new URL(".", import.meta.url));',
     ].join(" "),
   },
-  plugins: [noNativeAddons],
+  plugins: [noNativeAddons, lightSchemaValidator],
   logLevel: "warning",
 };
 

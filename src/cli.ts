@@ -24,8 +24,8 @@ const VERSION = (
   JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
 ).version;
 
-/** How long start-up waits for the token check before serving anyway. */
-const START_CHECK_BUDGET_MS = 3000;
+/** Over stdio, how long the start-up check waits for a client's first tools/list before it runs anyway. */
+const FIRST_LIST_WAIT_MS = 1000;
 
 const USAGE = `Usage: proxmox-mcp [serve] [--demo]     MCP server over stdio (the default command)
        proxmox-mcp serve --http [--demo]
@@ -145,11 +145,44 @@ async function serve(demo: boolean, overHttp: boolean): Promise<void> {
         `every call ${config.dangerous.confirm === "required" ? "must be confirmed by you" : "is confirmed where the client can ask"} and is logged to ${audit.path}\n`,
     );
   }
-  // "Refuse to start" is literal: the check runs before serving. A Proxmox that is slow
-  // to answer does not hold the start up for long; tool calls wait for (and retry) it.
-  const checked = tokenCheck.ensureAll().then(
+  // The check runs beside serving and, over stdio, once the first tools/list is answered
+  // (or after FIRST_LIST_WAIT_MS): loading the HTTP client and the TLS handshake never
+  // delay the list a client waits for at start. No tool runs before it passed (every call
+  // awaits it, and retries it while Proxmox cannot be reached), and a token that can write
+  // stops the server as soon as it is seen.
+  let checking = false;
+  const startCheck = () => {
+    if (checking) return;
+    checking = true;
+    checkTokensAtStart(config, tokenCheck);
+  };
+  const deps: ServerDeps = { config, pve, admin, tokenCheck, tools, audit, version: VERSION };
+  if (http) startCheck();
+  else {
+    deps.afterFirstList = startCheck;
+    setTimeout(startCheck, FIRST_LIST_WAIT_MS).unref();
+  }
+  try {
+    if (http) await serveHttp(http, deps, debug);
+    else await serveStdio(serverFactory(deps));
+  } finally {
+    await pve.close();
+    await admin?.close();
+    audit.close();
+    await simulator?.close();
+  }
+  process.exit(0);
+}
+
+/** The start-up check's outcome on stderr; a token that can write ends the process (exit 2). */
+function checkTokensAtStart(config: Config, tokenCheck: TokenCheck): void {
+  void tokenCheck.ensureAll().then(
     () => {
       const { readExtraPrivileges, adminWarnings, hiddenTools } = tokenCheck.report;
+      const admin = config.dangerous ? ` and the admin token ${config.dangerous.adminTokenId}` : "";
+      process.stderr.write(
+        `proxmox-mcp: ready: the read token ${config.tokenId}${admin} passed the start-up check\n`,
+      );
       if (readExtraPrivileges.length > 0) {
         process.stderr.write(
           `proxmox-mcp: warning: the read token can change things (PROXMOX_ALLOW_PRIVILEGED_TOKEN=true): ${readExtraPrivileges.join("; ")}\n`,
@@ -170,23 +203,6 @@ async function serve(demo: boolean, overHttp: boolean): Promise<void> {
       );
     },
   );
-  let startBudget: NodeJS.Timeout | undefined;
-  await Promise.race([
-    checked,
-    new Promise((resolve) => (startBudget = setTimeout(resolve, START_CHECK_BUDGET_MS))),
-  ]);
-  clearTimeout(startBudget);
-  const deps = { config, pve, admin, tokenCheck, tools, audit, version: VERSION };
-  try {
-    if (http) await serveHttp(http, deps, debug);
-    else await serveStdio(serverFactory(deps));
-  } finally {
-    await pve.close();
-    await admin?.close();
-    audit.close();
-    await simulator?.close();
-  }
-  process.exit(0);
 }
 
 /** Serves until SIGTERM or SIGINT, then stops gracefully (calls in flight finish first, bounded). */

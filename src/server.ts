@@ -60,6 +60,8 @@ export interface ServerDeps {
   version: string;
   /** Seals dangerous calls' confirmations; one per process (a random key unless configured). */
   confirmer?: Confirmer;
+  /** Runs once, after the first tools/list has been answered (the start-up check waits for it). */
+  afterFirstList?: () => void;
 }
 
 /**
@@ -231,6 +233,7 @@ export function serverFactory(deps: ServerDeps): ServerFactory {
   }
 
   const offered = () => tools.filter((tool) => !tokenCheck.hiddenReason(tool.name));
+  let afterFirstList = deps.afterFirstList;
 
   return (requestContext) => {
     const { era } = requestContext;
@@ -255,7 +258,11 @@ export function serverFactory(deps: ServerDeps): ServerFactory {
     // catalog (computed once per tool and process; the SDK would convert every schema on
     // every list), and every call, the refused ones included, goes through one place
     // that validates, audits and answers it.
-    server.server.setRequestHandler("tools/list", () => ({ tools: offered().map(catalogEntry) }));
+    server.server.setRequestHandler("tools/list", () => {
+      if (afterFirstList) setImmediate(afterFirstList);
+      afterFirstList = undefined;
+      return { tools: offered().map(catalogEntry) };
+    });
     server.server.setRequestHandler("tools/call", async (request, ctx) => {
       const { name, arguments: rawArgs = {} } = request.params;
       const tool = byName.get(name);

@@ -13,7 +13,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { promisify } from "node:util";
 import { gunzip } from "node:zlib";
-import { buildConnector, Pool } from "undici";
+import type { buildConnector, Pool } from "undici";
 import type { Secret } from "../config/secret.js";
 import type { Config, TlsMode } from "../config/types.js";
 import { PveApiError, PveInputError, PveTlsMismatchError, PveTransportError } from "./errors.js";
@@ -129,8 +129,9 @@ export const MAX_BODY_BYTES = 64 * 1024;
  * server is closing (which would fail it without telling whether it arrived).
  */
 export class PveTransport {
-  readonly #reads: Pool;
-  readonly #writes: Pool;
+  /** Made on the first request: undici is loaded then, not at start-up (it is a tenth of it). */
+  #pools: Promise<{ reads: Pool; writes: Pool }> | undefined;
+  readonly #tls: TlsMode;
   readonly #where: string;
   readonly #tokenId: string;
   readonly #tokenSecret: Secret;
@@ -140,19 +141,34 @@ export class PveTransport {
   constructor(options: PveReaderOptions) {
     const host = options.host.includes(":") ? `[${options.host}]` : options.host;
     this.#where = `${host}:${options.port}`;
-    const connect = connectOptions(options.tls, this.#where);
-    // pveproxy runs 3 workers by default: a burst of parallel tool calls must not open dozens of sockets.
-    this.#reads = new Pool(`https://${this.#where}`, { connections: 4, connect });
-    // pipelining 0: no keep-alive, one request per connection. A Pool opens no socket until used.
-    this.#writes = new Pool(`https://${this.#where}`, { connections: 2, pipelining: 0, connect });
+    this.#tls = options.tls;
     this.#tokenId = options.tokenId;
     this.#tokenSecret = options.tokenSecret;
     this.#timeoutMs = options.timeoutMs;
     this.#onRequest = options.onRequest;
   }
 
+  #poolsMade(): Promise<{ reads: Pool; writes: Pool }> {
+    this.#pools ??= import("undici").then((loaded) => {
+      // A CommonJS module: bundled, its exports are the namespace's default.
+      const { buildConnector, Pool } = (
+        "Pool" in loaded ? loaded : (loaded as { default: unknown }).default
+      ) as typeof loaded;
+      const connect = connectOptions(this.#tls, this.#where, buildConnector);
+      return {
+        // pveproxy runs 3 workers by default: a burst of parallel tool calls must not open dozens of sockets.
+        reads: new Pool(`https://${this.#where}`, { connections: 4, connect }),
+        // pipelining 0: no keep-alive, one request per connection. A Pool opens no socket until used.
+        writes: new Pool(`https://${this.#where}`, { connections: 2, pipelining: 0, connect }),
+      };
+    });
+    return this.#pools;
+  }
+
   async close(): Promise<void> {
-    await Promise.all([this.#reads.close(), this.#writes.close()]);
+    if (!this.#pools) return;
+    const { reads, writes } = await this.#pools;
+    await Promise.all([reads.close(), writes.close()]);
   }
 
   /**
@@ -188,7 +204,8 @@ export class PveTransport {
     signal?.addEventListener("abort", abortWithCaller, { once: true });
     try {
       const search = formEncode(query);
-      const pool = method === "GET" ? this.#reads : this.#writes;
+      const pools = await this.#poolsMade();
+      const pool = method === "GET" ? pools.reads : pools.writes;
       const response = await pool.request({
         method,
         path: `/api2/json${path}${search ? `?${search}` : ""}`,
@@ -255,7 +272,13 @@ function formEncode(params: Record<string, ParamValue> = {}): string {
   return search.toString();
 }
 
-function connectOptions(tls: TlsMode, where: string): buildConnector.BuildOptions | buildConnector.connector {
+type BuildConnector = typeof buildConnector;
+
+function connectOptions(
+  tls: TlsMode,
+  where: string,
+  build: BuildConnector,
+): buildConnector.BuildOptions | buildConnector.connector {
   switch (tls.mode) {
     case "system":
       return {};
@@ -264,7 +287,7 @@ function connectOptions(tls: TlsMode, where: string): buildConnector.BuildOption
     case "insecure":
       return { rejectUnauthorized: false };
     case "fingerprint":
-      return pinnedConnector(tls.fingerprint, where);
+      return pinnedConnector(tls.fingerprint, where, build);
   }
 }
 
@@ -273,8 +296,8 @@ function connectOptions(tls: TlsMode, where: string): buildConnector.BuildOption
  * handed to undici (which only then writes the request) only if the leaf's SHA-256 matches.
  * No session cache, so every connection shows its certificate in a full handshake.
  */
-function pinnedConnector(pinned: string, where: string): buildConnector.connector {
-  const connectTls = buildConnector({ rejectUnauthorized: false, maxCachedSessions: 0 });
+function pinnedConnector(pinned: string, where: string, build: BuildConnector): buildConnector.connector {
+  const connectTls = build({ rejectUnauthorized: false, maxCachedSessions: 0 });
   const normalize = (fingerprint: string) => fingerprint.replace(/:/g, "").toUpperCase();
   return (options, callback) =>
     connectTls(options, (err, socket) => {

@@ -138,7 +138,7 @@ describe("flag on, a person who confirms", () => {
   });
 
   it("lists the dangerous tools with destructiveHint and requiresUserInteraction; SSH is hidden and get_version says why", async () => {
-    const listed = new Map(server.tools.map((t) => [t.name, t]));
+    const listed = new Map((await server.settledTools()).map((t) => [t.name, t]));
     for (const name of ["vm_action", "execute_vm_command", "proxmox_api"]) {
       expect(listed.get(name)?.annotations?.destructiveHint, name).toBe(true);
       expect(listed.get(name)?.annotations?.readOnlyHint, name).toBe(false);
@@ -354,7 +354,7 @@ describe("what the admin token may do decides which dangerous tools are offered"
       env: dangerousEnv({ PROXMOX_ADMIN_TOKEN_ID: ops.id, PROXMOX_ADMIN_TOKEN_SECRET: ops.secret }),
     });
     try {
-      const names = server.tools.map((t) => t.name);
+      const names = (await server.settledTools()).map((t) => t.name);
       expect(names).toContain("vm_action");
       expect(names).not.toContain("execute_vm_command");
       const text = textOf(await server.call("get_version"));
@@ -371,7 +371,7 @@ describe("what the read token may do decides which read tools are offered", () =
   it("hides tools the read token cannot use, and names the missing privilege", async () => {
     const server = await serve({ env: simEnv(sim, TEST_TOKENS.vmAuditOnly) });
     try {
-      const names = server.tools.map((t) => t.name);
+      const names = (await server.settledTools()).map((t) => t.name);
       expect(names).toContain("get_vms");
       expect(names).not.toContain("get_storage");
       expect(names).not.toContain("get_cluster_status");

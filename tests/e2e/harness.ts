@@ -82,8 +82,13 @@ export interface Served {
   transport: StdioClientTransport;
   dir: string;
   auditLog: string;
-  /** The tools as the client listed them (listing also arms the client's outputSchema validation). */
+  /**
+   * The tools as the client listed them right after connecting (listing also arms the
+   * client's outputSchema validation): the start-up check of the tokens may still run then.
+   */
   tools: Tool[];
+  /** The list once the start-up check has passed (a call waits for it: get_version is one). */
+  settledTools(): Promise<Tool[]>;
   /** Everything the server wrote on stderr so far. */
   stderr(): string;
   call(name: string, args?: Record<string, unknown>): Promise<CallToolResult>;
@@ -130,6 +135,9 @@ export async function serve({ env = {}, args = [], onElicit }: ServeOptions = {}
     throw new Error(`the server did not start: ${(err as Error).message}\nstderr: ${stderr}`);
   }
   const { tools } = await client.listTools();
+  // The start-up check runs once the first list is answered: its requests and stderr lines
+  // must not leak into what a test counts next.
+  await startUpChecked(transport, () => stderr);
   return {
     client,
     transport,
@@ -137,6 +145,10 @@ export async function serve({ env = {}, args = [], onElicit }: ServeOptions = {}
     auditLog,
     tools,
     stderr: () => stderr,
+    async settledTools() {
+      await client.callTool({ name: "get_version", arguments: {} });
+      return (await client.listTools()).tools;
+    },
     call: async (name, a = {}) => (await client.callTool({ name, arguments: a })) as CallToolResult,
     async close() {
       const pid = transport.pid;
@@ -145,6 +157,20 @@ export async function serve({ env = {}, args = [], onElicit }: ServeOptions = {}
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Resolves when the server's stderr says how its start-up check of the tokens ended. */
+function startUpChecked(transport: StdioClientTransport, stderr: () => string): Promise<void> {
+  const settled = /proxmox-mcp: (ready: |warning: cannot check the tokens at start)/;
+  return new Promise((resolve) => {
+    const look = () => {
+      if (!settled.test(stderr())) return false;
+      transport.stderr?.off("data", look);
+      resolve();
+      return true;
+    };
+    if (!look()) transport.stderr?.on("data", look);
+  });
 }
 
 function isAlive(pid: number): boolean {

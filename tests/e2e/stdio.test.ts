@@ -84,8 +84,10 @@ describe("tools/list", () => {
     }
   });
 
-  it("says nothing on stderr when started with a good configuration", () => {
-    expect(server.stderr()).toBe("");
+  it("says one line on stderr when started with a good configuration: that it is ready", () => {
+    expect(server.stderr()).toBe(
+      "proxmox-mcp: ready: the read token mcp@pve!readonly passed the start-up check\n",
+    );
   });
 });
 
@@ -190,7 +192,7 @@ describe("core tools against the simulated cluster", () => {
     it("a token that holds nothing: only tools that need no privilege are listed, the rest named with what they lack", async () => {
       const blind = await serve({ env: simEnv(sim, TEST_TOKENS.empty) });
       try {
-        expect(blind.tools.map((t) => t.name)).toEqual([
+        expect((await blind.settledTools()).map((t) => t.name)).toEqual([
           "get_version",
           "get_nodes",
           "get_tasks",
@@ -471,7 +473,7 @@ describe("PROXMOX_CA_FILE instead of a pinned fingerprint", () => {
       const result = await caServer.call("get_version");
       expect(result.isError, textOf(result)).toBeFalsy();
       expect(result.structuredContent).toMatchObject({ version: "9.1.9", tlsMode: "ca-file" });
-      expect(caServer.stderr()).toBe("");
+      expect(caServer.stderr()).toMatch(/^proxmox-mcp: ready: [^\n]+\n$/);
     } finally {
       await caServer.close();
     }
