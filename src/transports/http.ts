@@ -442,9 +442,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
     if (options.log) {
+      // Read now: once the connection is gone, so is its peer address.
+      const from = clientAddress(req);
       res.once("close", () =>
         options.log?.(
-          `proxmox-mcp: http ${clientAddress(req)} ${req.method} ${(req.url ?? "").split("?")[0]} -> ${res.statusCode} in ${Math.round(performance.now() - started)} ms`,
+          `proxmox-mcp: http ${from} ${req.method} ${(req.url ?? "").split("?")[0]} -> ${res.statusCode} in ${Math.round(performance.now() - started)} ms`,
         ),
       );
     }
