@@ -8,7 +8,7 @@
 import { z } from "zod";
 import { READ_ONLY_PRIVILEGES } from "../token-check.js";
 import { defineTool, type ReadContext } from "./define.js";
-import { paginate, pagingInput, pagingOutput } from "./paging.js";
+import { paginate, pagingInput, pagingOutput, PAGED_RESULT_CHARS } from "./paging.js";
 import { cleanText, LIMITS } from "../untrusted.js";
 import { gapsField, gapText, getOrGap, type Gap } from "./visibility.js";
 import type { Permissions } from "./needs.js";
@@ -205,6 +205,7 @@ export const getUsers = defineTool({
     "Users with realm, enabled, expiry, TFA, groups, and their API tokens (privilege separation, expiry). Flags expired, no TFA, privsep off, tokens of inactive users.",
   toolset: "access",
   tier: "read",
+  maxResultChars: PAGED_RESULT_CHARS,
   input: { ...pagingInput(50) },
   output: {
     ...pagingOutput,
@@ -305,6 +306,7 @@ export const getAcl = defineTool({
     "ACL entries (path, user/group/token, role, propagate) with the roles' privileges and group members; flags broad write or admin grants (Administrator, Permissions.Modify, User.Modify, Sys.Modify... on /).",
   toolset: "access",
   tier: "read",
+  maxResultChars: PAGED_RESULT_CHARS,
   input: { ...pagingInput(50) },
   output: {
     ...pagingOutput,

@@ -15,7 +15,7 @@ import { pveNode, pveVmid } from "../pve/formats.js";
 import { PveApiError } from "../pve/errors.js";
 import { defineTool, type ReadContext } from "./define.js";
 import { clusterResources, isGuest, locateGuest, offlineNodesOf, type ClusterResource } from "./cluster.js";
-import { paginate, pagingInput, pagingOutput } from "./paging.js";
+import { paginate, pagingInput, pagingOutput, PAGED_RESULT_CHARS } from "./paging.js";
 import { cleanText, fence, LIMITS, quoted } from "../untrusted.js";
 import { gapsField, gapText, getOrGap, neededBy, type Gap, holds } from "./visibility.js";
 import type { Permissions } from "./needs.js";
@@ -828,6 +828,7 @@ export const getBackupCoverage = defineTool({
     "Guests without an ENABLED backup job (PVE's own report counts disabled jobs), last backup per guest where visible, stale or node-local-only backups. Lists problems only unless include_ok.",
   toolset: "backup",
   tier: "read",
+  maxResultChars: PAGED_RESULT_CHARS,
   input: {
     max_age_days: z
       .number()

@@ -100,7 +100,11 @@ const entries = new WeakMap<AnyTool, CatalogEntry>();
 export function catalogEntry(tool: AnyTool): CatalogEntry {
   let entry = entries.get(tool);
   if (!entry) {
-    const meta = { ...metaFor(tool.tier), ...(tool.alwaysLoad ? { "anthropic/alwaysLoad": true } : {}) };
+    const meta = {
+      ...metaFor(tool.tier),
+      ...(tool.alwaysLoad ? { "anthropic/alwaysLoad": true } : {}),
+      ...(tool.maxResultChars ? { "anthropic/maxResultSizeChars": tool.maxResultChars } : {}),
+    };
     entry = {
       name: tool.name,
       title: tool.title,

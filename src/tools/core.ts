@@ -18,7 +18,7 @@ import {
   tagsOf,
   type ClusterResource,
 } from "./cluster.js";
-import { cursorPagingInput, cursorPagingOutput, paginate, snapshotOf } from "./paging.js";
+import { cursorPagingInput, cursorPagingOutput, paginate, snapshotOf, PAGED_RESULT_CHARS } from "./paging.js";
 import { cleanText, fence, LIMITS } from "../untrusted.js";
 
 const GiB = 1024 ** 3;
@@ -314,6 +314,7 @@ export const getVms = defineTool({
     "Offline nodes are reported, not fatal.",
   toolset: "core",
   tier: "read",
+  maxResultChars: PAGED_RESULT_CHARS,
   input: {
     node: pveNode.optional().describe("only guests on this node"),
     type: z.enum(["qemu", "lxc", "all"]).default("all"),

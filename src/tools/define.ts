@@ -107,6 +107,13 @@ interface ToolBase<I extends z.ZodRawShape, O extends z.ZodRawShape> {
    * (`_meta["anthropic/alwaysLoad"]`), so a first question finds it.
    */
   alwaysLoad?: true;
+  /**
+   * A paged answer can pass the 50,000 characters past which Claude Code saves a result
+   * to a file instead of showing it: this raises that threshold for the tool
+   * (`_meta["anthropic/maxResultSizeChars"]`, at most 500,000). Every tool with a `limit`
+   * declares it (tests/tools/catalog.test.ts).
+   */
+  maxResultChars?: number;
   /** Why the tool cannot work with this configuration (e.g. SSH not set up), or undefined. */
   unavailableWith?(facts: ReadFacts): string | undefined;
   /**

@@ -8,6 +8,12 @@ import { ageText, CURSOR_LENGTH, CURSOR_MAX_AGE_MS, SNAPSHOT_TTL_MS, type Listin
 
 /** 100 guests are ~20k characters of structured content: well inside what a client takes in one answer. */
 export const MAX_LIMIT = 100;
+/**
+ * What a paged tool declares as its largest answer (text and structured content): a full
+ * page of the widest rows stays below it, where Claude Code's default would save anything
+ * over 50,000 characters to a file.
+ */
+export const PAGED_RESULT_CHARS = 100_000;
 
 export const pagingInput = (defaultLimit = 50) => ({
   limit: z.number().int().min(1).max(MAX_LIMIT).default(defaultLimit),

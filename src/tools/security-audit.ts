@@ -8,7 +8,7 @@ import { z } from "zod";
 import { cleanReport } from "../audit/format.js";
 import { formatReportCompact, runAudit, severityCounts, SEVERITIES, type Severity } from "../audit/index.js";
 import { defineTool, type AnyTool } from "./define.js";
-import { paginate, pagingInput, pagingOutput } from "./paging.js";
+import { paginate, pagingInput, pagingOutput, PAGED_RESULT_CHARS } from "./paging.js";
 
 const severity = z.enum(SEVERITIES as [Severity, ...Severity[]]);
 
@@ -29,6 +29,7 @@ export const securityAudit = defineTool({
   toolset: "security",
   tier: "read",
   alwaysLoad: true,
+  maxResultChars: PAGED_RESULT_CHARS,
   input: {
     min_severity: severity.optional().describe("Leave out findings below this (visibility gaps stay)"),
     checks: z

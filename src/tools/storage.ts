@@ -9,7 +9,7 @@ import { z } from "zod";
 import { PveApiError } from "../pve/errors.js";
 import { pveNode, pveStorageId, pveVmid } from "../pve/formats.js";
 import { defineTool, type ReadContext } from "./define.js";
-import { paginate, pagingInput, pagingOutput } from "./paging.js";
+import { paginate, pagingInput, pagingOutput, PAGED_RESULT_CHARS } from "./paging.js";
 import type { Permissions } from "./needs.js";
 import { isoTime } from "./tasks.js";
 import { cleanText } from "../untrusted.js";
@@ -136,6 +136,7 @@ export const getStorageContent = defineTool({
     "Volumes of one storage (backups, ISOs, templates, disks) with size, guest, date, notes; filtered and paginated. Says which volumes PVE hid from this token.",
   toolset: "storage",
   tier: "read",
+  maxResultChars: PAGED_RESULT_CHARS,
   input: {
     storage: pveStorageId.describe("storage id, e.g. local or nfs-backup"),
     node: pveNode

@@ -95,6 +95,19 @@ describe("catalogEntry", () => {
     expect(upFront.map((tool) => tool.name)).toEqual(["get_version", "security_audit"]);
   });
 
+  it("every paged tool (it has a limit) raises Claude Code's 50,000-character result threshold, within its 500,000", () => {
+    const paged = everything.filter(
+      (tool) => "limit" in (catalogEntry(tool).inputSchema["properties"] as Record<string, unknown>),
+    );
+    expect(paged.map((tool) => tool.name)).toContain("get_vms");
+    for (const tool of everything) {
+      const declared = catalogEntry(tool)._meta?.["anthropic/maxResultSizeChars"];
+      if (paged.includes(tool)) expect(declared, tool.name).toBeGreaterThan(50_000);
+      else expect(declared, tool.name).toBeUndefined();
+      if (declared !== undefined) expect(declared, tool.name).toBeLessThanOrEqual(500_000);
+    }
+  });
+
   it("dangerous tools carry anthropic/requiresUserInteraction", () => {
     for (const tool of everything.filter((t) => t.tier === "dangerous")) {
       expect(catalogEntry(tool)._meta, tool.name).toEqual({ "anthropic/requiresUserInteraction": true });
