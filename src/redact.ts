@@ -127,8 +127,24 @@ function redactLines(lines: readonly string[], literals: readonly string[]): str
   return current;
 }
 
-function redactValueWith<T>(value: T, literals: readonly string[]): T {
-  if (typeof value === "string") return maskVisible(value, literals, TEXT_AND_VENDOR_RULES) as T;
+/**
+ * A PVE answer repeats the same strings many times (each guest's keys, "running", "qemu",
+ * its node's name): each distinct short string is masked once per answer. Masking is a
+ * pure function of the string, so the result is the same, in a fraction of the time.
+ */
+const MEMO_MAX_CHARS = 256;
+
+function redactValueWith<T>(value: T, literals: readonly string[], memo = new Map<string, string>()): T {
+  const mask = (text: string): string => {
+    if (text.length > MEMO_MAX_CHARS) return maskVisible(text, literals, TEXT_AND_VENDOR_RULES);
+    let masked = memo.get(text);
+    if (masked === undefined) {
+      masked = maskVisible(text, literals, TEXT_AND_VENDOR_RULES);
+      memo.set(text, masked);
+    }
+    return masked;
+  };
+  if (typeof value === "string") return mask(value) as T;
   if (Array.isArray(value)) {
     if (value.length > 1 && value.every(isLogLine)) {
       const texts = redactLines(
@@ -139,7 +155,7 @@ function redactValueWith<T>(value: T, literals: readonly string[]): T {
     }
     if (value.length > 1 && value.every((item) => typeof item === "string"))
       return redactLines(value, literals) as T;
-    return value.map((v) => redactValueWith(v, literals)) as T;
+    return value.map((v) => redactValueWith(v, literals, memo)) as T;
   }
   if (value && typeof value === "object") {
     const record = value as Record<string, unknown>;
@@ -150,8 +166,7 @@ function redactValueWith<T>(value: T, literals: readonly string[]): T {
     for (const [k, v] of Object.entries(record)) {
       const masked = isSecretKey(k) || (secretPair && (k === "value" || k === "pending"));
       // Keys are text too where a guest writes them (guest-agent answers).
-      out[maskVisible(k, literals, TEXT_AND_VENDOR_RULES)] =
-        masked && !isEmpty(v) ? REDACTED : redactValueWith(v, literals);
+      out[mask(k)] = masked && !isEmpty(v) ? REDACTED : redactValueWith(v, literals, memo);
     }
     return out as T;
   }
