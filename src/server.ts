@@ -232,6 +232,18 @@ export function serverFactory(deps: ServerDeps): ServerFactory {
       throw new Error(`${name} is not offered: ${reason} (get_version lists what is hidden and why).`);
   }
 
+  /** The SDK checks a returned requestState before any handler: a refused one is logged here. */
+  const verifyState: typeof confirmer.codec.verify = async (state, ctx) => {
+    try {
+      return await confirmer.codec.verify(state, ctx);
+    } catch (err) {
+      const { record } = begin(`requestState:${ctx.mcpReq.method}`, "unknown", {}, config.tokenId);
+      const error = `requestState refused (altered, expired, or for another method or caller): ${(err as Error).message}`;
+      writeAuditSafely(audit, () => record("rejected", { error: redactor.text(error) }));
+      throw err;
+    }
+  };
+
   const offered = () => tools.filter((tool) => !tokenCheck.hiddenReason(tool.name));
   let afterFirstList = deps.afterFirstList;
 
@@ -243,7 +255,7 @@ export function serverFactory(deps: ServerDeps): ServerFactory {
         instructions,
         // logging/setLevel is answered (per session); conformance's logging-set-level expects it.
         capabilities: { logging: {}, tools: { listChanged: true } },
-        requestState: { verify: confirmer.codec.verify },
+        requestState: { verify: verifyState },
         inputRequired: { roundTimeoutMs: CONFIRM_TIMEOUT_MS },
         cacheHints: {
           "tools/list": { ttlMs: LIST_TTL_MS, cacheScope: "private" },

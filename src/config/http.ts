@@ -134,6 +134,11 @@ export function loadHttpConfig(options: { env?: NodeJS.ProcessEnv; cwd?: string 
     }
   }
 
+  if (values.MCP_CONFIRM_KEY && !values.MCP_CONFIRM_STATE_DIR) {
+    warnings.push(
+      "MCP_CONFIRM_KEY is set without MCP_CONFIRM_STATE_DIR: a confirmed 2026-07-28 call is remembered as used only by the process that ran it, so within 5 minutes the same confirmation could run again on another process or after a restart; set MCP_CONFIRM_STATE_DIR to a directory all processes share (example: /var/lib/proxmox-mcp/confirmations)",
+    );
+  }
   const sources: HttpConfig["sources"] = {};
   for (const variable of HTTP_VARIABLES) {
     const source = merged.get(variable)?.source;

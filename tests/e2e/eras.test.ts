@@ -224,6 +224,11 @@ describe.each([
       await expect(attempt).rejects.toBeInstanceOf(ProtocolError);
       await expect(attempt).rejects.toMatchObject({ code: -32602 });
       expect(writes()).toEqual([]);
+      expect(auditLines(cell.auditLog).at(-1)).toMatchObject({
+        tool: "requestState:tools/call",
+        outcome: "rejected",
+        pveRequests: [],
+      });
     });
   } else {
     it("a state sent on a 2025 connection is refused, whatever it holds", async () => {
