@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { AuditLog } from "./auditlog.js";
 import { demoConfig } from "./commands/setup.js";
 import { ConfigError, loadConfig } from "./config/load.js";
-import { describeConfig, describeHttpConfig } from "./config/redact.js";
+import { configuredSecrets, describeConfig, describeHttpConfig } from "./config/redact.js";
 import type { Config, HttpConfig } from "./config/types.js";
 import { PveAdmin } from "./pve/admin.js";
 import { PveReader, type PveRequestRecord } from "./pve/client.js";
@@ -128,15 +128,8 @@ async function serve(demo: boolean, overHttp: boolean): Promise<void> {
     : undefined;
   // Opening the audit log fails loudly: no server runs without one, least of all a dangerous one.
   // A model can pass a secret as an argument: the log masks the configured ones wherever they appear.
-  const audit = new AuditLog(
-    config.auditLogPath,
-    [
-      config.tokenSecret,
-      config.dangerous?.adminTokenSecret,
-      config.dangerous?.ssh?.passphrase,
-      config.dangerous?.ssh?.privateKey,
-    ].flatMap((secret) => (secret ? [secret.reveal()] : [])),
-  );
+  const secrets = configuredSecrets(config, http);
+  const audit = new AuditLog(config.auditLogPath, secrets);
   const tokenCheck = new TokenCheck({ pve, admin, config, tools });
   if (config.dangerous) {
     const names = tools.filter((t) => t.tier === "dangerous").map((t) => t.name);
@@ -156,7 +149,7 @@ async function serve(demo: boolean, overHttp: boolean): Promise<void> {
     checking = true;
     checkTokensAtStart(config, tokenCheck);
   };
-  const deps: ServerDeps = { config, pve, admin, tokenCheck, tools, audit, version: VERSION };
+  const deps: ServerDeps = { config, pve, admin, tokenCheck, tools, audit, version: VERSION, secrets };
   if (http) startCheck();
   else {
     deps.afterFirstList = startCheck;

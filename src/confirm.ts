@@ -28,11 +28,9 @@ import {
 import type { Confirmation } from "./auditlog.js";
 
 /** How long a question may wait for the person's answer, and a sealed state stays valid. */
-export const CONFIRM_TTL_S = 300;
+const CONFIRM_TTL_S = 300;
 /** What would be sent is shown in full or not at all: a longer summary is refused, never cut. */
 export const MAX_CONFIRM_CHARS = 20_000;
-/** Shortest shared key accepted (HMAC-SHA256 wants at least its output size). */
-export const MIN_CONFIRM_KEY_BYTES = 32;
 
 export type Era = McpRequestContext["era"];
 

@@ -16,8 +16,9 @@ import {
 } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import type { AuditLog, AuditRecord, Confirmation } from "./auditlog.js";
+import { configuredSecrets } from "./config/redact.js";
 import type { Config } from "./config/types.js";
-import { clientCanAsk, ConfirmationNeeded, Confirmer, NotConfirmedError, CONFIRM_TTL_S } from "./confirm.js";
+import { clientCanAsk, ConfirmationNeeded, Confirmer, NotConfirmedError } from "./confirm.js";
 import { explainCallError } from "./explain-error.js";
 import type { PveAdmin } from "./pve/admin.js";
 import type { PveReader } from "./pve/client.js";
@@ -30,9 +31,6 @@ import { readFactsOf, type AnyTool, type DangerousEffect, type ToolOutput } from
 
 /** Text answers longer than this are cut with a visible notice (Claude Code warns at ~10k tokens). */
 export const MAX_TEXT_CHARS = 20_000;
-/** How long a confirmation question waits for the person before the call is refused. */
-export const CONFIRM_TIMEOUT_MS = CONFIRM_TTL_S * 1000;
-export { MAX_CONFIRM_CHARS } from "./confirm.js";
 
 /**
  * How long a 2026-07-28 client may reuse a list. tools/list is private (it depends on what
@@ -60,6 +58,8 @@ export interface ServerDeps {
   version: string;
   /** Seals dangerous calls' confirmations; one per process (a random key unless configured). */
   confirmer?: Confirmer;
+  /** The secrets to mask literally (configuredSecrets: the HTTP ones too when serving HTTP). */
+  secrets?: readonly string[];
   /** Runs once, after the first tools/list has been answered (the start-up check waits for it). */
   afterFirstList?: () => void;
 }
@@ -93,14 +93,7 @@ export function serverFactory(deps: ServerDeps): ServerFactory {
   const facts = readFactsOf(config);
   const confirmer = deps.confirmer ?? new Confirmer();
   // The secrets are masked literally too, should a guest note or an error ever carry them.
-  const redactor = new Redactor(
-    [
-      config.tokenSecret,
-      config.dangerous?.adminTokenSecret,
-      config.dangerous?.ssh?.passphrase,
-      config.dangerous?.ssh?.privateKey,
-    ].flatMap((secret) => (secret ? [secret.reveal()] : [])),
-  );
+  const redactor = new Redactor(deps.secrets ?? configuredSecrets(config));
   const instructions = READ_ONLY_INSTRUCTIONS + (adminSide ? DANGEROUS_INSTRUCTIONS : "");
   const reader = resourceReader(deps, redactor);
 
@@ -256,7 +249,6 @@ export function serverFactory(deps: ServerDeps): ServerFactory {
         // logging/setLevel is answered (per session); conformance's logging-set-level expects it.
         capabilities: { logging: {}, tools: { listChanged: true } },
         requestState: { verify: verifyState },
-        inputRequired: { roundTimeoutMs: CONFIRM_TIMEOUT_MS },
         cacheHints: {
           "tools/list": { ttlMs: LIST_TTL_MS, cacheScope: "private" },
           "resources/list": { ttlMs: LIST_TTL_MS, cacheScope: "private" },

@@ -1,5 +1,20 @@
 import type { Config, HttpConfig } from "./types.js";
 
+/**
+ * Every configured secret, revealed: what the audit log and the answers mask literally
+ * wherever it appears (a model can pass one as an argument, a guest note can carry one).
+ */
+export function configuredSecrets(config: Config, http?: HttpConfig): string[] {
+  return [
+    config.tokenSecret,
+    config.dangerous?.adminTokenSecret,
+    config.dangerous?.ssh?.passphrase,
+    config.dangerous?.ssh?.privateKey,
+    http?.token,
+    http?.confirmKey,
+  ].flatMap((secret) => (secret ? [secret.reveal()] : []));
+}
+
 /** The configuration for display (`get_version`, start-up messages): no secret, only whether it is set. */
 export function describeConfig(config: Config): Record<string, string | number | boolean | string[]> {
   const { tls } = config;

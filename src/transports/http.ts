@@ -63,7 +63,7 @@ const TOKEN_HOLDERS = "MCP_HTTP_TOKEN";
 
 export interface HttpServerOptions {
   http: HttpConfig;
-  /** Shared by every session's McpServer (createMcpServer), as over stdio. */
+  /** Shared by every server instance (serverFactory), sessions and 2026-07-28 requests alike, as over stdio. */
   deps: ServerDeps;
   /** Milliseconds clock for the rate limit and idle expiry (tests move it by hand). */
   now?: () => number;

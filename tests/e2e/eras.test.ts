@@ -6,7 +6,6 @@
  * sealed state replayed, altered or tampered with; nothing is sent to Proxmox unless the
  * person said yes to exactly that call.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -19,7 +18,16 @@ import {
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";
-import { auditLines, CLI, killLeftovers, simEnv, tempDir, textOf } from "./harness.js";
+import {
+  auditLines,
+  CLI,
+  killLeftovers,
+  serveHttp,
+  simEnv,
+  stopHttpServers,
+  tempDir,
+  textOf,
+} from "./harness.js";
 
 const STOPPED_VM = 101; // db01 on pve1
 const HTTP_TOKEN = "eras-test-token-8c1f4a2e9b7d3c5a0f6e1b2d4c";
@@ -39,7 +47,6 @@ interface Cell {
 }
 
 let answer: "accept" | "decline" = "accept";
-const children: ChildProcess[] = [];
 
 function env(dir: string): Record<string, string> {
   return {
@@ -52,33 +59,17 @@ function env(dir: string): Record<string, string> {
   };
 }
 
-/** `serve --http` on a free port; resolves to its URL once it prints it. */
-function startHttp(dir: string): Promise<string> {
-  const child = spawn(process.execPath, [CLI, "serve", "--http"], {
-    cwd: dir,
-    env: { ...env(dir), PATH: process.env["PATH"] ?? "", MCP_HTTP_TOKEN: HTTP_TOKEN, MCP_HTTP_PORT: "0" },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  children.push(child);
-  let stderr = "";
-  return new Promise((resolve, reject) => {
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString("utf8");
-      const url = /listening on (\S+)/.exec(stderr)?.[1];
-      if (url) resolve(url);
-    });
-    child.once("exit", (code) => reject(new Error(`serve --http exited ${code}: ${stderr}`)));
-  });
-}
-
 async function open(kind: Kind, era: Era): Promise<Cell> {
   const dir = tempDir();
   const transport: Transport =
     kind === "stdio"
       ? new StdioClientTransport({ command: process.execPath, args: [CLI], env: env(dir), cwd: dir })
-      : new StreamableHTTPClientTransport(new URL(await startHttp(dir)), {
-          requestInit: { headers: { Authorization: `Bearer ${HTTP_TOKEN}` } },
-        });
+      : new StreamableHTTPClientTransport(
+          new URL((await serveHttp({ ...env(dir), MCP_HTTP_TOKEN: HTTP_TOKEN })).url),
+          {
+            requestInit: { headers: { Authorization: `Bearer ${HTTP_TOKEN}` } },
+          },
+        );
   const asked: string[] = [];
   const client = new Client(
     { name: "eras-e2e", version: "0.0.0" },
@@ -133,7 +124,7 @@ describe.each([
   });
   afterEach(async () => {
     await cell.close();
-    for (const child of children.splice(0)) child.kill("SIGTERM");
+    stopHttpServers();
     await sim.close();
   });
 

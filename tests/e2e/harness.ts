@@ -234,6 +234,81 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
   });
 }
 
+export interface HttpChild {
+  url: string;
+  child: ChildProcess;
+  dir: string;
+  auditLog: string;
+  stderr(): string;
+  /** Resolves with the first match of `pattern` on stderr (now or later); rejects if the server exits first. */
+  waitFor(pattern: RegExp): Promise<RegExpMatchArray>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const httpChildren: HttpChild[] = [];
+
+/**
+ * Spawns `node dist/cli.js serve --http ...args` in a fresh directory (its HOME, cwd and
+ * audit log) on a free port, with only PATH and `env` (MCP_HTTP_TOKEN included), and
+ * resolves once it prints its listening line. stopHttpServers() ends them all.
+ */
+export async function serveHttp(env: Record<string, string>, args: string[] = []): Promise<HttpChild> {
+  assertBuilt();
+  const dir = tempDir();
+  const auditLog = join(dir, "audit.jsonl");
+  const child = spawn(process.execPath, [CLI, "serve", "--http", ...args], {
+    cwd: dir,
+    env: {
+      PATH: process.env["PATH"] ?? "",
+      HOME: dir,
+      PROXMOX_AUDIT_LOG: auditLog,
+      MCP_HTTP_PORT: "0",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  const waiters = new Set<() => void>();
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8");
+    for (const waiter of waiters) waiter();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => {
+      resolve({ code, signal });
+      for (const waiter of waiters) waiter();
+    }),
+  );
+  const waitFor = (pattern: RegExp) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const check = () => {
+        const match = pattern.exec(stderr);
+        if (match) {
+          waiters.delete(check);
+          resolve(match);
+        } else if (child.exitCode !== null || child.signalCode !== null) {
+          waiters.delete(check);
+          reject(new Error(`the server exited before printing ${pattern}; stderr: ${stderr}`));
+        }
+      };
+      waiters.add(check);
+      check();
+    });
+  const server: HttpChild = { url: "", child, dir, auditLog, stderr: () => stderr, waitFor, exited };
+  httpChildren.push(server);
+  const [, url] = await waitFor(/^proxmox-mcp: listening on (\S+)$/m);
+  server.url = url!;
+  return server;
+}
+
+/** Kills every server serveHttp started that still runs, and removes their directories. */
+export function stopHttpServers(): void {
+  for (const { child, dir } of httpChildren.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Kills what runCli started and has not ended (only after a failed test: normally nothing). */
 export function killLeftovers(): void {
   for (const child of running) child.kill("SIGKILL");

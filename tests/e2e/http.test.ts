@@ -5,9 +5,7 @@
  * checks on the real listener, --demo, and SIGTERM while a dangerous call waits for
  * its confirmation: the call finishes and the process exits 0.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";
 import { testScenario } from "../helpers/scenarios.js";
@@ -19,7 +17,15 @@ import {
   textOf,
   TOKEN,
 } from "../transports/http-harness.js";
-import { auditLines, CLI, killLeftovers, READ_TOOLS, runCli, simEnv, tempDir } from "./harness.js";
+import {
+  auditLines,
+  killLeftovers,
+  READ_TOOLS,
+  runCli,
+  serveHttp,
+  simEnv,
+  stopHttpServers,
+} from "./harness.js";
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -30,71 +36,11 @@ afterAll(async () => {
   await sim.close();
 });
 
-interface HttpChild {
-  url: string;
-  child: ChildProcess;
-  auditLog: string;
-  stderr(): string;
-  /** Resolves with the first match of `pattern` on stderr (now or later). */
-  waitFor(pattern: RegExp): Promise<RegExpMatchArray>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+afterEach(() => stopHttpServers());
 
-const children: ChildProcess[] = [];
-const dirs: string[] = [];
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-/** Spawns `node dist/cli.js serve --http ...args` and waits for its listening line. */
-async function serveHttp(env: Record<string, string>, args: string[] = []): Promise<HttpChild> {
-  const dir = tempDir();
-  dirs.push(dir);
-  const auditLog = join(dir, "audit.jsonl");
-  const child = spawn(process.execPath, [CLI, "serve", "--http", ...args], {
-    cwd: dir,
-    env: {
-      PATH: process.env["PATH"] ?? "",
-      HOME: dir,
-      PROXMOX_AUDIT_LOG: auditLog,
-      MCP_HTTP_TOKEN: TOKEN,
-      MCP_HTTP_PORT: "0",
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let stderr = "";
-  const waiters = new Set<() => void>();
-  child.stderr!.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString("utf8");
-    for (const waiter of waiters) waiter();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on("exit", (code, signal) => {
-      resolve({ code, signal });
-      for (const waiter of waiters) waiter();
-    }),
-  );
-  const waitFor = (pattern: RegExp) =>
-    new Promise<RegExpMatchArray>((resolve, reject) => {
-      const check = () => {
-        const match = pattern.exec(stderr);
-        if (match) {
-          waiters.delete(check);
-          resolve(match);
-        } else if (child.exitCode !== null || child.signalCode !== null) {
-          waiters.delete(check);
-          reject(new Error(`the server exited before printing ${pattern}; stderr: ${stderr}`));
-        }
-      };
-      waiters.add(check);
-      check();
-    });
-  const [, url] = await waitFor(/^proxmox-mcp: listening on (\S+)$/m);
-  return { url: url!, child, auditLog, stderr: () => stderr, waitFor, exited };
-}
+/** `serve --http ...args` with the tests' bearer token. */
+const serve = (env: Record<string, string>, args: string[] = []) =>
+  serveHttp({ MCP_HTTP_TOKEN: TOKEN, ...env }, args);
 
 describe("refusals to start", () => {
   it.each([
@@ -134,7 +80,7 @@ describe("refusals to start", () => {
 
 describe("serving the simulator", () => {
   it("prints one listening line, serves the tools to a client with the token, refuses others, exits 0 on SIGTERM", async () => {
-    const server = await serveHttp(simEnv(sim));
+    const server = await serve(simEnv(sim));
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
     expect(server.stderr().match(/listening on/g)).toHaveLength(1);
 
@@ -169,7 +115,7 @@ describe("serving the simulator", () => {
   });
 
   it("--demo --http serves the built-in cluster; SIGINT stops it", async () => {
-    const server = await serveHttp({}, ["--demo"]);
+    const server = await serve({}, ["--demo"]);
     expect(server.stderr()).toContain("demo mode, simulated cluster at https://127.0.0.1:");
     const client = await connectClient(server.url);
     const result = await client.call("get_nodes");
@@ -182,7 +128,7 @@ describe("serving the simulator", () => {
 
 describe("the audit log of the running server", () => {
   it("a token secret a model passes as an argument leaves no trace in it", async () => {
-    const server = await serveHttp(
+    const server = await serve(
       simEnv(sim, sim.tokens.auditor, {
         ENABLE_DANGEROUS_COMMANDS: "true",
         PROXMOX_ADMIN_TOKEN_ID: sim.tokens.admin.id,
@@ -219,7 +165,7 @@ describe("the audit log of the running server", () => {
 
 describe("SIGTERM with a call in flight", () => {
   it("the dangerous call waiting for its confirmation finishes, is audited, and the process exits 0", async () => {
-    const server = await serveHttp(
+    const server = await serve(
       simEnv(sim, sim.tokens.auditor, {
         ENABLE_DANGEROUS_COMMANDS: "true",
         PROXMOX_ADMIN_TOKEN_ID: sim.tokens.admin.id,

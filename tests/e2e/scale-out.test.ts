@@ -10,7 +10,6 @@
  * and sets PROXMOX_MCP_TEST_REQUIRE_HAPROXY=1, so in CI a missing haproxy fails here
  * instead of skipping.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { existsSync, rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
@@ -22,7 +21,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findHaproxy, startHaproxy, type Haproxy } from "../../scripts/lib/haproxy.mjs";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";
 import { issueCertificate } from "../../src/simulator/tls.js";
-import { auditLines, CLI, simEnv, tempDir, textOf } from "./harness.js";
+import {
+  auditLines,
+  serveHttp,
+  simEnv,
+  stopHttpServers,
+  tempDir,
+  textOf,
+  type HttpChild,
+} from "./harness.js";
 
 const HAPROXY = findHaproxy();
 const REQUIRED = Boolean(process.env["CI"] || process.env["PROXMOX_MCP_TEST_REQUIRE_HAPROXY"]);
@@ -38,92 +45,35 @@ const OTHER_KEY = "scale-out-other-key-e5a0c7b3d9f14286";
 const MODERN = "2026-07-28";
 const LEGACY = "2025-11-25";
 
-interface Backend {
+interface Backend extends HttpChild {
   /** mcp1 and mcp2 behind HAProxy (its `server` lines), or a process of its own. */
   name: "mcp1" | "mcp2" | "stranger";
   port: number;
-  url: string;
-  auditLog: string;
-  child: ChildProcess;
-  stderr(): string;
-  /** Resolves with the first match of `pattern` on its stderr, now or later. */
-  waitFor(pattern: RegExp): Promise<RegExpMatchArray>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 const dirs: string[] = [];
-const children: ChildProcess[] = [];
 
 /**
  * `node dist/cli.js serve --http` on a free loopback port, dangerous tier on, logging one
  * line per HTTP request (PROXMOX_LOG_LEVEL=debug); resolves on its listening line.
  */
-async function serveHttp(
+async function serveBackend(
   sim: Simulator,
   name: Backend["name"],
   env: Record<string, string>,
 ): Promise<Backend> {
-  const dir = tempDir();
-  dirs.push(dir);
-  const auditLog = join(dir, "audit.jsonl");
-  const child = spawn(process.execPath, [CLI, "serve", "--http"], {
-    cwd: dir,
-    env: {
-      PATH: process.env["PATH"] ?? "",
-      HOME: dir,
-      PROXMOX_AUDIT_LOG: auditLog,
-      PROXMOX_LOG_LEVEL: "debug",
-      MCP_HTTP_TOKEN: TOKEN,
-      MCP_HTTP_PORT: "0",
-      MCP_HTTP_RATE_LIMIT: "100000",
-      ...simEnv(sim, sim.tokens.auditor, {
-        ENABLE_DANGEROUS_COMMANDS: "true",
-        PROXMOX_ADMIN_TOKEN_ID: sim.tokens.admin.id,
-        PROXMOX_ADMIN_TOKEN_SECRET: sim.tokens.admin.secret,
-      }),
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let stderr = "";
-  const waiters = new Set<() => void>();
-  child.stderr!.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString("utf8");
-    for (const waiter of waiters) waiter();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once("exit", (code, signal) => {
-      resolve({ code, signal });
-      for (const waiter of waiters) waiter();
+  const server = await serveHttp({
+    PROXMOX_LOG_LEVEL: "debug",
+    MCP_HTTP_TOKEN: TOKEN,
+    MCP_HTTP_RATE_LIMIT: "100000",
+    ...simEnv(sim, sim.tokens.auditor, {
+      ENABLE_DANGEROUS_COMMANDS: "true",
+      PROXMOX_ADMIN_TOKEN_ID: sim.tokens.admin.id,
+      PROXMOX_ADMIN_TOKEN_SECRET: sim.tokens.admin.secret,
     }),
-  );
-  const waitFor = (pattern: RegExp) =>
-    new Promise<RegExpMatchArray>((resolve, reject) => {
-      const check = () => {
-        const match = pattern.exec(stderr);
-        if (match) {
-          waiters.delete(check);
-          resolve(match);
-        } else if (child.exitCode !== null || child.signalCode !== null) {
-          waiters.delete(check);
-          reject(new Error(`${name} exited before printing ${pattern}; stderr: ${stderr}`));
-        }
-      };
-      waiters.add(check);
-      check();
-    });
-  const [, url] = await waitFor(/^proxmox-mcp: listening on (\S+)$/m);
-  return {
-    name,
-    port: Number(new URL(url!).port),
-    url: url!,
-    auditLog,
-    child,
-    stderr: () => stderr,
-    waitFor,
-    exited,
-  };
+    ...env,
+  });
+  return Object.assign(server, { name, port: Number(new URL(server.url).port) });
 }
 
 /** A self-signed certificate for 127.0.0.1, HAProxy's frontend certificate. */
@@ -251,7 +201,7 @@ describe.skipIf(!HAPROXY && !REQUIRED)("two processes behind HAProxy", () => {
     const stateDir = tempDir();
     dirs.push(stateDir);
     const shared = { MCP_CONFIRM_KEY: CONFIRM_KEY, MCP_CONFIRM_STATE_DIR: join(stateDir, "confirmations") };
-    backends = await Promise.all([serveHttp(sim, "mcp1", shared), serveHttp(sim, "mcp2", shared)]);
+    backends = await Promise.all([serveBackend(sim, "mcp1", shared), serveBackend(sim, "mcp2", shared)]);
     const cert = frontendCertificate();
     certPem = cert.certPem;
     haproxy = await startHaproxy({ backends: backends.map((b) => b.port), ...cert, binary: HAPROXY });
@@ -266,7 +216,7 @@ describe.skipIf(!HAPROXY && !REQUIRED)("two processes behind HAProxy", () => {
     for (const client of clients) await client.close().catch(() => {});
     await agent?.close();
     await haproxy?.stop();
-    for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+    stopHttpServers();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     await sim?.close();
   });
@@ -375,7 +325,7 @@ describe.skipIf(!HAPROXY && !REQUIRED)("two processes behind HAProxy", () => {
     expect(requestState).toMatch(/^v1\./);
 
     // Without the shared key: a third process with another MCP_CONFIRM_KEY cannot open the state.
-    const stranger = await serveHttp(sim, "stranger", { MCP_CONFIRM_KEY: OTHER_KEY });
+    const stranger = await serveBackend(sim, "stranger", { MCP_CONFIRM_KEY: OTHER_KEY });
     const foreign = modernCall("vm_action", args, { inputResponses: ACCEPT, requestState });
     const refused = await post(stranger.url, foreign.body, foreign.headers);
     expect(refused.json.error).toMatchObject({ code: -32602, message: "Invalid or expired requestState" });
