@@ -79,9 +79,11 @@ const EXCHANGES = {
 /**
  * Spawn to `tools/list` answered, over raw stdio (a client library's own start-up is not
  * the server's), and with `repeat` the median of that many more tools/list; fresh
- * HOME/cwd, only `env`. Each request is sent when the answer before it arrived.
+ * HOME/cwd, only `env`. Each request is sent when the answer before it arrived. With
+ * `thenCall`, spawn to a first get_version answered after the list: the opening is
+ * answered before the server loads (src/transports/stdio-opening.ts), a call after it.
  */
-async function serverToToolsList(args, env, repeat = 0, era = "2025-11-25") {
+async function serverToToolsList(args, env, repeat = 0, era = "2025-11-25", thenCall = false) {
   const dir = mkdtempSync(join(tmpdir(), "proxmox-mcp-bench-"));
   const started = performance.now();
   const child = spawn(process.execPath, [cli, ...args], {
@@ -118,6 +120,16 @@ async function serverToToolsList(args, env, repeat = 0, era = "2025-11-25") {
     }
     const ms = performance.now() - started;
     if (!list?.result?.tools?.length) throw new Error("tools/list answered with no tools");
+    if (thenCall) {
+      const call = await send({
+        jsonrpc: "2.0",
+        id: 3,
+        method: "tools/call",
+        params: { name: "get_version", arguments: {} },
+      });
+      if (call.error || call.result?.isError) throw new Error(`get_version failed: ${JSON.stringify(call)}`);
+      return performance.now() - started;
+    }
     if (repeat === 0) return ms;
     const again = [];
     for (let i = 0; i < repeat; i++) {
@@ -154,11 +166,12 @@ const env = {
   PROXMOX_TLS_FINGERPRINT: sim.fingerprint,
 };
 try {
-  const [bare, served, modern, demo] = await measureInterleaved([
+  const [bare, served, modern, demo, firstCall] = await measureInterleaved([
     bareNode,
     () => serverToToolsList([], env),
     () => (values["legacy-only"] ? Number.NaN : serverToToolsList([], env, 0, "2026-07-28")),
     () => serverToToolsList(["--demo"], {}),
+    () => serverToToolsList([], env, 0, "2025-11-25", true),
   ]);
   const repeated = await serverToToolsList([], env, 50);
   const ratio = (ms) => `${(ms / bare).toFixed(2)}x bare node`;
@@ -174,6 +187,9 @@ try {
   );
   console.log(
     `  --demo (starts its simulator too), 2025-11-25:                  ${demo.toFixed(1)} ms = ${ratio(demo)}`,
+  );
+  console.log(
+    `  2025-11-25: spawn, opening, then get_version answered:         ${firstCall.toFixed(1)} ms = ${ratio(firstCall)}`,
   );
   console.log(`  repeated tools/list on a started server (median of 50):         ${repeated.toFixed(1)} ms`);
   const worst = Math.max(served, Number.isNaN(modern) ? 0 : modern) / bare;

@@ -1,8 +1,9 @@
 // `npm run build`: tsc (type-checks and emits dist/**, which tests and benches import),
-// then the esbuild bundle (dist/cli.js + dist/chunks/). After a successful build it
-// writes dist/.build-stamp: a hash of everything the build reads, taken BEFORE the build
-// (a file edited while it ran makes the stamp stale, never wrongly fresh), and the list
-// of bundle files it made.
+// then the esbuild bundle (dist/cli.js + dist/chunks/), then the recorded opening
+// (dist/opening/: the server's own answers to initialize, server/discover and tools/list,
+// scripts/record-opening.mjs). After a successful build it writes dist/.build-stamp: a
+// hash of everything the build reads, taken BEFORE the build (a file edited while it ran
+// makes the stamp stale, never wrongly fresh), and the list of bundle files it made.
 //
 // With --if-changed (npm run demo, demo:tour, npm pack) the build is skipped when that
 // hash is unchanged and every bundle file is still there. Content, not mtimes: a git
@@ -22,6 +23,7 @@ const INPUT_DIRS = ["src"];
 const INPUT_FILES = [
   "scripts/build.mjs",
   "scripts/bundle.mjs",
+  "scripts/record-opening.mjs",
   "package-lock.json",
   "node_modules/.package-lock.json",
   "tsconfig.json",
@@ -48,8 +50,10 @@ function sourceHash() {
 
 function bundleFiles() {
   const chunks = join(ROOT, "dist", "chunks");
+  const opening = join(ROOT, "dist", "opening");
   const inChunks = existsSync(chunks) ? readdirSync(chunks).map((name) => `dist/chunks/${name}`) : [];
-  return ["dist/cli.js", ...inChunks.filter((f) => f.endsWith(".js"))].sort();
+  const recorded = existsSync(opening) ? readdirSync(opening).map((name) => `dist/opening/${name}`) : [];
+  return ["dist/cli.js", ...inChunks.filter((f) => f.endsWith(".js")), ...recorded].sort();
 }
 
 /** Why dist/ must be rebuilt for sources of this hash, or undefined when it is current. */
@@ -89,5 +93,6 @@ if (process.argv.includes("--if-changed")) {
 rmSync(STAMP, { force: true });
 step("tsc", [createRequire(import.meta.url).resolve("typescript/bin/tsc"), "-p", "tsconfig.build.json"]);
 step("bundle", ["scripts/bundle.mjs"]);
+step("opening", ["scripts/record-opening.mjs"]);
 writeFileSync(`${STAMP}.tmp`, `${JSON.stringify({ sources: hash, bundle: bundleFiles() }, null, 2)}\n`);
 renameSync(`${STAMP}.tmp`, STAMP);

@@ -5,27 +5,17 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { AuditLog } from "./auditlog.js";
-import { demoConfig } from "./commands/setup.js";
+import { demoDangerous } from "./commands/setup.js";
 import { ConfigError, loadConfig } from "./config/load.js";
-import { configuredSecrets, describeConfig, describeHttpConfig } from "./config/redact.js";
-import type { Config, HttpConfig } from "./config/types.js";
-import { PveAdmin } from "./pve/admin.js";
-import { PveReader, type PveRequestRecord } from "./pve/client.js";
-import { Confirmer, UsedStatesInDirectory } from "./confirm.js";
-import { DOCTOR_HINT, explainError } from "./explain-error.js";
-import { recordPveRequest, serverFactory, type ServerDeps } from "./server.js";
-import { PrivilegedTokenError, TokenCheck } from "./token-check.js";
-import type { Simulator } from "./simulator/index.js";
-import { ALL_TOOLS, buildInventory } from "./tools/inventory.js";
-import { serveStdio } from "./transports/stdio.js";
+import type { StdioStreams } from "./transports/stdio.js";
+import { answerOpeningEarly, openingVariantKey, readRecordedOpening } from "./transports/stdio-opening.js";
 
 const VERSION = (
   JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
 ).version;
 
-/** Over stdio, how long the start-up check waits for a client's first tools/list before it runs anyway. */
-const FIRST_LIST_WAIT_MS = 1000;
+/** Over stdio, how long the server waits for a client to finish its opening before it loads anyway. */
+const OPENING_WAIT_MS = 1000;
 
 const USAGE = `Usage: proxmox-mcp [serve] [--demo]     MCP server over stdio (the default command)
        proxmox-mcp serve --http [--demo]
@@ -68,163 +58,56 @@ async function main(argv: string[]): Promise<void> {
     return void process.stdout.write(`${USAGE}\n\n${SIMULATOR_USAGE}\n`);
   }
   if (values.version) return void process.stdout.write(`${VERSION}\n`);
-  return serve(values.demo === true, values.http === true);
-}
-
-async function serve(demo: boolean, overHttp: boolean): Promise<void> {
-  let simulator: Simulator | undefined;
-  let config: Config;
-  // Printed once each: both loaders read the same files.
-  const warnings = new Set<string>();
-  let http: HttpConfig | undefined;
-  if (overHttp) {
-    // Checked first: a bad HTTP setting stops the server before anything starts.
-    const loaded = (await import("./config/http.js")).loadHttpConfig({
-      env: process.env,
-      cwd: process.cwd(),
+  if (values.http === true)
+    return (await import("./commands/serve.js")).serve({
+      demo: values.demo === true,
+      overHttp: true,
+      version: VERSION,
     });
-    http = loaded.http;
-    for (const warning of loaded.warnings) warnings.add(warning);
-  }
-  if (demo) {
-    const { startSimulator } = await import("./simulator/index.js");
-    simulator = await startSimulator({ scenario: "demo" });
-    config = demoConfig(simulator, process.env, process.cwd());
-    process.stderr.write(
-      `proxmox-mcp: demo mode, simulated cluster at ${simulator.url} (fingerprint pinned)\n`,
-    );
-  } else {
-    const loaded = loadConfig({ env: process.env, cwd: process.cwd() });
-    config = loaded.config;
-    for (const warning of loaded.warnings) warnings.add(warning);
-  }
-  for (const warning of warnings) process.stderr.write(`proxmox-mcp: warning: ${warning}\n`);
-  const debug = config.logLevel === "debug";
-  if (debug) process.stderr.write(`proxmox-mcp: configuration ${JSON.stringify(describeConfig(config))}\n`);
-  if (debug && http) {
-    process.stderr.write(`proxmox-mcp: http configuration ${JSON.stringify(describeHttpConfig(http))}\n`);
-  }
-  const tools = buildInventory(ALL_TOOLS, {
-    dangerousEnabled: config.dangerous !== undefined,
-    toolsets: config.toolsets,
-  });
-  const onRequest = (request: PveRequestRecord) => {
-    recordPveRequest(request);
-    if (debug) {
-      const outcome = request.status ?? "no answer";
-      process.stderr.write(
-        `proxmox-mcp: ${request.method} ${request.path} -> ${outcome} in ${Math.round(request.durationMs)} ms\n`,
-      );
-    }
-  };
-  const pve = new PveReader({ ...config, onRequest });
-  const admin = config.dangerous
-    ? new PveAdmin({
-        ...config,
-        tokenId: config.dangerous.adminTokenId,
-        tokenSecret: config.dangerous.adminTokenSecret,
-        onRequest,
-      })
-    : undefined;
-  // Opening the audit log fails loudly: no server runs without one, least of all a dangerous one.
-  // A model can pass a secret as an argument: the log masks the configured ones wherever they appear.
-  const secrets = configuredSecrets(config, http);
-  const audit = new AuditLog(config.auditLogPath, secrets);
-  const tokenCheck = new TokenCheck({ pve, admin, config, tools });
-  if (config.dangerous) {
-    const names = tools.filter((t) => t.tier === "dangerous").map((t) => t.name);
-    process.stderr.write(
-      `proxmox-mcp: DANGEROUS MODE: ${names.join(", ")} act with the admin token ${config.dangerous.adminTokenId}; ` +
-        `every call ${config.dangerous.confirm === "required" ? "must be confirmed by you" : "is confirmed where the client can ask"} and is logged to ${audit.path}\n`,
-    );
-  }
-  // The check runs beside serving and, over stdio, once the first tools/list is answered
-  // (or after FIRST_LIST_WAIT_MS): loading the HTTP client and the TLS handshake never
-  // delay the list a client waits for at start. No tool runs before it passed (every call
-  // awaits it, and retries it while Proxmox cannot be reached), and a token that can write
-  // stops the server as soon as it is seen.
-  let checking = false;
-  const startCheck = () => {
-    if (checking) return;
-    checking = true;
-    checkTokensAtStart(config, tokenCheck);
-  };
-  const deps: ServerDeps = { config, pve, admin, tokenCheck, tools, audit, version: VERSION, secrets };
-  if (http) startCheck();
-  else {
-    deps.afterFirstList = startCheck;
-    setTimeout(startCheck, FIRST_LIST_WAIT_MS).unref();
-  }
-  try {
-    if (http) await serveHttp(http, deps, debug);
-    else await serveStdio(serverFactory(deps));
-  } finally {
-    await pve.close();
-    await admin?.close();
-    audit.close();
-    await simulator?.close();
-  }
-  process.exit(0);
+  return serveOverStdio(values.demo === true);
 }
 
-/** The start-up check's outcome on stderr; a token that can write ends the process (exit 2). */
-function checkTokensAtStart(config: Config, tokenCheck: TokenCheck): void {
-  void tokenCheck.ensureAll().then(
-    () => {
-      const { readExtraPrivileges, adminWarnings, hiddenTools } = tokenCheck.report;
-      const admin = config.dangerous ? ` and the admin token ${config.dangerous.adminTokenId}` : "";
-      process.stderr.write(
-        `proxmox-mcp: ready: the read token ${config.tokenId}${admin} passed the start-up check\n`,
-      );
-      if (readExtraPrivileges.length > 0) {
+/**
+ * Over stdio the opening (initialize or server/discover, then tools/list) is answered from
+ * the answers this build recorded, before the server and its libraries are loaded: a
+ * client waits for those two at start. Everything after is the server's.
+ */
+async function serveOverStdio(demo: boolean): Promise<void> {
+  const loaded = demo ? undefined : loadConfig({ env: process.env, cwd: process.cwd() });
+  const settings = loaded
+    ? {
+        toolsets: loaded.config.toolsets,
+        dangerous: loaded.config.dangerous !== undefined,
+        ssh: loaded.config.dangerous?.ssh !== undefined,
+      }
+    : { toolsets: undefined, dangerous: demoDangerous(process.env), ssh: false };
+  const key = openingVariantKey(settings);
+  const variant = key && readRecordedOpening(new URL("./opening/", import.meta.url), key, VERSION);
+  let stdio: StdioStreams | undefined;
+  if (variant) {
+    const early = answerOpeningEarly({
+      variant,
+      stdin: process.stdin,
+      stdout: process.stdout,
+      waitMs: OPENING_WAIT_MS,
+      onMismatch: (method, detail) => {
         process.stderr.write(
-          `proxmox-mcp: warning: the read token can change things (PROXMOX_ALLOW_PRIVILEGED_TOKEN=true): ${readExtraPrivileges.join("; ")}\n`,
+          `proxmox-mcp: the early answer to ${method} differs from the server's own (${detail}); stopping, as the client was told something else. This is a bug: please report it.\n`,
         );
-      }
-      for (const warning of adminWarnings) process.stderr.write(`proxmox-mcp: warning: ${warning}\n`);
-      for (const { name, reason } of hiddenTools) {
-        process.stderr.write(`proxmox-mcp: ${name} is not offered: ${reason}\n`);
-      }
-    },
-    (err: unknown) => {
-      if (err instanceof PrivilegedTokenError) {
-        process.stderr.write(`proxmox-mcp: ${err.message}\n`);
-        process.exit(2);
-      }
-      process.stderr.write(
-        `proxmox-mcp: warning: cannot check the tokens at start (${explainError(err, config)}); every tool call retries the check. ${DOCTOR_HINT}\n`,
-      );
-    },
-  );
-}
-
-/** Serves until SIGTERM or SIGINT, then stops gracefully (calls in flight finish first, bounded). */
-async function serveHttp(http: HttpConfig, deps: ServerDeps, debug: boolean): Promise<void> {
-  const { startHttpServer, SHUTDOWN_GRACE_MS } = await import("./transports/http.js");
-  const line = (text: string) => void process.stderr.write(`${text}\n`);
-  const confirmer = new Confirmer({
-    ...(http.confirmKey ? { key: Buffer.from(http.confirmKey.reveal(), "utf8") } : {}),
-    ...(http.confirmStateDir ? { used: new UsedStatesInDirectory(http.confirmStateDir) } : {}),
+        process.exit(1);
+      },
+    });
+    await early.loadNeeded;
+    stdio = { input: early.input, output: early.output };
+  }
+  const { serve } = await import("./commands/serve.js");
+  return serve({
+    demo,
+    overHttp: false,
+    version: VERSION,
+    ...(loaded ? { loaded } : {}),
+    ...(stdio ? { stdio } : {}),
   });
-  const server = await startHttpServer({
-    http,
-    deps: { ...deps, confirmer },
-    warn: line,
-    ...(debug ? { log: line } : {}),
-  });
-  // Scripts wait for this line to learn the port (MCP_HTTP_PORT=0): keep its shape.
-  line(`proxmox-mcp: listening on ${server.url}`);
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-    process.once("SIGINT", () => resolve("SIGINT"));
-  });
-  const busy = server.inFlight();
-  line(
-    `proxmox-mcp: ${signal}: stopping` +
-      (busy > 0 ? `; letting ${busy} call(s) in flight finish (at most ${SHUTDOWN_GRACE_MS / 1000} s)` : "") +
-      "; send it again to stop at once",
-  );
-  await server.close();
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

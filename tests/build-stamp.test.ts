@@ -16,6 +16,7 @@ const INPUTS = [
   "src",
   "scripts/build.mjs",
   "scripts/bundle.mjs",
+  "scripts/record-opening.mjs",
   "package.json",
   "package-lock.json",
   "tsconfig.json",

@@ -44,6 +44,11 @@ describe("npm pack", () => {
     }
   });
 
+  it("packs the recorded opening of every variant (dist/cli.js answers it before loading the rest)", () => {
+    for (const variant of ["read-only", "dangerous", "dangerous+ssh"])
+      expect(paths).toContain(`dist/opening/${variant}.json`);
+  });
+
   it("packs the license file every bundled chunk points to", () => {
     const pointers = paths
       .filter((p) => p.endsWith(".js"))

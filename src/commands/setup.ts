@@ -55,13 +55,18 @@ export function oneLine(message: string): string {
   return message.replace(/\s*\n\s*/g, " ").trim();
 }
 
+/** Whether the demo offers the dangerous tools (ENABLE_DANGEROUS_COMMANDS=true). */
+export function demoDangerous(env: NodeJS.ProcessEnv): boolean {
+  return /^(true|1|yes)$/i.test(env["ENABLE_DANGEROUS_COMMANDS"]?.trim() ?? "");
+}
+
 /**
  * The demo talks to the in-process simulator as its auditor token (a privilege-separated
  * PVEAuditor token, the setup the README recommends), with its certificate pinned;
  * ENABLE_DANGEROUS_COMMANDS=true adds the simulator's admin token (no SSH).
  */
 export function demoConfig(sim: Simulator, env: NodeJS.ProcessEnv, cwd: string): Config {
-  const dangerous = /^(true|1|yes)$/i.test(env["ENABLE_DANGEROUS_COMMANDS"]?.trim() ?? "");
+  const dangerous = demoDangerous(env);
   return {
     host: sim.host,
     port: sim.port,

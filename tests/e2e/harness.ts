@@ -153,6 +153,8 @@ export async function serve({ env = {}, args = [], onElicit }: ServeOptions = {}
     async close() {
       const pid = transport.pid;
       await client.close();
+      // The early opening (transports/stdio-opening.ts) stops a server whose own answer differs.
+      if (/the early answer to/.test(stderr)) throw new Error(`the early opening differed: ${stderr}`);
       if (pid !== null && isAlive(pid)) throw new Error(`server process ${pid} still runs after close`);
       rmSync(dir, { recursive: true, force: true });
     },
