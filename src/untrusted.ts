@@ -29,6 +29,7 @@ const CONTROL_SEQUENCE =
  */
 const INVISIBLE =
   /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\u{E0000}-\u{E007F}\p{Variation_Selector}]/gu;
+const ANY_INVISIBLE = new RegExp(INVISIBLE.source, "u");
 
 export const LIMITS = {
   name: 64,
@@ -44,6 +45,9 @@ export const LIMITS = {
 
 /** The text without control sequences or invisible characters; line breaks (\r\n and \r as \n) and tabs kept. */
 export function stripInvisible(text: string): string {
+  // Every control sequence starts with a control character, as \r is one: without any
+  // invisible character there is nothing to change (most names and tags).
+  if (!ANY_INVISIBLE.test(text)) return text;
   return text
     .replace(CONTROL_SEQUENCE, "")
     .replace(/\r\n?/g, "\n")

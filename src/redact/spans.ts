@@ -29,6 +29,7 @@ export function mergeSpans(spans: readonly Span[]): Span[] {
 
 /** Replaces each merged span with `marker`. */
 export function maskSpans(text: string, spans: readonly Span[], marker: string): string {
+  if (spans.length === 0) return text;
   let out = "";
   let at = 0;
   for (const [start, end] of mergeSpans(spans)) {

@@ -306,6 +306,35 @@ const vmFilters = (args: { node?: string; type: string; status?: string; name?: 
   tag: args.tag,
 });
 
+type VmFilters = Parameters<typeof vmFilters>[0];
+
+/**
+ * The guests a listing's filters select, sorted by VMID, worked out once per snapshot and
+ * filters: every further page of that snapshot slices the same list (a snapshot is never
+ * changed after it is taken, and goes with its answer once no cursor refers to it).
+ */
+const matchingOfSnapshot = new WeakMap<readonly ClusterResource[], Map<string, ClusterResource[]>>();
+
+function matchingGuests(resources: readonly ClusterResource[], filters: VmFilters): ClusterResource[] {
+  const key = JSON.stringify(vmFilters(filters));
+  let bySnapshot = matchingOfSnapshot.get(resources);
+  if (!bySnapshot) matchingOfSnapshot.set(resources, (bySnapshot = new Map()));
+  const known = bySnapshot.get(key);
+  if (known) return known;
+  const name = filters.name?.toLowerCase();
+  const tag = filters.tag?.toLowerCase();
+  const matching = resources
+    .filter(isGuest)
+    .filter((r) => filters.type === "all" || r.type === filters.type)
+    .filter((r) => !filters.node || r.node === filters.node)
+    .filter((r) => !filters.status || r.status === filters.status)
+    .filter((r) => !name || (r.name ?? "").toLowerCase().includes(name))
+    .filter((r) => !tag || tagsOf(r.tags).some((t) => t.toLowerCase() === tag))
+    .sort((a, b) => (a.vmid ?? 0) - (b.vmid ?? 0));
+  bySnapshot.set(key, matching);
+  return matching;
+}
+
 export const getVms = defineTool({
   name: "get_vms",
   title: "List VMs and containers",
@@ -352,16 +381,7 @@ export const getVms = defineTool({
       () => clusterResources(ctx.pve, ctx.signal),
     );
     const resources = listing.data;
-    const name = args.name?.toLowerCase();
-    const tag = args.tag?.toLowerCase();
-    const matching = resources
-      .filter(isGuest)
-      .filter((r) => args.type === "all" || r.type === args.type)
-      .filter((r) => !args.node || r.node === args.node)
-      .filter((r) => !args.status || r.status === args.status)
-      .filter((r) => !name || (r.name ?? "").toLowerCase().includes(name))
-      .filter((r) => !tag || tagsOf(r.tags).some((t) => t.toLowerCase() === tag))
-      .sort((a, b) => (a.vmid ?? 0) - (b.vmid ?? 0));
+    const matching = matchingGuests(resources, args);
     const start = listing.position ?? args.offset ?? 0;
     const page = paginate(matching, args.limit, start, "guest", listing.cursorAt);
     const { snapshot, line } = snapshotOf(
