@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { ConfigError } from "../config/load.js";
 import type { Config, TlsMode } from "../config/types.js";
 import { explainError } from "../explain-error.js";
-import { PveAdmin } from "../pve/admin.js";
+import { adminClientOf } from "../pve/admin.js";
 import { PveReader } from "../pve/client.js";
 import { PrivilegedTokenError, readOnlyTokenFix, TokenCheck } from "../token-check.js";
 import { readFactsOf, type AnyTool } from "../tools/define.js";
@@ -112,13 +112,7 @@ async function walk(steps: Steps, config: Config): Promise<void> {
   if (!(await tcpStep(steps, config))) return;
   if (!(await tlsStep(steps, config))) return;
   const pve = new PveReader(config);
-  const admin = config.dangerous
-    ? new PveAdmin({
-        ...config,
-        tokenId: config.dangerous.adminTokenId,
-        tokenSecret: config.dangerous.adminTokenSecret,
-      })
-    : undefined;
+  const admin = adminClientOf(config);
   try {
     if (!(await tokenStep(steps, config, pve))) return;
     const check = new TokenCheck({ pve, admin, config, tools: ALL_TOOLS });

@@ -6,7 +6,7 @@
 import { AuditLog } from "../auditlog.js";
 import { configuredSecrets, describeConfig, describeHttpConfig } from "../config/redact.js";
 import type { Config, HttpConfig } from "../config/types.js";
-import { PveAdmin } from "../pve/admin.js";
+import { adminClientOf } from "../pve/admin.js";
 import { PveReader, type PveRequestRecord } from "../pve/client.js";
 import { Confirmer, UsedStatesInDirectory } from "../confirm.js";
 import { DOCTOR_HINT, explainError } from "../explain-error.js";
@@ -80,14 +80,7 @@ export async function serve({ demo, overHttp, version, loaded, stdio }: ServeOpt
     }
   };
   const pve = new PveReader({ ...config, onRequest });
-  const admin = config.dangerous
-    ? new PveAdmin({
-        ...config,
-        tokenId: config.dangerous.adminTokenId,
-        tokenSecret: config.dangerous.adminTokenSecret,
-        onRequest,
-      })
-    : undefined;
+  const admin = adminClientOf(config, onRequest);
   // Opening the audit log fails loudly: no server runs without one, least of all a dangerous one.
   // A model can pass a secret as an argument: the log masks the configured ones wherever they appear.
   const secrets = configuredSecrets(config, http);

@@ -9,6 +9,7 @@
  */
 import { fillPath, PveTransport, type ApiMethod, type ParamValue, type PveReaderOptions } from "./client.js";
 import { API_METHODS, assertCheckedPath, type CheckedApiPath } from "./api-path.js";
+import type { Config } from "../config/types.js";
 
 export type { ApiMethod, ParamValue, PveReaderOptions, PveRequestRecord } from "./client.js";
 export {
@@ -25,6 +26,20 @@ export interface AdminRequestOptions {
   /** POST and PUT parameters: an application/x-www-form-urlencoded body (booleans 1/0, undefined dropped). */
   body?: Record<string, ParamValue>;
   signal?: AbortSignal;
+}
+
+/** The admin client of a configuration in dangerous mode (its admin token, the cluster's TLS), else undefined. */
+export function adminClientOf(
+  config: Config,
+  onRequest?: PveReaderOptions["onRequest"],
+): PveAdmin | undefined {
+  if (!config.dangerous) return undefined;
+  return new PveAdmin({
+    ...config,
+    tokenId: config.dangerous.adminTokenId,
+    tokenSecret: config.dangerous.adminTokenSecret,
+    ...(onRequest ? { onRequest } : {}),
+  });
 }
 
 export class PveAdmin {

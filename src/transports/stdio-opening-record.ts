@@ -17,7 +17,7 @@ import { serveStdio, StdioServerTransport } from "@modelcontextprotocol/server/s
 import { AuditLog } from "../auditlog.js";
 import { Secret } from "../config/secret.js";
 import type { Config } from "../config/types.js";
-import { PveAdmin } from "../pve/admin.js";
+import { adminClientOf } from "../pve/admin.js";
 import { PveReader } from "../pve/client.js";
 import { serverFactory, type ServerFactory } from "../server.js";
 import { TokenCheck } from "../token-check.js";
@@ -124,13 +124,7 @@ export function variantServer(
     toolsets: undefined,
   });
   const pve = new PveReader(config);
-  const admin = config.dangerous
-    ? new PveAdmin({
-        ...config,
-        tokenId: config.dangerous.adminTokenId,
-        tokenSecret: config.dangerous.adminTokenSecret,
-      })
-    : undefined;
+  const admin = adminClientOf(config);
   const audit = new AuditLog(config.auditLogPath, []);
   const tokenCheck = new TokenCheck({ pve, admin, config, tools });
   const factory = serverFactory({ config, pve, admin, tokenCheck, tools, audit, version });
