@@ -46,14 +46,6 @@ function literalForms(extraSecrets: readonly string[]): string[] {
   return [...forms].sort((a, b) => b.length - a.length);
 }
 
-function* literalSpans(text: string, literals: readonly string[]): Iterable<Span> {
-  for (const literal of literals) {
-    for (let at = text.indexOf(literal); at >= 0; at = text.indexOf(literal, at + literal.length)) {
-      yield [at, at + literal.length];
-    }
-  }
-}
-
 /**
  * Most strings in PVE's answers are ids, names and states ("qemu/101", "running"): shorter
  * than any vendor token, hash or URL with credentials, with no separator a label needs
@@ -63,9 +55,21 @@ const SHORT_PLAIN = /^[^\s:=|：]{0,11}$/;
 /** Masking again until nothing changes: a mark can make a neighbour match ("KEY" + "Authorization"). */
 const MAX_PASSES = 4;
 
+/** The rules that apply to a short plain text, per rule list (a few fixed lists). */
+const shortRuleLists = new WeakMap<readonly SpanRule[], readonly SpanRule[]>();
+
 function spansOf(text: string, literals: readonly string[], rules: readonly SpanRule[]): Span[] {
-  const spans: Span[] = [...literalSpans(text, literals)];
-  const applicable = SHORT_PLAIN.test(text) ? rules.filter((rule) => SHORT_TEXT_RULES.includes(rule)) : rules;
+  const spans: Span[] = [];
+  for (const literal of literals) {
+    for (let at = text.indexOf(literal); at >= 0; at = text.indexOf(literal, at + literal.length)) {
+      spans.push([at, at + literal.length]);
+    }
+  }
+  let applicable = rules;
+  if (SHORT_PLAIN.test(text)) {
+    applicable = shortRuleLists.get(rules) ?? rules.filter((rule) => SHORT_TEXT_RULES.includes(rule));
+    shortRuleLists.set(rules, applicable);
+  }
   for (const rule of applicable) for (const span of rule(text)) spans.push(span);
   return spans;
 }
@@ -129,46 +133,122 @@ function redactLines(lines: readonly string[], literals: readonly string[]): str
 
 /**
  * A PVE answer repeats the same strings many times (each guest's keys, "running", "qemu",
- * its node's name): each distinct short string is masked once per answer. Masking is a
- * pure function of the string, so the result is the same, in a fraction of the time.
+ * its node's name), and a tool's answer repeats what entered: each distinct short string
+ * is masked once per walk, and one that no rule changes is remembered as clean across the
+ * walks of a Redactor. Masking is a pure function of the string and the fixed secrets, so
+ * the result is the same, in a fraction of the time. Only clean strings outlive a walk.
  */
 const MEMO_MAX_CHARS = 256;
+/** Several times the distinct short strings of a 2,000-guest cluster's resources; emptied when full. */
+const CLEAN_MAX_STRINGS = 50_000;
 
-function redactValueWith<T>(value: T, literals: readonly string[], memo = new Map<string, string>()): T {
-  const mask = (text: string): string => {
-    if (text.length > MEMO_MAX_CHARS) return maskVisible(text, literals, TEXT_AND_VENDOR_RULES);
-    let masked = memo.get(text);
-    if (masked === undefined) {
-      masked = maskVisible(text, literals, TEXT_AND_VENDOR_RULES);
-      memo.set(text, masked);
+type Walk = {
+  readonly literals: readonly string[];
+  readonly clean: Set<string>;
+  readonly masked: Map<string, string>;
+  readonly secretKeys: Map<string, boolean>;
+};
+
+const newWalk = (literals: readonly string[], clean = new Set<string>()): Walk => ({
+  literals,
+  clean,
+  masked: new Map(),
+  secretKeys: new Map(),
+});
+
+function maskString(text: string, walk: Walk): string {
+  if (text.length > MEMO_MAX_CHARS) return maskVisible(text, walk.literals, TEXT_AND_VENDOR_RULES);
+  if (walk.clean.has(text)) return text;
+  let masked = walk.masked.get(text);
+  if (masked === undefined) {
+    masked = maskVisible(text, walk.literals, TEXT_AND_VENDOR_RULES);
+    if (masked !== text) walk.masked.set(text, masked);
+    else {
+      if (walk.clean.size >= CLEAN_MAX_STRINGS) walk.clean.clear();
+      walk.clean.add(text);
     }
-    return masked;
-  };
-  if (typeof value === "string") return mask(value) as T;
+  }
+  return masked;
+}
+
+function isSecretKeyIn(key: string, walk: Walk): boolean {
+  let secret = walk.secretKeys.get(key);
+  if (secret === undefined) walk.secretKeys.set(key, (secret = isSecretKey(key)));
+  return secret;
+}
+
+/** The name of a name/value pair: the first of name, key and header that is a string. */
+function pairNameOf(record: Record<string, unknown>): string | undefined {
+  for (const field of ["name", "key", "header"]) {
+    const name = record[field];
+    if (typeof name === "string") return name;
+  }
+  return undefined;
+}
+
+/**
+ * Plain data (JSON's arrays and objects) can be shared; anything that could serialize
+ * itself some other way (a toJSON, own or inherited; an array or object of another
+ * prototype) is always rebuilt from its own enumerable fields.
+ */
+function isPlainData(value: object): boolean {
+  if (typeof (value as { toJSON?: unknown }).toJSON === "function") return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return Array.isArray(value)
+    ? prototype === Array.prototype
+    : prototype === Object.prototype || prototype === null;
+}
+
+/**
+ * Copy on write: plain data in which nothing changes is returned as it is, so a clean
+ * answer costs a walk and no copy. Each field is read once (a getter cannot answer the
+ * check one thing and the copy another), and an own "__proto__" field (JSON.parse makes
+ * one) is dropped: copied, it would set the copy's prototype.
+ */
+function redactValueWith<T>(value: T, walk: Walk): T {
+  if (typeof value === "string") return maskString(value, walk) as T;
   if (Array.isArray(value)) {
     if (value.length > 1 && value.every(isLogLine)) {
       const texts = redactLines(
         value.map((line) => line.t),
-        literals,
+        walk.literals,
       );
       return value.map((line, i) => ({ ...line, t: texts[i] })) as T;
     }
     if (value.length > 1 && value.every((item) => typeof item === "string"))
-      return redactLines(value, literals) as T;
-    return value.map((v) => redactValueWith(v, literals, memo)) as T;
+      return redactLines(value, walk.literals) as T;
+    let changed = !isPlainData(value);
+    const out: unknown[] = [];
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const clean = redactValueWith(item, walk);
+      changed ||= clean !== item;
+      out.push(clean);
+    }
+    return (changed ? out : value) as T;
   }
   if (value && typeof value === "object") {
     const record = value as Record<string, unknown>;
-    const pairName = [record["name"], record["key"], record["header"]].find((n) => typeof n === "string");
+    const pairName = pairNameOf(record);
     const secretPair =
-      typeof pairName === "string" && (isSecretKey(pairName) || SECRET_PAIR_NAME.test(pairName));
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(record)) {
-      const masked = isSecretKey(k) || (secretPair && (k === "value" || k === "pending"));
+      pairName !== undefined && (isSecretKeyIn(pairName, walk) || SECRET_PAIR_NAME.test(pairName));
+    const keys = Object.keys(record);
+    const items = Object.values(record);
+    let out: Record<string, unknown> | undefined = isPlainData(record) ? undefined : {};
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const item = items[i];
+      const hidden = isSecretKeyIn(key, walk) || (secretPair && (key === "value" || key === "pending"));
+      const clean = hidden && !isEmpty(item) ? REDACTED : redactValueWith(item, walk);
       // Keys are text too where a guest writes them (guest-agent answers).
-      out[mask(k)] = masked && !isEmpty(v) ? REDACTED : redactValueWith(v, literals, memo);
+      const cleanKey = maskString(key, walk);
+      if (out === undefined && (clean !== item || cleanKey !== key || key === "__proto__")) {
+        out = {};
+        for (let j = 0; j < i; j++) out[keys[j]!] = items[j];
+      }
+      if (out !== undefined && key !== "__proto__") out[cleanKey] = clean;
     }
-    return out as T;
+    return (out ?? record) as T;
   }
   return value;
 }
@@ -178,9 +258,12 @@ export function redactText(text: string, extraSecrets: readonly string[] = []): 
   return maskVisible(text, literalForms(extraSecrets), TEXT_AND_VENDOR_RULES);
 }
 
-/** Deep copy with secret keys masked and secret-looking substrings (and `extraSecrets`) removed. */
+/**
+ * Secret keys masked and secret-looking substrings (and `extraSecrets`) removed; what
+ * changes is copied, what is clean is shared with `value` (see redactValueWith).
+ */
 export function redact<T>(value: T, extraSecrets: readonly string[] = []): T {
-  return redactValueWith(value, literalForms(extraSecrets));
+  return redactValueWith(value, newWalk(literalForms(extraSecrets)));
 }
 
 /**
@@ -220,6 +303,7 @@ function secretKeysWith<T>(value: T, literals: readonly string[]): T {
  */
 export class Redactor {
   private readonly literals: readonly string[];
+  private readonly clean = new Set<string>();
 
   constructor(extraSecrets: readonly string[] = []) {
     this.literals = literalForms(extraSecrets);
@@ -232,7 +316,7 @@ export class Redactor {
 
   /** Data: secret keys by name, every string by every rule. */
   value<T>(value: T): T {
-    return redactValueWith(value, this.literals);
+    return redactValueWith(value, newWalk(this.literals, this.clean));
   }
 
   /**

@@ -99,6 +99,57 @@ describe("redact", () => {
     expect(input.guests[0]!.description).toBe("pw: abcdef");
   });
 
+  it("copies what it changes and shares what is clean (a clean answer costs no copy)", () => {
+    const clean = { vmid: 101, tags: "prod;web", net: ["virtio=BC:24:11:00:00:01"] };
+    const dirty = { vmid: 102, description: "pw: abcdef" };
+    const input = [clean, dirty];
+    const out = redact(input);
+    expect(out).not.toBe(input);
+    expect(out[0]).toBe(clean);
+    expect(out[1]).not.toBe(dirty);
+    expect(out[1]).toEqual({ vmid: 102, description: "pw: [redacted]" });
+    const answer = { data: [clean] };
+    expect(redact(answer)).toBe(answer);
+  });
+
+  it("rebuilds any object that is not plain data, so it cannot serialize itself past redaction", () => {
+    class Leaky {
+      note = "fine";
+      toJSON() {
+        return { note: "password: hunter2" };
+      }
+    }
+    const out = redact({ leaky: new Leaky() });
+    expect(JSON.stringify(out)).toBe('{"leaky":{"note":"fine"}}');
+    expect(Object.getPrototypeOf(out.leaky)).toBe(Object.prototype);
+    const list = Object.assign(["ok"], { toJSON: () => ["password: hunter2"] });
+    expect(JSON.stringify(redact(list))).toBe('["ok"]');
+    const hiddenToJson = Object.defineProperty({ note: "ok" }, "toJSON", {
+      value: () => ({ note: "password: hunter2" }),
+    });
+    expect(JSON.stringify(redact(hiddenToJson))).toBe('{"note":"ok"}');
+  });
+
+  it("reads each field once, so a getter cannot show the check one value and the copy another", () => {
+    let reads = 0;
+    const input = {
+      get a() {
+        return reads++ ? "password: hunter2" : "ok";
+      },
+      b: "pw: abcdef",
+    };
+    expect(JSON.stringify(redact(input))).toBe('{"a":"ok","b":"pw: [redacted]"}');
+  });
+
+  it('drops an own "__proto__" field (JSON.parse makes one): copied, it would set a prototype', () => {
+    const parsed = JSON.parse(
+      '{"__proto__": {"name": "Authorization"}, "value": "fine", "vmid": 100}',
+    ) as object;
+    const out = redact(parsed);
+    expect(JSON.stringify(out)).toBe('{"value":"fine","vmid":100}');
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+  });
+
   it("masks exact extra secrets (e.g. the configured token secret), also URL-encoded", () => {
     const secret = "0b7f3c2e-9d41-4a6b-8e5f-1c2d3e4f5a6b";
     expect(redactText(`secret ${secret} then ${secret} again`, [secret])).toBe(

@@ -309,17 +309,27 @@ const vmFilters = (args: { node?: string; type: string; status?: string; name?: 
 type VmFilters = Parameters<typeof vmFilters>[0];
 
 /**
- * The guests a listing's filters select, sorted by VMID, worked out once per snapshot and
- * filters: every further page of that snapshot slices the same list (a snapshot is never
- * changed after it is taken, and goes with its answer once no cursor refers to it).
+ * What a listing needs of a snapshot, worked out once per snapshot (and filters): every
+ * further page of it slices the same sorted list and states the same offline nodes (a
+ * snapshot is never changed after it is taken, and goes with its answer once no cursor
+ * refers to it).
  */
-const matchingOfSnapshot = new WeakMap<readonly ClusterResource[], Map<string, ClusterResource[]>>();
+type SnapshotView = { offlineNodes: string[]; matchingByFilters: Map<string, ClusterResource[]> };
+const viewOfSnapshot = new WeakMap<readonly ClusterResource[], SnapshotView>();
 
-function matchingGuests(resources: readonly ClusterResource[], filters: VmFilters): ClusterResource[] {
+function viewOf(resources: ClusterResource[]): SnapshotView {
+  let view = viewOfSnapshot.get(resources);
+  if (!view) {
+    view = { offlineNodes: offlineNodesOf(resources), matchingByFilters: new Map() };
+    viewOfSnapshot.set(resources, view);
+  }
+  return view;
+}
+
+function matchingGuests(resources: ClusterResource[], filters: VmFilters): ClusterResource[] {
   const key = JSON.stringify(vmFilters(filters));
-  let bySnapshot = matchingOfSnapshot.get(resources);
-  if (!bySnapshot) matchingOfSnapshot.set(resources, (bySnapshot = new Map()));
-  const known = bySnapshot.get(key);
+  const { matchingByFilters } = viewOf(resources);
+  const known = matchingByFilters.get(key);
   if (known) return known;
   const name = filters.name?.toLowerCase();
   const tag = filters.tag?.toLowerCase();
@@ -331,7 +341,7 @@ function matchingGuests(resources: readonly ClusterResource[], filters: VmFilter
     .filter((r) => !name || (r.name ?? "").toLowerCase().includes(name))
     .filter((r) => !tag || tagsOf(r.tags).some((t) => t.toLowerCase() === tag))
     .sort((a, b) => (a.vmid ?? 0) - (b.vmid ?? 0));
-  bySnapshot.set(key, matching);
+  matchingByFilters.set(key, matching);
   return matching;
 }
 
@@ -390,7 +400,7 @@ export const getVms = defineTool({
       "get_vms",
       args.cursor !== undefined || page.meta.truncated,
     );
-    const offlineNodes = offlineNodesOf(resources);
+    const offlineNodes = [...viewOf(resources).offlineNodes];
     const guests = page.items.map((r) => ({
       vmid: r.vmid as number,
       name: cleanText(r.name ?? "", LIMITS.name),

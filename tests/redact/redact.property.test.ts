@@ -68,6 +68,39 @@ describe("redaction properties", () => {
     );
   });
 
+  it("answers the same from a long-lived Redactor as from a fresh redaction, and never changes its input", () => {
+    // A Redactor remembers clean strings across calls; a secret seen after them, or a clean
+    // string seen after a secret, must come out as a first redaction would make it.
+    const secret = "0b7f3c2e-9d41-4a6b-8e5f-1c2d3e4f5a6b";
+    const redactor = new Redactor([secret]);
+    const part = fc.oneof(mixedText, fc.constantFrom(secret, `id-${secret}`, "running", "qemu/101"));
+    const value = fc.letrec<{ node: unknown }>((tie) => ({
+      node: fc.oneof(
+        { depthSize: "small" },
+        part,
+        fc.jsonValue({ maxDepth: 1 }),
+        fc.array(tie("node"), { maxLength: 4 }),
+        fc.dictionary(
+          fc.oneof(fc.constantFrom("name", "value", "password", "key", "t", "n"), part),
+          tie("node"),
+          {
+            maxKeys: 4,
+          },
+        ),
+      ),
+    })).node;
+    fc.assert(
+      fc.property(fc.array(value, { minLength: 1, maxLength: 5 }), (values) => {
+        for (const input of values) {
+          const before = structuredClone(input);
+          expect(redactor.value(input)).toEqual(redact(input, [secret]));
+          expect(input).toEqual(before);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it("renders redacted data without masking anything more: text and structured output agree", () => {
     const redactor = new Redactor(["0b7f3c2e-9d41-4a6b-8e5f-1c2d3e4f5a6b"]);
     fc.assert(
