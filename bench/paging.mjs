@@ -2,12 +2,12 @@
 // built server over stdio, against a generated cluster of 16 nodes x 2,000 guests with
 // 20 ms of simulated latency per request. Prints, per full read (all pages), the PVE
 // requests (from the simulator's request log) and the time, the first page's time apart
-// (the one fresh read), one raw GET /cluster/resources, and the ratios. The process's first
-// full read is reported on its own: its caches (the redactor's clean strings) are empty,
-// while the measured rounds after it find them warm, as a second question in a session does. Follows
-// `nextCursor` when the answer has one, `nextOffset` otherwise (so it measures a server
-// from before cursors too); `--by offset` follows `nextOffset` always: a fresh read per
-// page, as before cursors.
+// (the one fresh read), one raw GET /cluster/resources (plain, and gzip as the server asks),
+// and the ratios. The process's first full read is reported on its own: its caches (the
+// redactor's clean strings) are empty, while the measured rounds after it find them warm,
+// as a second question in a session does. Follows `nextCursor` when the answer has one,
+// `nextOffset` otherwise (so it measures a server from before cursors too); `--by offset`
+// follows `nextOffset` always: a fresh read per page, as before cursors.
 // Run after `npm run build`: node bench/paging.mjs [--by cursor|offset] [--rounds N] [--limit N] [--nodes N] [--guests N] [--latency-ms N]
 import { mkdtempSync, rmSync } from "node:fs";
 import { request, Agent } from "node:https";

@@ -24,6 +24,8 @@ import { stripInvisible } from "./untrusted.js";
 export const REDACTED = "[redacted]";
 
 const TEXT_AND_VENDOR_RULES: readonly SpanRule[] = [vendorTokens, ...TEXT_RULES];
+/** Keys of a dangerous call's record: only the configured secrets, literally. */
+const LITERALS_ONLY: readonly SpanRule[] = [];
 /** On rendered output (JSON, tables) a labelled value could swallow its neighbours: only shapes that stand alone. */
 const RENDERED_RULES: readonly SpanRule[] = [vendorTokens, ...STRUCTURAL_RULES];
 
@@ -67,8 +69,9 @@ function spansOf(text: string, literals: readonly string[], rules: readonly Span
   }
   let applicable = rules;
   if (SHORT_PLAIN.test(text)) {
-    applicable = shortRuleLists.get(rules) ?? rules.filter((rule) => SHORT_TEXT_RULES.includes(rule));
-    shortRuleLists.set(rules, applicable);
+    let short = shortRuleLists.get(rules);
+    if (!short) shortRuleLists.set(rules, (short = rules.filter((rule) => SHORT_TEXT_RULES.includes(rule))));
+    applicable = short;
   }
   for (const rule of applicable) for (const span of rule(text)) spans.push(span);
   return spans;
@@ -283,7 +286,7 @@ function secretKeysWith<T>(value: T, literals: readonly string[]): T {
   if (value && typeof value === "object") {
     return Object.fromEntries(
       Object.entries(value as Record<string, unknown>).map(([k, v]) => [
-        maskText(k, literals, []),
+        maskText(k, literals, LITERALS_ONLY),
         isEmpty(v)
           ? v
           : isPublicKeyField(k)
