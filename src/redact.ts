@@ -14,6 +14,7 @@
  * Unlabelled prose cannot be caught ("the wifi one is Tr0ub4dor"): README and
  * SECURITY.md say so. Redaction is idempotent: masking twice changes nothing more.
  */
+import { createHash } from "node:crypto";
 import { PVE_SECRET_FIELDS, SECRET_KEY_PATTERN } from "./redact/secret-keys.js";
 import { maskSpans, mergeSpans, type Span, type SpanRule } from "./redact/spans.js";
 import { PRIVATE_KEY_RULES, SHORT_TEXT_RULES, STRUCTURAL_RULES, TEXT_RULES } from "./redact/text-rules.js";
@@ -138,8 +139,9 @@ function redactLines(lines: readonly string[], literals: readonly string[]): str
  * A PVE answer repeats the same strings many times (each guest's keys, "running", "qemu",
  * its node's name), and a tool's answer repeats what entered: each distinct short string
  * is masked once per walk, and one that no rule changes is remembered as clean across the
- * walks of a Redactor. Masking is a pure function of the string and the fixed secrets, so
- * the result is the same, in a fraction of the time. Only clean strings outlive a walk.
+ * walks of the Redactors of the same secrets. Masking is a pure function of the string
+ * and the fixed secrets, so the result is the same, in a fraction of the time. Only clean
+ * strings outlive a walk.
  */
 const MEMO_MAX_CHARS = 256;
 /** Several times the distinct short strings of a 2,000-guest cluster's resources; emptied when full. */
@@ -149,14 +151,17 @@ type Walk = {
   readonly literals: readonly string[];
   readonly clean: Set<string>;
   readonly masked: Map<string, string>;
-  readonly secretKeys: Map<string, boolean>;
+  /** Each key of an object as masked (keys are text too), and which keys hold secrets. */
+  readonly keys: Map<string, string>;
+  readonly secretKeys: Set<string>;
 };
 
 const newWalk = (literals: readonly string[], clean = new Set<string>()): Walk => ({
   literals,
   clean,
   masked: new Map(),
-  secretKeys: new Map(),
+  keys: new Map(),
+  secretKeys: new Set(),
 });
 
 function maskString(text: string, walk: Walk): string {
@@ -174,19 +179,31 @@ function maskString(text: string, walk: Walk): string {
   return masked;
 }
 
-function isSecretKeyIn(key: string, walk: Walk): boolean {
-  let secret = walk.secretKeys.get(key);
-  if (secret === undefined) walk.secretKeys.set(key, (secret = isSecretKey(key)));
-  return secret;
+/** A key as masked, learnt once per walk: one lookup per field of the objects that repeat it. */
+function keyIn(key: string, walk: Walk): string {
+  let clean = walk.keys.get(key);
+  if (clean === undefined) {
+    if (isSecretKey(key)) walk.secretKeys.add(key);
+    walk.keys.set(key, (clean = maskString(key, walk)));
+  }
+  return clean;
 }
 
-/** The name of a name/value pair: the first of name, key and header that is a string. */
-function pairNameOf(record: Record<string, unknown>): string | undefined {
+function isSecretKeyIn(key: string, walk: Walk): boolean {
+  keyIn(key, walk);
+  return walk.secretKeys.size > 0 && walk.secretKeys.has(key);
+}
+
+/**
+ * A name/value pair whose name is secret ({name: "Authorization", value: ...}): its name is
+ * the first of its name, key and header fields that is a string.
+ */
+function isSecretPair(keys: readonly string[], items: readonly unknown[], walk: Walk): boolean {
   for (const field of ["name", "key", "header"]) {
-    const name = record[field];
-    if (typeof name === "string") return name;
+    const name = items[keys.indexOf(field)];
+    if (typeof name === "string") return isSecretKeyIn(name, walk) || SECRET_PAIR_NAME.test(name);
   }
-  return undefined;
+  return false;
 }
 
 /**
@@ -232,19 +249,20 @@ function redactValueWith<T>(value: T, walk: Walk): T {
   }
   if (value && typeof value === "object") {
     const record = value as Record<string, unknown>;
-    const pairName = pairNameOf(record);
-    const secretPair =
-      pairName !== undefined && (isSecretKeyIn(pairName, walk) || SECRET_PAIR_NAME.test(pairName));
     const keys = Object.keys(record);
     const items = Object.values(record);
+    // Asked only of objects with a value or pending field: most have neither.
+    let secretPair: boolean | undefined;
     let out: Record<string, unknown> | undefined = isPlainData(record) ? undefined : {};
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!;
       const item = items[i];
-      const hidden = isSecretKeyIn(key, walk) || (secretPair && (key === "value" || key === "pending"));
-      const clean = hidden && !isEmpty(item) ? REDACTED : redactValueWith(item, walk);
       // Keys are text too where a guest writes them (guest-agent answers).
-      const cleanKey = maskString(key, walk);
+      const cleanKey = keyIn(key, walk);
+      const hidden =
+        (walk.secretKeys.size > 0 && walk.secretKeys.has(key)) ||
+        ((key === "value" || key === "pending") && (secretPair ??= isSecretPair(keys, items, walk)));
+      const clean = hidden && !isEmpty(item) ? REDACTED : redactValueWith(item, walk);
       if (out === undefined && (clean !== item || cleanKey !== key || key === "__proto__")) {
         out = {};
         for (let j = 0; j < i; j++) out[keys[j]!] = items[j];
@@ -301,15 +319,34 @@ function secretKeysWith<T>(value: T, literals: readonly string[]): T {
 }
 
 /**
+ * Redactors of the same secrets share their clean strings (the server's and the audit
+ * log's: a cursor the answer carried is clean when the next call's arguments bring it
+ * back). Keyed by a hash, so no secret sits in a table; a few sets per process.
+ */
+const cleanStringsBySecrets = new Map<string, Set<string>>();
+const MAX_SECRET_SETS = 16;
+
+function cleanStringsFor(literals: readonly string[]): Set<string> {
+  const key = createHash("sha256").update(JSON.stringify(literals)).digest("base64");
+  let clean = cleanStringsBySecrets.get(key);
+  if (!clean) {
+    if (cleanStringsBySecrets.size >= MAX_SECRET_SETS) cleanStringsBySecrets.clear();
+    cleanStringsBySecrets.set(key, (clean = new Set()));
+  }
+  return clean;
+}
+
+/**
  * The same rules bound to a fixed set of exact secrets (the configured token secrets):
  * `value` and `text` for data, `rendered` for text already made from redacted data.
  */
 export class Redactor {
   private readonly literals: readonly string[];
-  private readonly clean = new Set<string>();
+  private readonly clean: Set<string>;
 
   constructor(extraSecrets: readonly string[] = []) {
     this.literals = literalForms(extraSecrets);
+    this.clean = cleanStringsFor(this.literals);
   }
 
   /** A free-text string: every rule. */

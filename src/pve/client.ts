@@ -11,8 +11,6 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import type { TLSSocket } from "node:tls";
-import { promisify } from "node:util";
-import { gunzip } from "node:zlib";
 import type { buildConnector, Pool } from "undici";
 import type { Secret } from "../config/secret.js";
 import type { Config, TlsMode } from "../config/types.js";
@@ -20,8 +18,6 @@ import { PveApiError, PveInputError, PveTlsMismatchError, PveTransportError } fr
 import { assertCheckedPath, type CheckedApiPath } from "./api-path.js";
 import { checkPathParam, isPathParamName } from "./formats.js";
 import { Redactor } from "../redact.js";
-
-const gunzipAsync = promisify(gunzip);
 
 /** The HTTP methods of PVE's API (pveproxy answers anything else with 501). */
 export type ApiMethod = "GET" | "POST" | "PUT" | "DELETE";
@@ -212,7 +208,9 @@ export class PveTransport {
         headers: {
           Authorization: `PVEAPIToken=${this.#tokenId}=${this.#tokenSecret.reveal()}`,
           Accept: "application/json",
-          "Accept-Encoding": "gzip",
+          // No gzip: pveproxy compresses at zlib's best level, in one of its three workers;
+          // for a 2,000-guest /cluster/resources that is 28 ms to save 540 KB, 4 ms at 1 Gbit/s.
+          "Accept-Encoding": "identity",
           ...(payload ? { "Content-Type": "application/x-www-form-urlencoded" } : {}),
         },
         ...(payload ? { body: payload } : {}),
@@ -220,8 +218,8 @@ export class PveTransport {
       });
       status = response.statusCode;
       const raw = await readCapped(response.body, where);
-      const decoded = await decode(raw, response.headers, where);
-      return parseAnswer(response, decoded, method, path, where);
+      refuseEncoded(response.headers, where);
+      return parseAnswer(response, raw, method, path, where);
     } catch (err) {
       if (err instanceof PveApiError) throw err;
       if (signal?.aborted) throw signal.reason;
@@ -316,7 +314,7 @@ function header(headers: IncomingHttpHeaders, name: string): string {
 
 /**
  * Far above any real answer (a 10,000-guest /cluster/resources is ~3 MiB), low enough
- * that a broken or hostile endpoint cannot exhaust memory, gzip-expanded or not.
+ * that a broken or hostile endpoint cannot exhaust memory.
  */
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
@@ -332,15 +330,15 @@ async function readCapped(body: AsyncIterable<Buffer>, where: string): Promise<B
   return Buffer.concat(chunks);
 }
 
-async function decode(raw: Buffer, headers: IncomingHttpHeaders, where: string): Promise<Buffer> {
+/** We ask for no encoding: an encoded answer comes from something between us and PVE. */
+function refuseEncoded(headers: IncomingHttpHeaders, where: string): void {
   const encoding = header(headers, "content-encoding");
-  if (encoding === "" || encoding === "identity") return raw;
-  if (encoding !== "gzip") throw protocolError(where, `an unexpected Content-Encoding "${encoding}"`);
-  try {
-    return await gunzipAsync(raw, { maxOutputLength: MAX_RESPONSE_BYTES });
-  } catch {
-    throw protocolError(where, "a gzip body that does not decompress (truncated, or too large)");
-  }
+  if (encoding !== "" && encoding !== "identity")
+    throw protocolError(
+      where,
+      `a Content-Encoding "${encoding}" it was not asked for`,
+      "something in front of PVE compresses its answers unasked: turn that off, or point PROXMOX_HOST at the node",
+    );
 }
 
 function parseAnswer(

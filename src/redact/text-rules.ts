@@ -343,12 +343,10 @@ const SSH_PUBLIC_KEY =
   /(?:sk-)?(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-nistp\d{3})(?:@openssh\.com)?(?:%20|[ \t])+(?:[A-Za-z0-9+/=]|%(?!0[AaDd]|20)[0-9A-Fa-f]{2}){20,}/dg;
 const sshPublicKeys: SpanRule = (text) => matchSpans(text, SSH_PUBLIC_KEY);
 
-/** URL userinfo ("https://admin:S3cret@nas.lab" keeps the user) and secret-bearing URLs. */
+/** URL userinfo ("https://admin:S3cret@nas.lab" keeps the user) and secret-bearing URLs: each needs "://". */
 const URLS: [RegExp, number][] = [
   // The user may hold "@" itself ("backup@pbs:secret@pbs.lab"): the password is what precedes the last "@".
   [/[a-z][a-z0-9+.-]{0,20}:\/\/[^\s:/"'<>\\]{0,256}:([^\s@/"'<>\\]{1,256})@/dgi, 1],
-  // ntfy's e-mail publishing: the topic is the key ("ntfy-<topic>@ntfy.sh").
-  [/\bntfy-([\w-]+)@ntfy\.[\w.-]+/dgi, 1],
   // Discord, Slack, Teams/Office, Mattermost-style and Google Chat webhooks: the path is the key.
   [/\bhttps?:\/\/(?:[\w-]+\.)*discord(?:app)?\.com\/api\/webhooks\/\d+\/([\w-]+)/dgi, 1],
   [/\bhttps?:\/\/hooks\.slack\.com\/(?:services|workflows|triggers)\/([\w/-]+)/dgi, 1],
@@ -364,6 +362,11 @@ const URLS: [RegExp, number][] = [
     /\bhttps?:\/\/(?:ntfy\.sh|ntfy\.[\w.-]+|[\w.-]+\/ntfy)\/(?!(?:docs|app|static|login|signup|account|v1)\b)([^\s?#"'<>\\]+)/dgi,
     1,
   ],
+];
+/** Secret shapes of URLs without their scheme ("?token=...") and ntfy's e-mail addresses. */
+const URL_FREE_SHAPES: [RegExp, number][] = [
+  // ntfy's e-mail publishing: the topic is the key ("ntfy-<topic>@ntfy.sh").
+  [/\bntfy-([\w-]+)@ntfy\.[\w.-]+/dgi, 1],
   // Query parameters that carry a credential, in any URL.
   [
     /[?&;](?:access_token|auth_token|id_token|refresh_token|private_token|api[_-]?key|apikey|key|token|secret|client_secret|password|passwd|pass|pwd|auth|sig|signature|code|X-Amz-Signature|X-Amz-Credential)=([^\s&#"'<>\\]+)/dgi,
@@ -371,7 +374,9 @@ const URLS: [RegExp, number][] = [
   ],
 ];
 const secretUrls: SpanRule = function* (text) {
-  for (const [pattern, group] of URLS) yield* matchSpans(text, pattern, group);
+  // A text without "://" has no URL: most skip the scheme shapes at once.
+  if (text.includes("://")) for (const [pattern, group] of URLS) yield* matchSpans(text, pattern, group);
+  for (const [pattern, group] of URL_FREE_SHAPES) yield* matchSpans(text, pattern, group);
 };
 
 /** Password hashes (crypt(3)): $1$, $2b$, $5$, $6$, $y$ (yescrypt), $7$ (scrypt). */

@@ -82,8 +82,12 @@ function narrowToPassword(content: string, [start, end]: Span): Span {
   return password ? [start + password[0], start + password[1]] : [start, end];
 }
 
-/** Formats secretlint 12.0 does not cover, each anchored on its documented prefix. */
-const EXTRA_FORMATS: RegExp[] = [
+/**
+ * Formats secretlint 12.0 does not cover, each anchored on its documented prefix; a format
+ * whose literal comes later names it (`needs`): a text without it skips the format, which
+ * would otherwise try its leading character class at every position.
+ */
+const EXTRA_FORMATS: (RegExp | { needs: string; pattern: RegExp })[] = [
   /\bGR1348941[A-Za-z0-9_-]{20,}/dg, // GitLab runner registration token
   /\bgl(?:rt|ptt|dt|ft|imt|agent|oas|cbt|soat|ffct)-[A-Za-z0-9_-]{20,}/dg, // GitLab runner/trigger/deploy/feed/agent tokens
   /\bdo[por]_v1_[a-f0-9]{64}\b/dg, // DigitalOcean personal/OAuth/refresh tokens
@@ -113,11 +117,11 @@ const EXTRA_FORMATS: RegExp[] = [
   /\brnd_[A-Za-z0-9]{32,}\b/dg, // Render
   /\bbkua_[a-f0-9]{40}\b/dg, // Buildkite
   /\bCCIPAT_[A-Za-z0-9]{22}_[a-f0-9]{40}\b/dg, // CircleCI
-  /\b[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,}/dg, // Terraform Cloud
+  { needs: ".atlasv1.", pattern: /\b[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,}/dg }, // Terraform Cloud
   /\bsq0(?:atp|csp)-[A-Za-z0-9_-]{22,}/dg, // Square
   /\bSK[0-9a-f]{32}\b/dg, // Twilio API key
   /\bkey-[0-9a-f]{32}\b/dg, // Mailgun
-  /\b[0-9a-f]{32}-us\d{1,2}\b/dg, // Mailchimp
+  { needs: "-us", pattern: /\b[0-9a-f]{32}-us\d{1,2}\b/dg }, // Mailchimp
   /\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b/dg, // SendGrid
   /\bAGE-SECRET-KEY-1[0-9A-Z]{58}\b/dg, // age secret key
   /\bhv[sbr]\.[A-Za-z0-9_-]{24,}/dg, // HashiCorp Vault tokens
@@ -136,5 +140,8 @@ const EXTRA_FORMATS: RegExp[] = [
 
 export const vendorTokens: SpanRule = function* (text) {
   yield* secretlintSpans(text);
-  for (const pattern of EXTRA_FORMATS) yield* matchSpans(text, pattern);
+  for (const format of EXTRA_FORMATS) {
+    if (format instanceof RegExp) yield* matchSpans(text, format);
+    else if (text.includes(format.needs)) yield* matchSpans(text, format.pattern);
+  }
 };

@@ -1,10 +1,10 @@
 /**
  * Faults on demand, per path pattern: added latency, a hang before the headers,
- * a stall in the middle of the body, a connection reset, truncated JSON, or any
- * status code. Rules match the API path below /api2/json (after decoding).
+ * a stall in the middle of the body, a connection reset, truncated JSON, a body
+ * gzipped unasked (as a proxy in front of PVE might), or any status code. Rules match the API path below /api2/json (after decoding).
  */
 export interface FaultRule {
-  kind: "latency" | "hang" | "stall" | "reset" | "truncate" | "status";
+  kind: "latency" | "hang" | "stall" | "reset" | "truncate" | "gzip" | "status";
   /** Glob (`*` matches anything, also `/`) or a RegExp over the API path, e.g. "/nodes/*\/qemu". */
   path: string | RegExp;
   method?: string;

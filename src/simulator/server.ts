@@ -8,7 +8,7 @@
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { gzipSync } from "node:zlib";
+import { constants, gzipSync } from "node:zlib";
 import { API_SCHEMA } from "./api-schema.js";
 import type { ApiMethodSchema } from "./api-types.js";
 import { authenticate, csrfTokenValid, hasTokenHeader, type AuthResult } from "./auth.js";
@@ -133,7 +133,7 @@ async function handle(
       return sendError(res, new PveError(status, `${fault.message ?? "simulated failure"}\n`), o.cluster);
     }
   }
-  const bodyFault = faults.find((f) => f.kind === "stall" || f.kind === "truncate");
+  const bodyFault = faults.find((f) => f.kind === "stall" || f.kind === "truncate" || f.kind === "gzip");
   const fail = (err: PveError) => sendError(res, err, o.cluster, bodyFault);
 
   // pve-http-server refuses these while it reads the request head, before authentication.
@@ -362,8 +362,13 @@ function sendJson(
   };
   if (bodyFault?.kind === "truncate") {
     payload = payload.subarray(0, Math.max(1, Math.floor(payload.length / 2)));
-  } else if (payload.length > 1024 && /\bgzip\b/.test(String(acceptEncoding ?? "")) && !bodyFault) {
-    payload = gzipSync(payload);
+  } else if (
+    bodyFault?.kind === "gzip" ||
+    (payload.length > 1024 && /\bgzip\b/.test(String(acceptEncoding ?? "")) && !bodyFault)
+  ) {
+    // As pveproxy does (Compress::Zlib::memGzip): the best compression, so a gzip read
+    // costs here what it costs a real PVE (twice level 6's time for a large answer).
+    payload = gzipSync(payload, { level: constants.Z_BEST_COMPRESSION });
     headers["Content-Encoding"] = "gzip";
   }
   if (bodyFault?.kind === "stall") {
