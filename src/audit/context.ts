@@ -8,7 +8,7 @@ import { PveApiError } from "../pve/errors.js";
 import type { ClusterResource } from "../tools/cluster.js";
 import { holds, neededBy } from "../tools/visibility.js";
 import { READ_ONLY_PRIVILEGES } from "../token-check.js";
-import type { AuditContext, AuditReader, Finding, PathParams, Query } from "./types.js";
+import type { AuditContext, AuditReader, CheckFinding, PathParams, Query } from "./types.js";
 
 /** PVE's answer of GET /access/permissions: path -> privilege -> propagate flag. */
 type Permissions = Record<string, Record<string, number>>;
@@ -17,7 +17,7 @@ type Permissions = Record<string, Record<string, number>>;
 export const GAP_TITLE_PREFIX = "Could not check ";
 
 /** True for the findings that say what the audit could not see (they survive minSeverity). */
-export function isGapFinding(finding: Finding): boolean {
+export function isGapFinding(finding: Pick<CheckFinding, "title">): boolean {
   return finding.title.startsWith(GAP_TITLE_PREFIX);
 }
 
@@ -31,7 +31,7 @@ export function gapRemediation(needs: string): string {
   return `${[...new Set(writes)].join(" and ")} can change things, so a read-only token lacks it by design: check this by hand on the node or in the GUI`;
 }
 
-export function gapFinding(check: string, what: string, needs: string, remediation?: string): Finding {
+export function gapFinding(check: string, what: string, needs: string, remediation?: string): CheckFinding {
   return {
     check,
     severity: "info",
@@ -97,8 +97,8 @@ export class AuditRun {
   }
 
   /** A context for one check; its gaps and failures are collected for the report. */
-  contextFor(check: string): { ctx: AuditContext; gaps: Finding[]; failures: string[] } {
-    const gaps: Finding[] = [];
+  contextFor(check: string): { ctx: AuditContext; gaps: CheckFinding[]; failures: string[] } {
+    const gaps: CheckFinding[] = [];
     const failures: string[] = [];
     const seenGaps = new Set<string>();
     const gap = (what: string, needs: string, remediation?: string) => {

@@ -5,6 +5,7 @@
 import { cleanText, LIMITS } from "../untrusted.js";
 import { isGapFinding } from "./context.js";
 import { SEVERITIES, type AuditReport, type Finding, type Severity } from "./types.js";
+import type { WaivedReport } from "./waivers.js";
 
 const COLORS: Record<Severity, string> = {
   critical: "\x1b[1;31m",
@@ -64,8 +65,14 @@ function headline(report: AuditReport): string {
   );
 }
 
-/** For people: grouped by severity, a header per group, one block per finding; ANSI colour when color=true. */
-export function formatReport(report: AuditReport, options: { color?: boolean } = {}): string {
+/**
+ * For people: grouped by severity, a header per group, one block per finding; then the
+ * waived findings and the waivers that matched nothing, if any; ANSI colour when color=true.
+ */
+export function formatReport(
+  report: AuditReport & Partial<Pick<WaivedReport, "waived" | "unusedWaivers">>,
+  options: { color?: boolean } = {},
+): string {
   const paint = (severity: Severity, text: string) =>
     options.color ? `${COLORS[severity]}${text}${RESET}` : text;
   const bold = (text: string) => (options.color ? `${BOLD}${text}${RESET}` : text);
@@ -75,7 +82,7 @@ export function formatReport(report: AuditReport, options: { color?: boolean } =
     if (group.length === 0) continue;
     lines.push(paint(severity, `${severity.toUpperCase()} (${group.length})`));
     for (const f of group) {
-      lines.push(`  ${paint(severity, `[${f.check}]`)} ${f.title}`);
+      lines.push(`  ${paint(severity, `[${f.code} ${f.check}]`)} ${f.title}`);
       lines.push(`      object: ${f.object}`);
       lines.push(`      seen:   ${f.evidence}`);
       lines.push(`      fix:    ${f.remediation}`);
@@ -83,6 +90,24 @@ export function formatReport(report: AuditReport, options: { color?: boolean } =
     lines.push("");
   }
   if (report.findings.length === 0) lines.push("No findings.", "");
+  const { waived = [], unusedWaivers = [] } = report;
+  if (waived.length > 0) {
+    lines.push(bold(`WAIVED (${waived.length}): accepted until their waiver expires`));
+    for (const f of waived) {
+      lines.push(`  [${f.code} ${f.check}] ${f.title}`);
+      lines.push(`      until:  ${f.waiver.expires}: ${f.waiver.reason}`);
+    }
+    lines.push("");
+  }
+  if (unusedWaivers.length > 0) {
+    lines.push(
+      bold(
+        `WAIVERS THAT MATCH NO FINDING (${unusedWaivers.length}): fixed, or renamed; remove or correct them`,
+      ),
+    );
+    for (const w of unusedWaivers) lines.push(`  ${w.code} ${w.object} (until ${w.expires})`);
+    lines.push("");
+  }
   if (report.errors.length > 0) {
     lines.push(bold(`CHECKS THAT FAILED (${report.errors.length}): their results are incomplete`));
     for (const e of report.errors) lines.push(`  [${e.check}] ${e.message}`);

@@ -13,6 +13,7 @@ import {
   type AuditCheck,
   type AuditReader,
   type AuditReport,
+  type CheckFinding,
   type Finding,
   type RunAuditOptions,
 } from "./types.js";
@@ -36,7 +37,7 @@ export function selectChecks(ids: readonly string[] | undefined): readonly Audit
 const rank = (s: Finding["severity"]) => SEVERITIES.indexOf(s);
 
 /** Most severe first, then check id, then object (numbers in order: VM 99 before VM 100). */
-export function compareFindings(a: Finding, b: Finding): number {
+export function compareFindings(a: CheckFinding, b: CheckFinding): number {
   return (
     rank(a.severity) - rank(b.severity) ||
     (a.check < b.check ? -1 : a.check > b.check ? 1 : 0) ||
@@ -56,7 +57,7 @@ export async function runAudit(pve: AuditReader, options: RunAuditOptions = {}):
 
   const results = await mapLimit(checks, concurrency, async (check) => {
     const { ctx, gaps, failures } = run.contextFor(check.id);
-    let findings: Finding[] = [];
+    let findings: CheckFinding[] = [];
     try {
       findings = await check.run(ctx);
     } catch (err) {
@@ -89,10 +90,9 @@ export async function runAudit(pve: AuditReader, options: RunAuditOptions = {}):
       return true;
     });
   const minRank = options.minSeverity ? rank(options.minSeverity) : SEVERITIES.length;
-  const findings = [
-    ...results.flatMap((r) => r.findings).filter((f) => rank(f.severity) <= minRank),
-    ...gaps,
-  ].sort(compareFindings);
+  const findings = [...results.flatMap((r) => r.findings).filter((f) => rank(f.severity) <= minRank), ...gaps]
+    .map(withCode)
+    .sort(compareFindings);
 
   return {
     generatedAt: now.toISOString(),
@@ -101,6 +101,15 @@ export async function runAudit(pve: AuditReader, options: RunAuditOptions = {}):
     findings,
     errors: results.flatMap((r) => r.failures.map((message) => ({ check: r.check.id, message }))),
   };
+}
+
+const CODES = new Map(AUDIT_CHECKS.map((check) => [check.id, check.code]));
+
+/** A check's finding with the check's stable code, first, as the report shows it. */
+function withCode(finding: CheckFinding): Finding {
+  const code = CODES.get(finding.check);
+  if (!code) throw new Error(`a finding of an unknown check ${finding.check}`);
+  return { code, ...finding };
 }
 
 /** The cluster's name from /cluster/status (cached when cluster-quorum ran), null if not visible. */

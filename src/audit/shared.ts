@@ -6,7 +6,7 @@
 import { PveApiError } from "../pve/errors.js";
 import { isGuest, offlineNodesOf, type ClusterResource, type PveTask } from "../tools/cluster.js";
 import { cleanText, LIMITS } from "../untrusted.js";
-import type { AuditContext, Finding } from "./types.js";
+import type { AuditContext, CheckFinding } from "./types.js";
 
 export const DAY = 86_400;
 
@@ -255,7 +255,7 @@ export function taskRunning(t: PveTask): boolean {
  */
 export const MAX_GUESTS_INSPECTED = 500;
 
-export function inspectedGuests(check: string, list: Guest[]): { guests: Guest[]; note: Finding[] } {
+export function inspectedGuests(check: string, list: Guest[]): { guests: Guest[]; note: CheckFinding[] } {
   if (list.length <= MAX_GUESTS_INSPECTED) return { guests: list, note: [] };
   const guests = list.slice(0, MAX_GUESTS_INSPECTED);
   const last = guests[guests.length - 1]!;

@@ -12,6 +12,8 @@ export type Severity = "critical" | "high" | "medium" | "low" | "info";
 export const SEVERITIES: readonly Severity[] = ["critical", "high", "medium", "low", "info"];
 
 export interface Finding {
+  /** The check's stable code, e.g. "PVE-ACC-001": waivers and SARIF name findings by it. */
+  code: string;
   /** Check id, e.g. "token-privsep". */
   check: string;
   severity: Severity;
@@ -25,14 +27,25 @@ export interface Finding {
   remediation: string;
 }
 
+/** A finding as a check makes it: the run adds the check's code. */
+export type CheckFinding = Omit<Finding, "code">;
+
 export interface AuditCheck {
   id: string;
+  /**
+   * Stable for good (waivers and CI systems refer to it): PVE-<area>-<number>, the areas
+   * being ACC access, FWL firewall, UPD updates, NOD nodes, CLU cluster, STO storage,
+   * BAK backups, GST guests.
+   */
+  code: string;
   /** The severity of a typical finding (a finding may carry another one, e.g. "critical" for the worst case). */
   severity: Severity;
   title: string;
   /** What the check needs to see everything: "Sys.Audit on /access". */
   needs: string;
-  run(ctx: AuditContext): Promise<Finding[]>;
+  /** Where to read up on it: chapters of the PVE admin guide, wiki pages. */
+  references: readonly string[];
+  run(ctx: AuditContext): Promise<CheckFinding[]>;
 }
 
 export interface AuditReport {

@@ -3,8 +3,17 @@
  * colour on a terminal) or as JSON, with an exit code for cron and CI:
  * 0 no finding at or above high, 1 findings at or above high, 2 the audit could not run.
  */
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { cleanReport, REPORT_STYLES } from "../audit/format.js";
+import { toSarif } from "../audit/sarif.js";
+import {
+  applyWaivers,
+  DEFAULT_WAIVERS_FILE,
+  readWaivers,
+  WaiverFileError,
+  type Waiver,
+} from "../audit/waivers.js";
 import { runAudit, SEVERITIES, formatReport, type AuditReport, type Severity } from "../audit/index.js";
 import { ConfigError } from "../config/load.js";
 import type { Config } from "../config/types.js";
@@ -15,15 +24,26 @@ import { PrivilegedTokenError, TokenCheck } from "../token-check.js";
 import { oneLine, processIo, setUp, useColor, type CommandIo, type CommandSetup } from "./setup.js";
 import { terminalIo } from "./terminal.js";
 
-export const AUDIT_USAGE = `Usage: proxmox-mcp audit [--json] [--min-severity S] [--demo]
+export const AUDIT_USAGE = `Usage: proxmox-mcp audit [--format text|json|sarif] [--min-severity S] [--waivers FILE] [--demo]
 
 Runs the security audit with the read token (configured as for serve) and prints the
 findings grouped by severity.
-  --json             print the report as JSON instead
+  --format F         text (default), json (the report; docs/audit-report.schema.json),
+                     or sarif (SARIF 2.1.0, for CI systems); --json is --format json
   --min-severity S   leave out findings below S (${SEVERITIES.join(", ")})
+  --waivers FILE     accepted findings (code, object, reason, expires): listed as waived
+                     until they expire; default ${DEFAULT_WAIVERS_FILE} when it exists
   --demo             audit the built-in simulated cluster (no Proxmox needed)
 Exit code: 0 no finding at or above high, 1 findings at or above high, 2 the audit
-could not run (configuration, connection, token) or some of its checks could not.`;
+could not run (configuration, connection, token, waivers file) or some of its checks
+could not. Waived findings do not count.`;
+
+const FORMATS = ["text", "json", "sarif"] as const;
+type Format = (typeof FORMATS)[number];
+
+const VERSION = (
+  JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
+).version;
 
 export const EXIT_CLEAN = 0;
 export const EXIT_FINDINGS = 1;
@@ -45,6 +65,8 @@ export async function runAuditCommand(argv: string[], terminal: CommandIo = proc
       args: argv,
       options: {
         json: { type: "boolean" },
+        format: { type: "string" },
+        waivers: { type: "string" },
         "min-severity": { type: "string" },
         demo: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -62,6 +84,23 @@ export async function runAuditCommand(argv: string[], terminal: CommandIo = proc
   const minSeverity = values["min-severity"];
   if (minSeverity !== undefined && !isSeverity(minSeverity)) {
     return fail(`--min-severity must be one of ${SEVERITIES.join(", ")} (example: --min-severity high)`);
+  }
+  if (values.json && values.format !== undefined && values.format !== "json") {
+    return fail(`--json and --format ${oneLine(values.format).slice(0, 20)} disagree: give one of them`);
+  }
+  const format = values.json ? "json" : (values.format ?? "text");
+  if (!isFormat(format))
+    return fail(`--format must be one of ${FORMATS.join(", ")} (example: --format sarif)`);
+  let waivers: Waiver[];
+  try {
+    waivers =
+      (values.waivers === undefined
+        ? readWaivers(DEFAULT_WAIVERS_FILE, { optional: true })
+        : readWaivers(values.waivers)) ?? [];
+  } catch (err) {
+    if (!(err instanceof WaiverFileError)) throw err;
+    for (const problem of err.message.split("\n")) io.stderr.write(`proxmox-mcp audit: ${problem}\n`);
+    return EXIT_CANNOT_RUN;
   }
 
   let setup: CommandSetup;
@@ -81,13 +120,16 @@ export async function runAuditCommand(argv: string[], terminal: CommandIo = proc
   try {
     const audited = await audit(pve, config, minSeverity, io);
     if (typeof audited === "number") return audited;
-    const report = cleanReport(audited);
+    const report = applyWaivers(cleanReport(audited), waivers, new Date(audited.generatedAt));
     // What goes to a terminal or a file follows the server's rules: no secret, ever.
     const redactor = new Redactor([config.tokenSecret.reveal()]);
+    const json = (value: object) => `${JSON.stringify(redactor.value(value), null, 2)}\n`;
     io.stdout.write(
-      values.json
-        ? `${JSON.stringify(redactor.value(report), null, 2)}\n`
-        : `${redactor.rendered(formatReport(report, { color: useColor(io) })).trimEnd()}\n`,
+      format === "json"
+        ? json(report)
+        : format === "sarif"
+          ? json(toSarif(report, { version: VERSION }))
+          : `${redactor.rendered(formatReport(report, { color: useColor(io) })).trimEnd()}\n`,
     );
     if (report.findings.some((f) => FAILING.has(f.severity))) return EXIT_FINDINGS;
     // "Clean" is claimed only for an audit that ran in full.
@@ -136,6 +178,10 @@ async function audit(
   } catch (err) {
     return cannotRun(`the audit failed: ${explainError(err, config)}`);
   }
+}
+
+function isFormat(value: string): value is Format {
+  return (FORMATS as readonly string[]).includes(value);
 }
 
 function isSeverity(value: string): value is Severity {

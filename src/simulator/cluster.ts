@@ -312,7 +312,9 @@ export class Cluster {
 
   /** Config text digest: PVE answers the sha1 of the file content. */
   guestDigest(g: GuestState): string {
-    return sha1(JSON.stringify([g.vmid, g.name, g.tags ?? "", g.config]));
+    return sha1(
+      JSON.stringify([g.vmid, g.name, g.tags ?? "", g.config, ...(g.rawLxc.length > 0 ? [g.rawLxc] : [])]),
+    );
   }
 
   /** Starts a task that ends after `taskDurationMs` with the given outcome. */

@@ -278,6 +278,11 @@ const guestSchema = z
     pid: z.number().int().positive().optional(),
     /** Config keys beyond name/tags (which come from the fields above). */
     config: z.record(z.string(), configValue).default({}),
+    /**
+     * A container's raw LXC keys (lxc.* lines of its config file), in order; PVE's config
+     * answer lists them as `lxc: [[key, value], ...]`.
+     */
+    rawLxc: z.array(z.tuple([z.string().regex(/^lxc\./), z.string()])).default([]),
     snapshots: z.array(snapshotSchema).default([]),
     firewall: firewall.optional(),
     /** QEMU guest agent as seen from inside the guest (qemu only). */

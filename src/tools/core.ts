@@ -534,6 +534,18 @@ export const getVmStatus = defineTool({
   },
 });
 
+/**
+ * A config value that is not a string or a number: a container's raw LXC keys come as
+ * [[key, value], ...] and are shown as the config file has them, one "key: value" line
+ * each; anything else PVE might add is shown as JSON rather than refused.
+ */
+function configLines(value: unknown): string {
+  if (Array.isArray(value) && value.every((line) => Array.isArray(line) && line.length === 2)) {
+    return (value as unknown[][]).map(([key, setting]) => `${String(key)}: ${String(setting)}`).join("\n");
+  }
+  return JSON.stringify(value) ?? "";
+}
+
 export const getVmConfig = defineTool({
   name: "get_vm_config",
   title: "VM or container configuration",
@@ -551,7 +563,7 @@ export const getVmConfig = defineTool({
   needs: [{ path: "/vms/{vmid}", privileges: ["VM.Audit"] }],
   async handle({ vmid, node }, ctx) {
     const g = await locateGuest(ctx.pve, vmid, node, ctx.signal);
-    const raw = await ctx.pve.get<Record<string, string | number>>(
+    const raw = await ctx.pve.get<Record<string, unknown>>(
       `/nodes/{node}/${g.type}/{vmid}/config`,
       { node: g.node, vmid },
       // Without current=1 PVE answers the config with pending changes applied.
@@ -561,9 +573,11 @@ export const getVmConfig = defineTool({
     for (const [key, value] of Object.entries(raw)) {
       if (key === "digest") continue;
       cleaned[key] =
-        typeof value === "string"
-          ? cleanText(value, key === "description" ? LIMITS.description : 2000, key === "description")
-          : value;
+        typeof value === "number"
+          ? value
+          : typeof value === "string"
+            ? cleanText(value, key === "description" ? LIMITS.description : 2000, key === "description")
+            : cleanText(configLines(value), 4000, true);
     }
     // Text and structured output come from the same redacted config: key rules (sshkeys,
     // cipassword, *_password...) and value patterns apply to both alike.

@@ -403,7 +403,14 @@ const NVME_LINES =
 const OK_HEALTH = new Set(["PASSED", "OK"]);
 /** smartctl's WHEN_FAILED column. */
 const FAIL_TEXT: Record<string, string> = { NOW: " FAILING NOW", Past: " failed in the past", "-": "" };
-const LOW_WEAROUT = 10;
+/** PVE's `wearout` is the rated life left, in % (the GUI shows 100 minus it as "Wearout"). */
+export const LOW_WEAROUT = 10;
+
+/** A disk's wearout as a number; null where PVE has none ("N/A" for spinning disks). */
+export function wearoutOf(value: number | string | undefined): number | null {
+  if (typeof value === "number") return value;
+  return value !== undefined && value !== "" && Number.isFinite(Number(value)) ? Number(value) : null;
+}
 
 const smartSchema = z.object({
   health: z.string().optional(),
@@ -504,12 +511,7 @@ export const getDisks = defineTool({
     const disks = list
       .map((d) => {
         const health = cleanText(d.health ?? "UNKNOWN", 20);
-        const wearout =
-          typeof d.wearout === "number"
-            ? d.wearout
-            : Number.isFinite(Number(d.wearout)) && d.wearout !== "" && d.wearout !== undefined
-              ? Number(d.wearout)
-              : null;
+        const wearout = wearoutOf(d.wearout);
         const issues = [
           ...(!OK_HEALTH.has(health) && health !== "UNKNOWN"
             ? [`SMART health ${health}: back up its data and replace it`]

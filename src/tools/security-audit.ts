@@ -6,26 +6,18 @@
  */
 import { z } from "zod";
 import { cleanReport } from "../audit/format.js";
-import { formatReportCompact, runAudit, severityCounts, SEVERITIES, type Severity } from "../audit/index.js";
+import { formatReportCompact, runAudit, severityCounts } from "../audit/index.js";
+import { findingSchema, severitySchema } from "../audit/report-schema.js";
 import { defineTool, type AnyTool } from "./define.js";
 import { paginate, pagingInput, pagingOutput, PAGED_RESULT_CHARS } from "./paging.js";
 
-const severity = z.enum(SEVERITIES as [Severity, ...Severity[]]);
-
-const findingSchema = z.object({
-  check: z.string(),
-  severity,
-  title: z.string(),
-  object: z.string(),
-  evidence: z.string(),
-  remediation: z.string(),
-});
+const severity = severitySchema;
 
 export const securityAudit = defineTool({
   name: "security_audit",
   title: "Security audit",
   description:
-    "Audit of tokens, TFA, ACLs, firewall, certificates, updates, backups, snapshots, storage, quorum, HA, failed tasks, EOL: one line per finding with its fix, plus what this token could not see.",
+    "Audit of tokens, TFA, ACLs, firewall, certificates, updates, backups, containers, disks, storage, HA, failed tasks, EOL: one line per finding with its fix, plus what this token could not see.",
   toolset: "security",
   tier: "read",
   alwaysLoad: true,

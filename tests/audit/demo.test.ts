@@ -112,6 +112,36 @@ describe("demo, root token: every planted problem is found, naming its object", 
     for (const fine of ["VM 100", "VM 103", "CT 202", "VM 9000"]) expect(flagged).not.toContain(fine);
   });
 
+  it("containers: privileged ones (CT 206 by default, CT 208 with nesting) and CT 207's raw keys; decoys pass", () => {
+    expect(objects(root, "ct-privileged")).toEqual(["CT 206", "CT 208"]);
+    expect(objects(root, "ct-privileged-features")).toEqual(["CT 208"]);
+    expect(objects(root, "ct-raw-lxc")).toEqual(["CT 207"]);
+    expect(one(root, "ct-raw-lxc", "CT 207").evidence).toContain("AppArmor off");
+  });
+
+  it("disks left out of backups: VM 103's backup=0 disk, CT 200's mount point; CT 205's (backup=1) is in", () => {
+    expect(objects(root, "backup-excluded-disk")).toEqual(["CT 200", "VM 103"]);
+    expect(one(root, "backup-excluded-disk", "VM 103").evidence).toBe(
+      "in job(s) backup-9e1d4c7a-2b6f, but not in the backup: scsi1 (local-lvm:vm-103-disk-1, backup=0)",
+    );
+    expect(one(root, "backup-excluded-disk", "CT 200").evidence).toContain("mp0 (local-lvm:vm-200-disk-1");
+  });
+
+  it("a worn-out SSD (pve1 /dev/sdb, 7 % left); pve2's at 91 % is fine", () => {
+    expect(objects(root, "ssd-wearout")).toEqual(["/dev/sdb on pve1"]);
+  });
+
+  it("production-tagged guests without protection: VM 100 and VM 103, not the protected VM 104", () => {
+    expect(objects(root, "guest-unprotected")).toEqual(["VM 100", "VM 103"]);
+  });
+
+  it("filtering guest firewalls that allow spoofing (ipfilter off); CT 202 has ipfilter on", () => {
+    expect(objects(root, "firewall-guest-spoofing")).toEqual(["VM 100", "VM 103"]);
+    expect(one(root, "firewall-guest-spoofing", "VM 100").remediation).toContain(
+      "pvesh create /nodes/pve1/qemu/100/firewall/ipset --name ipfilter-net0",
+    );
+  });
+
   it("pve2's custom pveproxy certificate expires in 12 days", () => {
     const f = one(root, "cert-expiry", "pveproxy-ssl.pem on pve2");
     expect(f.title).toContain("expires in 12 d");

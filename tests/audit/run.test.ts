@@ -214,6 +214,7 @@ describe("aborts", () => {
 
 describe("formats", () => {
   const finding = (over: Partial<Finding>): Finding => ({
+    code: "PVE-ACC-003",
     check: "token-expiry",
     severity: "low",
     title: "Token a@pve!x never expires",
@@ -228,6 +229,7 @@ describe("formats", () => {
     checksRun: 3,
     findings: [
       finding({
+        code: "PVE-ACC-006",
         check: "acl-broad-admin",
         severity: "critical",
         title: "Group @g holds Administrator on /",
@@ -236,6 +238,7 @@ describe("formats", () => {
       finding({}),
       finding({ title: "Token b@pve!y never expires", object: "b@pve!y" }),
       finding({
+        code: "PVE-UPD-001",
         check: "updates-pending",
         severity: "info",
         title: "Could not check pending updates on pve1: needs Sys.Modify on /nodes/pve1",
@@ -262,7 +265,7 @@ describe("formats", () => {
     const text = formatReport(report);
     expect(text).not.toContain("\x1b[");
     expect(text).toContain(
-      "CRITICAL (1)\n  [acl-broad-admin] Group @g holds Administrator on /\n      object: @g\n",
+      "CRITICAL (1)\n  [PVE-ACC-006 acl-broad-admin] Group @g holds Administrator on /\n      object: @g\n",
     );
     expect(text).toContain("LOW (2)\n");
     expect(text).toContain("INFO (1)\n");
@@ -298,6 +301,24 @@ describe("the check table", () => {
       expect(check.title.length).toBeGreaterThan(10);
       expect(check.needs.length).toBeGreaterThan(5);
     }
+  });
+
+  it("every check has a unique stable code of its area and where to read up", () => {
+    const codes = AUDIT_CHECKS.map((c) => c.code);
+    expect(new Set(codes).size).toBe(codes.length);
+    for (const check of AUDIT_CHECKS) {
+      expect(check.code).toMatch(/^PVE-(?:ACC|FWL|UPD|NOD|CLU|STO|BAK|GST|CTR)-\d{3}$/);
+      expect(check.references.length).toBeGreaterThan(0);
+      for (const url of check.references) expect(url).toMatch(/^https:\/\/pve\.proxmox\.com\//);
+    }
+  });
+
+  it("every finding carries the code of its check, gaps included", async () => {
+    const report = await runAudit(auditor);
+    const codeOf = new Map(AUDIT_CHECKS.map((c) => [c.id, c.code]));
+    expect(report.findings.length).toBeGreaterThan(10);
+    expect(report.findings.some(isGapFinding)).toBe(true);
+    for (const f of report.findings) expect(f.code).toBe(codeOf.get(f.check));
   });
 
   it("the issue's list is covered", () => {

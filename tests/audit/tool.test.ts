@@ -73,8 +73,10 @@ describe("security_audit", () => {
 
     // Token cost on the demo (reported in the closing note): bounded, so a regression shows.
     const json = JSON.stringify(res.structuredContent);
-    expect(res.text.length).toBeLessThan(10_000);
-    expect(json.length).toBeLessThan(24_000);
+    // Grows with the checks (36 checks, 76 findings here): about 140 characters of text a
+    // finding, one line each.
+    expect(res.text.length).toBeLessThan(12_000);
+    expect(json.length).toBeLessThan(30_000);
   });
 
   it("min_severity and checks narrow the answer; gaps stay", async () => {

@@ -3,8 +3,18 @@
  * JSON, --min-severity, colour only on a terminal, the token check as serve runs it,
  * and the exit code: 0 nothing at or above high, 1 findings at or above high, 2 could not run.
  */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { isGapFinding, SEVERITIES, type AuditReport, type Finding } from "../../src/audit/index.js";
+import {
+  AUDIT_CHECKS,
+  isGapFinding,
+  SEVERITIES,
+  type AuditReport,
+  type Finding,
+} from "../../src/audit/index.js";
+import { reportSchema } from "../../src/audit/report-schema.js";
 import { runAuditCommand } from "../../src/commands/audit.js";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";
 import { simEnv } from "../e2e/harness.js";
@@ -151,3 +161,188 @@ describe("audit", () => {
     expect(stdout).toContain("Exit code: 0");
   });
 });
+
+describe("report formats", () => {
+  it("--format json is the report as docs/audit-report.schema.json describes it", async () => {
+    const { code, stdout } = await audit(["--format", "json"]);
+    expect(code).toBe(1);
+    const report = reportSchema.strict().parse(JSON.parse(stdout));
+    expect(report.waived).toEqual([]);
+    expect(report.unusedWaivers).toEqual([]);
+    expect(report.findings.every((f) => /^PVE-[A-Z]{3}-\d{3}$/.test(f.code))).toBe(true);
+  });
+
+  it("--format sarif: SARIF 2.1.0 with one rule per check and one result per finding", async () => {
+    const { code, stdout } = await audit(["--format", "sarif"]);
+    expect(code).toBe(1);
+    const sarif = JSON.parse(stdout) as Sarif;
+    expect(sarif.version).toBe("2.1.0");
+    expect(sarif.$schema).toBe("https://json.schemastore.org/sarif-2.1.0.json");
+    expect(sarif.runs).toHaveLength(1);
+    const [run] = sarif.runs;
+    const { rules } = run!.tool.driver;
+    expect(rules.map((r) => r.id)).toEqual(AUDIT_CHECKS.map((c) => c.code));
+    for (const rule of rules) {
+      expect(rule.shortDescription.text.length).toBeGreaterThan(10);
+      expect(rule.helpUri).toMatch(/^https:\/\//);
+      expect(["error", "warning", "note"]).toContain(rule.defaultConfiguration.level);
+      expect(Number(rule.properties["security-severity"])).toBeGreaterThanOrEqual(0);
+    }
+    const report = JSON.parse((await audit(["--json"])).stdout) as AuditReport;
+    expect(run!.results).toHaveLength(report.findings.length);
+    const fingerprints = new Set<string>();
+    for (const result of run!.results) {
+      expect(rules[result.ruleIndex]?.id).toBe(result.ruleId);
+      expect(["error", "warning", "note"]).toContain(result.level);
+      expect(result.message.text.length).toBeGreaterThan(0);
+      expect(result.locations[0]?.logicalLocations[0]?.name).toBeTruthy();
+      fingerprints.add(result.partialFingerprints["proxmoxFinding/v1"]!);
+    }
+    // One fingerprint per finding (code and object), stable from run to run.
+    expect(fingerprints.size).toBe(new Set(report.findings.map((f) => `${f.code} ${f.object}`)).size);
+    const again = JSON.parse((await audit(["--format", "sarif"])).stdout) as Sarif;
+    expect(again.runs[0]!.results.map((r) => r.partialFingerprints["proxmoxFinding/v1"]).sort()).toEqual(
+      run!.results.map((r) => r.partialFingerprints["proxmoxFinding/v1"]).sort(),
+    );
+    expect(run!.invocations[0]!.executionSuccessful).toBe(report.errors.length === 0);
+  });
+
+  it("--json and another --format disagree; an unknown format is refused", async () => {
+    const both = await audit(["--json", "--format", "sarif"]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("--json and --format sarif disagree");
+    const unknown = await audit(["--format", "xml"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("--format must be one of text, json, sarif");
+    expect(sim.requests()).toEqual([]);
+  });
+});
+
+describe("waivers", () => {
+  const dir = mkdtempSync(join(tmpdir(), "audit-waivers-"));
+  const write = (name: string, content: unknown) => {
+    const file = join(dir, name);
+    writeFileSync(file, typeof content === "string" ? content : JSON.stringify(content));
+    return file;
+  };
+
+  it("a waived finding is listed as waived; an expired waiver's finding is back; an unused waiver is named", async () => {
+    const report = JSON.parse((await audit(["--json"])).stdout) as AuditReport;
+    const [accepted, lapsed] = report.findings.filter((f) => !isGapFinding(f) && f.severity !== "info");
+    const file = write("waivers.json", {
+      _comment: "reviewed 2026-12-01",
+      waivers: [
+        {
+          code: accepted!.code,
+          object: accepted!.object,
+          reason: "known, tracked in LAB-42",
+          expires: "2099-12-31",
+        },
+        { code: lapsed!.code, object: lapsed!.object, reason: "was temporary", expires: "2020-01-31" },
+        { code: "PVE-FWL-004", object: "VM 999999", reason: "long gone", expires: "2099-01-01" },
+      ],
+    });
+    const { stdout } = await audit(["--json", "--waivers", file]);
+    const waivedReport = reportSchema.strict().parse(JSON.parse(stdout));
+    const key = (f: { code: string; object: string }) => `${f.code} ${f.object}`;
+    expect(waivedReport.waived.map(key)).toEqual([key(accepted!)]);
+    expect(waivedReport.waived[0]!.waiver).toEqual({
+      reason: "known, tracked in LAB-42",
+      expires: "2099-12-31",
+    });
+    expect(waivedReport.findings.map(key)).not.toContain(key(accepted!));
+    expect(waivedReport.findings.length).toBe(report.findings.length - 1);
+    const back = waivedReport.findings.find((f) => key(f) === key(lapsed!));
+    expect(back?.evidence).toMatch(/\(its waiver expired 2020-01-31\)$/);
+    expect(waivedReport.unusedWaivers.map(key)).toEqual(["PVE-FWL-004 VM 999999"]);
+
+    const text = (await audit(["--waivers", file])).stdout;
+    expect(text).toContain(
+      `WAIVED (1): accepted until their waiver expires\n  [${accepted!.code} ${accepted!.check}]`,
+    );
+    expect(text).toContain("      until:  2099-12-31: known, tracked in LAB-42");
+    expect(text).toContain("WAIVERS THAT MATCH NO FINDING (1)");
+
+    const sarif = JSON.parse((await audit(["--format", "sarif", "--waivers", file])).stdout) as Sarif;
+    const suppressed = sarif.runs[0]!.results.filter((r) => r.suppressions);
+    expect(suppressed).toHaveLength(1);
+    expect(suppressed[0]!.suppressions![0]).toEqual({
+      kind: "external",
+      status: "accepted",
+      justification: "known, tracked in LAB-42 (waived until 2099-12-31)",
+    });
+  });
+
+  it("waiving every finding at or above high makes the exit code 0 or 2, not 1", async () => {
+    const report = JSON.parse((await audit(["--json"])).stdout) as AuditReport;
+    const serious = report.findings.filter(
+      (f) => SEVERITIES.indexOf(f.severity) <= SEVERITIES.indexOf("high"),
+    );
+    const file = write("serious.json", {
+      waivers: serious.map((f) => ({
+        code: f.code,
+        object: f.object,
+        reason: "accepted risk",
+        expires: "2099-01-01",
+      })),
+    });
+    const { code } = await audit(["--waivers", file]);
+    expect(code).toBe(report.errors.length > 0 ? 2 : 0);
+  });
+
+  it("a broken waivers file: exit 2 before any request, every problem with where it is", async () => {
+    const file = write("broken.json", {
+      waivers: [
+        { code: "PVE-XXX-001", object: "a", reason: "r", expires: "2027-01-01" },
+        { code: "PVE-ACC-003", object: "", reason: " ", expires: "2027-02-30" },
+        { code: "PVE-ACC-003", object: "b", reason: "r", expires: "2027-01-01", expiry: "typo" },
+      ],
+      waiver: [],
+    });
+    const { code, stdout, stderr } = await audit(["--waivers", file]);
+    expect(code).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr).toContain(`${file}: unknown key "waiver"`);
+    expect(stderr).toContain(`${file}: waiver 1: code must be the code of an audit check`);
+    expect(stderr).toContain(`${file}: waiver 2: object must name the finding's object`);
+    expect(stderr).toContain(`${file}: waiver 2: reason must say why the finding is accepted`);
+    expect(stderr).toContain(`${file}: waiver 2: expires must be a date YYYY-MM-DD`);
+    expect(stderr).toContain(
+      `${file}: waiver 3: unknown key(s) "expiry": a waiver has code, object, reason and expires`,
+    );
+    expect(sim.requests()).toEqual([]);
+    const missing = await audit(["--waivers", join(dir, "nope.json")]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`cannot read the waivers file ${join(dir, "nope.json")}`);
+    const notJson = await audit(["--waivers", write("text.json", "{ waivers: [")]);
+    expect(notJson.stderr).toMatch(/text\.json is not JSON/);
+  });
+});
+
+interface Sarif {
+  $schema: string;
+  version: string;
+  runs: {
+    tool: {
+      driver: {
+        rules: {
+          id: string;
+          shortDescription: { text: string };
+          helpUri: string;
+          defaultConfiguration: { level: string };
+          properties: Record<string, string>;
+        }[];
+      };
+    };
+    invocations: { executionSuccessful: boolean }[];
+    results: {
+      ruleId: string;
+      ruleIndex: number;
+      level: string;
+      message: { text: string };
+      locations: { logicalLocations: { name: string }[] }[];
+      partialFingerprints: Record<string, string>;
+      suppressions?: { kind: string; status: string; justification: string }[];
+    }[];
+  }[];
+}

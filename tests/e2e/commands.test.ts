@@ -8,6 +8,7 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AUDIT_CHECKS } from "../../src/audit/index.js";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";
 import { cleanScenario } from "../helpers/clean-scenario.js";
 import { testScenario } from "../helpers/scenarios.js";
@@ -114,7 +115,9 @@ describe("healthy: the simulator with its auditor token", () => {
     const { code, stdout, stderr } = await runNode(
       fileURLToPath(new URL("../../scripts/demo-audit.mjs", import.meta.url)),
     );
-    expect(stdout).toMatch(/^Security audit of cluster lab at .*: 29 checks; 2 critical, /m);
+    expect(stdout).toMatch(
+      new RegExp(`^Security audit of cluster lab at .*: ${AUDIT_CHECKS.length} checks; 2 critical, `, "m"),
+    );
     expect(stderr).toContain(
       "proxmox-mcp audit exited 1: findings at or above high, planted in the demo cluster",
     );

@@ -4,8 +4,9 @@
  *
  * Two PVE 9.1 nodes, both online (quorate), subscribed, no pending updates, healthy
  * disks, valid certificates, the firewall on at every level with DROP policies and no
- * management port open to the world; three guests, each in an enabled backup job with
- * a backup from last night and no snapshot older than a week; storage well below 85 %;
+ * management port open to the world, guests filtered against address spoofing; three
+ * guests, each in an enabled backup job with a backup from last night and no snapshot
+ * older than a week; storage well below 85 %;
  * no failed task. Every user has a second factor, every token is privilege-separated
  * and expires, and no write role is granted broadly.
  *
@@ -137,7 +138,7 @@ function guest(
             unprivileged: 1,
           },
     firewall: {
-      options: { enable: 1, policy_in: "DROP" },
+      options: { enable: 1, policy_in: "DROP", ipfilter: 1 },
       rules: [{ type: "in", action: "ACCEPT", macro: "HTTPS", enable: 1 }],
     },
     ...extra,

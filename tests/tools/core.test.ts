@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { Config } from "../../src/config/types.js";
 import type { PveReader } from "../../src/pve/client.js";
 import { PveApiError } from "../../src/pve/errors.js";
-import { getStorage, getVersion, getVms, getVmStatus } from "../../src/tools/core.js";
+import { getStorage, getVersion, getVmConfig, getVms, getVmStatus } from "../../src/tools/core.js";
 import { readFactsOf, type ReadContext } from "../../src/tools/define.js";
 
 type Answer = unknown | ((query: unknown) => unknown);
@@ -48,6 +48,31 @@ describe("get_version", () => {
   ])("%s from /cluster/status is an error, not 'unknown'", async (_label, err) => {
     const { ctx } = context({ "/version": version, "/cluster/status": err });
     await expect(getVersion.handle({}, ctx)).rejects.toBe(err);
+  });
+});
+
+describe("get_vm_config", () => {
+  it("a container's raw LXC keys ([[key, value], ...]) are shown as the config file's lines", async () => {
+    const { ctx } = context({
+      "/cluster/resources": [{ id: "lxc/207", type: "lxc", vmid: 207, node: "pve2", name: "pihole" }],
+      "/nodes/pve2/lxc/207/config": {
+        hostname: "pihole",
+        unprivileged: 1,
+        lxc: [
+          ["lxc.apparmor.profile", "unconfined"],
+          ["lxc.cgroup2.devices.allow", "a"],
+        ],
+        digest: "0123",
+      },
+    });
+    const out = await getVmConfig.handle({ vmid: 207 }, ctx);
+    expect(out.structured.config).toEqual({
+      hostname: "pihole",
+      unprivileged: 1,
+      lxc: "lxc.apparmor.profile: unconfined\nlxc.cgroup2.devices.allow: a",
+    });
+    expect(getVmConfig.output.config.safeParse(out.structured.config).success).toBe(true);
+    expect(out.text).toContain("lxc: lxc.apparmor.profile: unconfined\nlxc.cgroup2.devices.allow: a");
   });
 });
 

@@ -264,12 +264,13 @@ describe("get_disks", () => {
     expect(r.text).toContain("1 with problems");
   });
 
-  it("pve1: healthy disks, wearout, no SMART request", async () => {
+  it("pve1: a worn-out SSD is a problem; SMART health passes, so no SMART request", async () => {
     const r = await call<Disks>("get_disks", { node: "pve1" });
     expect(r.paths).toEqual(["/nodes/pve1/disks/list"]);
-    expect(r.structured.problems).toEqual([]);
-    expect(r.structured.disks.map((d) => d.wearout)).toEqual([97, 99, 98]);
-    expect(r.text).toContain("no problem reported");
+    expect(r.structured.disks.map((d) => d.wearout)).toEqual([97, 99, 7]);
+    expect(r.structured.problems).toEqual([
+      "/dev/sdb (Samsung_SSD_870_EVO_2TB, S6PNNM0T901298H, used by ZFS): worn out: 7% of rated life left",
+    ]);
   });
 
   it("Sys.Audit on the node only: disks listed, SMART details stated as needing Sys.Audit on /", async () => {

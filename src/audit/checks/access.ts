@@ -3,6 +3,7 @@
  * that are gone), users without a second factor, write roles granted broadly, and
  * expired or disabled users that still hold them.
  */
+import { REFERENCES } from "../references.js";
 import {
   acl,
   adminPrivilegesOf,
@@ -18,7 +19,7 @@ import {
   type AclEntry,
   type PveUser,
 } from "../shared.js";
-import { defineCheck, type AuditContext, type Finding } from "../types.js";
+import { defineCheck, type AuditContext, type CheckFinding } from "../types.js";
 
 const USERS_NEED = "Sys.Audit on /access/groups";
 
@@ -47,6 +48,8 @@ function privilegeList(privileges: string[], max = 4): string {
 
 export const tokenPrivsep = defineCheck({
   id: "token-privsep",
+  code: "PVE-ACC-001",
+  references: [REFERENCES.apiTokens],
   severity: "high",
   title: "API tokens without privilege separation",
   needs: USERS_NEED,
@@ -69,6 +72,8 @@ export const tokenPrivsep = defineCheck({
 
 export const tokenRoot = defineCheck({
   id: "token-root",
+  code: "PVE-ACC-002",
+  references: [REFERENCES.apiTokens],
   severity: "high",
   title: "API tokens of root@pam",
   needs: USERS_NEED,
@@ -88,11 +93,13 @@ export const tokenRoot = defineCheck({
 
 export const tokenExpiry = defineCheck({
   id: "token-expiry",
+  code: "PVE-ACC-003",
+  references: [REFERENCES.apiTokens],
   severity: "low",
   title: "API tokens that never expire (or expired and still configured)",
   needs: USERS_NEED,
   async run(ctx) {
-    const findings: Finding[] = [];
+    const findings: CheckFinding[] = [];
     for (const { user, token, id } of await tokens(ctx)) {
       const expire = token.expire ?? 0;
       if (expire === 0) {
@@ -129,11 +136,13 @@ function inactiveReason(u: PveUser, now: number): string | undefined {
 
 export const tokenOwnerInactive = defineCheck({
   id: "token-owner-inactive",
+  code: "PVE-ACC-004",
+  references: [REFERENCES.apiTokens, REFERENCES.userManagement],
   severity: "medium",
   title: "Tokens of disabled or expired users",
   needs: USERS_NEED,
   async run(ctx) {
-    const findings: Finding[] = [];
+    const findings: CheckFinding[] = [];
     for (const { user, token, id } of await tokens(ctx)) {
       const reason = inactiveReason(user, ctx.nowSeconds);
       if (!reason) continue;
@@ -155,6 +164,8 @@ const INTERACTIVE_REALMS = new Set(["pam", "pve"]);
 
 export const userTfa = defineCheck({
   id: "user-tfa",
+  code: "PVE-ACC-005",
+  references: [REFERENCES.tfa],
   severity: "medium",
   title: "Users of the pam and pve realms without a second factor",
   needs: USERS_NEED,
@@ -191,18 +202,20 @@ const TOP_LEVEL = /^\/(vms|storage|nodes|access|pool|sdn|mapping)$/;
 
 export const aclBroadAdmin = defineCheck({
   id: "acl-broad-admin",
+  code: "PVE-ACC-006",
+  references: [REFERENCES.permissions],
   severity: "high",
   title: "Write roles (Administrator, PVEAdmin...) granted broadly",
   needs: "Sys.Audit on /access",
   async run(ctx) {
     const [entries, roleMap] = await Promise.all([acl(ctx), roles(ctx)]);
-    const findings: Finding[] = [];
+    const findings: CheckFinding[] = [];
     for (const e of entries) {
       const admin = adminPrivilegesOf(roleMap.get(e.roleid));
       // root@pam holds everything anyway; its tokens are token-root's business.
       if (admin.length === 0 || e.ugid === "root@pam") continue;
       const propagated = isOn(e.propagate);
-      let severity: Finding["severity"];
+      let severity: CheckFinding["severity"];
       if (e.path === "/" && propagated) severity = admin.includes("Permissions.Modify") ? "critical" : "high";
       else if (e.path === "/" || (TOP_LEVEL.test(e.path) && propagated)) severity = "medium";
       else continue;
@@ -222,12 +235,14 @@ export const aclBroadAdmin = defineCheck({
 
 export const userExpiredAdmin = defineCheck({
   id: "user-expired-admin",
+  code: "PVE-ACC-007",
+  references: [REFERENCES.userManagement, REFERENCES.permissions],
   severity: "medium",
   title: "Expired or disabled users that still hold write roles",
   needs: `${USERS_NEED} and Sys.Audit on /access`,
   async run(ctx) {
     const [all, entries, roleMap] = await Promise.all([users(ctx), acl(ctx), roles(ctx)]);
-    const findings: Finding[] = [];
+    const findings: CheckFinding[] = [];
     for (const u of all) {
       const reason = inactiveReason(u, ctx.nowSeconds);
       if (!reason) continue;

@@ -5,6 +5,7 @@
  * storage and VM.Backup on the guest (or Datastore.Allocate): PVE silently hides the
  * rest, which is stated as a gap, never reported as "no backup".
  */
+import { REFERENCES } from "../references.js";
 import { cleanText, quoted } from "../../untrusted.js";
 import {
   age,
@@ -21,7 +22,8 @@ import {
   taskFailed,
   type Guest,
 } from "../shared.js";
-import { defineCheck, type AuditContext, type Finding } from "../types.js";
+import { defineCheck, type AuditContext, type CheckFinding } from "../types.js";
+import { guestConfig } from "./firewall.js";
 
 export const BACKUP_MAX_AGE_DAYS = 7;
 export const SNAPSHOT_MAX_AGE_DAYS = 30;
@@ -167,6 +169,8 @@ function lastBackupText(
 
 export const backupCoverage = defineCheck({
   id: "backup-coverage",
+  code: "PVE-BAK-001",
+  references: [REFERENCES.backup],
   severity: "high",
   title: "Guests in no enabled backup job",
   needs: "Sys.Audit on /",
@@ -175,7 +179,7 @@ export const backupCoverage = defineCheck({
     if (!jobs) return [];
     const list = await guests(ctx);
     const [cover, seen] = await Promise.all([coverage(ctx, jobs, list), backupVolumes(ctx, list)]);
-    const findings: Finding[] = [];
+    const findings: CheckFinding[] = [];
     for (const g of list) {
       if (cover.enabled.has(g.vmid)) continue;
       const disabled = cover.disabled.get(g.vmid);
@@ -210,6 +214,8 @@ export const backupCoverage = defineCheck({
 
 export const backupAge = defineCheck({
   id: "backup-age",
+  code: "PVE-BAK-002",
+  references: [REFERENCES.backup],
   severity: "medium",
   title: `Last backup older than ${BACKUP_MAX_AGE_DAYS} days (or missing for a guest in an enabled job)`,
   needs: "Datastore.AllocateSpace on the backup storages and VM.Backup on /vms (write privileges)",
@@ -223,7 +229,7 @@ export const backupAge = defineCheck({
         "Datastore.Audit on /storage",
       );
     }
-    const findings: Finding[] = [];
+    const findings: CheckFinding[] = [];
     const unseen: Guest[] = [];
     for (const g of list) {
       const known = seen.latest.get(g.vmid);
@@ -271,6 +277,8 @@ export const backupAge = defineCheck({
 
 export const backupFailed = defineCheck({
   id: "backup-failed",
+  code: "PVE-BAK-003",
+  references: [REFERENCES.backup],
   severity: "high",
   title: `Latest backup run failed (per node, last ${BACKUP_MAX_AGE_DAYS} days)`,
   needs: "Sys.Audit on / and on /nodes/{node}",
@@ -283,7 +291,7 @@ export const backupFailed = defineCheck({
       const known = latest.get(t.node);
       if (!known || t.endtime > known.endtime!) latest.set(t.node, t);
     }
-    const findings: Finding[] = [];
+    const findings: CheckFinding[] = [];
     const failed = [...latest.values()].filter(taskFailed).sort((a, b) => (a.node < b.node ? -1 : 1));
     await ctx.each(
       failed,
@@ -335,12 +343,14 @@ export const backupFailed = defineCheck({
 
 export const snapshotAge = defineCheck({
   id: "snapshot-age",
+  code: "PVE-GST-001",
+  references: [REFERENCES.qemu, REFERENCES.containers],
   severity: "low",
   title: `Snapshots older than ${SNAPSHOT_MAX_AGE_DAYS} days`,
   needs: "VM.Audit on /vms",
   async run(ctx) {
     const { guests: list, note } = inspectedGuests("snapshot-age", await reachableGuests(ctx));
-    const findings: Finding[] = [...note];
+    const findings: CheckFinding[] = [...note];
     await ctx.each(list, guestObject, async (g) => {
       const params = { node: g.node, vmid: g.vmid };
       const snapshots = await (g.type === "lxc"
@@ -367,4 +377,66 @@ export const snapshotAge = defineCheck({
   },
 });
 
-export const backupChecks = [backupCoverage, backupAge, backupFailed, snapshotAge] as const;
+/** Guest config keys that hold a disk or a container's mount point. */
+const DISK_KEY = /^(?:(?:scsi|virtio|sata|ide|efidisk|tpmstate)\d+|mp\d+)$/;
+
+/**
+ * The disks of a config a backup leaves out: a VM's with backup=0; a container's volume
+ * mount points unless backup=1 (their default is 0). CD-ROMs and bind mounts (a host
+ * path) are never in a backup and are not disks of the guest.
+ */
+function disksLeftOut(config: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  for (const [key, raw] of Object.entries(config)) {
+    if (!DISK_KEY.test(key) || typeof raw !== "string") continue;
+    const [volume = "", ...options] = raw.split(",");
+    if (options.includes("media=cdrom") || volume === "none" || volume.startsWith("/")) continue;
+    const flag = options.find((o) => o.startsWith("backup="))?.slice("backup=".length);
+    const included = key.startsWith("mp") ? flag === "1" : flag !== "0";
+    if (!included)
+      out.push(
+        `${key} (${cleanText(volume, 80)}${key.startsWith("mp") && flag === undefined ? ", a mount point: backup=1 is not its default" : ", backup=0"})`,
+      );
+  }
+  return out.sort();
+}
+
+export const backupExcludedDisk = defineCheck({
+  id: "backup-excluded-disk",
+  code: "PVE-BAK-004",
+  references: [REFERENCES.backup],
+  severity: "medium",
+  title: "Disks left out of the backup of guests an enabled job backs up",
+  needs: "Sys.Audit on / and VM.Audit on /vms",
+  async run(ctx) {
+    const jobs = await backupJobs(ctx);
+    if (!jobs) return [];
+    const cover = await coverage(ctx, jobs, await guests(ctx));
+    const { guests: covered, note } = inspectedGuests(
+      "backup-excluded-disk",
+      (await reachableGuests(ctx)).filter((g) => cover.enabled.has(g.vmid)),
+    );
+    const findings: CheckFinding[] = [...note];
+    await ctx.each(covered, guestObject, async (g) => {
+      const leftOut = disksLeftOut(await guestConfig(ctx, g));
+      if (leftOut.length === 0) return;
+      findings.push({
+        check: "backup-excluded-disk",
+        severity: "medium",
+        title: `${guestLabel(g)} is backed up without ${leftOut.length === 1 ? "one of its disks" : `${leftOut.length} of its disks`}`,
+        object: guestObject(g),
+        evidence: `in job(s) ${cover.enabled.get(g.vmid)!.join(", ")}, but not in the backup: ${leftOut.join("; ")}`,
+        remediation: `if that data matters, include it: ${guestCli(g)} set ${g.vmid} --<disk> <same value>,backup=1 (or back it up another way)`,
+      });
+    });
+    return findings;
+  },
+});
+
+export const backupChecks = [
+  backupCoverage,
+  backupAge,
+  backupFailed,
+  snapshotAge,
+  backupExcludedDisk,
+] as const;

@@ -4,6 +4,7 @@
  * defaults to on, a guest's to off, and a guest is filtered only on NICs with
  * `firewall=1`. Unset input policies are DROP.
  */
+import { REFERENCES } from "../references.js";
 import {
   guestLabel,
   guestObject,
@@ -13,7 +14,7 @@ import {
   reachableGuests,
   type Guest,
 } from "../shared.js";
-import { defineCheck, type AuditContext, type Finding } from "../types.js";
+import { defineCheck, type AuditContext, type CheckFinding } from "../types.js";
 
 type FirewallOptions = Record<string, string | number | undefined>;
 
@@ -40,13 +41,15 @@ async function clusterOptions(ctx: AuditContext): Promise<FirewallOptions | unde
 
 export const firewallCluster = defineCheck({
   id: "firewall-cluster",
+  code: "PVE-FWL-001",
+  references: [REFERENCES.firewall],
   severity: "high",
   title: "Cluster firewall off, or input policy ACCEPT",
   needs: "Sys.Audit on /",
   async run(ctx) {
     const options = await clusterOptions(ctx);
     if (!options) return [];
-    const findings: Finding[] = [];
+    const findings: CheckFinding[] = [];
     const enabled = isOn(options["enable"]);
     const policy = String(options["policy_in"] ?? "DROP").toUpperCase();
     if (!enabled) {
@@ -77,6 +80,8 @@ export const firewallCluster = defineCheck({
 
 export const firewallNode = defineCheck({
   id: "firewall-node",
+  code: "PVE-FWL-002",
+  references: [REFERENCES.firewall],
   severity: "medium",
   title: "Host firewall switched off on a node",
   needs: "Sys.Audit on /nodes/{node}",
@@ -146,11 +151,13 @@ function openToAnyone(rule: FirewallRule): string | undefined {
 
 export const firewallOpenRule = defineCheck({
   id: "firewall-open-rule",
+  code: "PVE-FWL-003",
+  references: [REFERENCES.firewall],
   severity: "medium",
   title: "Cluster or host rules that open management ports to any source",
   needs: "Sys.Audit on / and on /nodes/{node}",
   async run(ctx) {
-    const findings: Finding[] = [];
+    const findings: CheckFinding[] = [];
     const report = (scope: string, rule: FirewallRule, where: string) => {
       const what = openToAnyone(rule);
       if (!what) return;
@@ -190,6 +197,13 @@ export function guestConfig(ctx: AuditContext, g: Guest): Promise<Record<string,
     : ctx.get("/nodes/{node}/qemu/{vmid}/config", { node: g.node, vmid: g.vmid });
 }
 
+function guestFirewallOptions(ctx: AuditContext, g: Guest): Promise<FirewallOptions> {
+  const where = { node: g.node, vmid: g.vmid };
+  return g.type === "lxc"
+    ? ctx.get<FirewallOptions>("/nodes/{node}/lxc/{vmid}/firewall/options", where)
+    : ctx.get<FirewallOptions>("/nodes/{node}/qemu/{vmid}/firewall/options", where);
+}
+
 /** The NIC keys (net0, net1...) of a config, and those with firewall=1. */
 function nics(config: Record<string, unknown>): { all: string[]; filtered: string[] } {
   const all = Object.keys(config)
@@ -201,25 +215,16 @@ function nics(config: Record<string, unknown>): { all: string[]; filtered: strin
 
 export const firewallGuest = defineCheck({
   id: "firewall-guest",
+  code: "PVE-FWL-004",
+  references: [REFERENCES.firewall],
   severity: "low",
   title: "Guests whose firewall does not filter (off, no NIC with firewall=1, or policy ACCEPT)",
   needs: "VM.Audit on /vms",
   async run(ctx) {
     const { guests: list, note } = inspectedGuests("firewall-guest", await reachableGuests(ctx));
-    const findings: Finding[] = [...note];
+    const findings: CheckFinding[] = [...note];
     await ctx.each(list, guestObject, async (g) => {
-      const [config, options] = await Promise.all([
-        guestConfig(ctx, g),
-        g.type === "lxc"
-          ? ctx.get<FirewallOptions>("/nodes/{node}/lxc/{vmid}/firewall/options", {
-              node: g.node,
-              vmid: g.vmid,
-            })
-          : ctx.get<FirewallOptions>("/nodes/{node}/qemu/{vmid}/firewall/options", {
-              node: g.node,
-              vmid: g.vmid,
-            }),
-      ]);
+      const [config, options] = await Promise.all([guestConfig(ctx, g), guestFirewallOptions(ctx, g)]);
       const { all, filtered } = nics(config);
       if (all.length === 0) return;
       const problems: string[] = [];
@@ -258,4 +263,52 @@ export const firewallGuest = defineCheck({
   },
 });
 
-export const firewallChecks = [firewallCluster, firewallNode, firewallOpenRule, firewallGuest] as const;
+/**
+ * Where a guest's firewall does filter (on, every NIC with firewall=1), whether it also
+ * stops the guest from sending as another address: ipfilter (default off) and macfilter
+ * (default on). A guest without them can spoof its neighbours on the bridge.
+ */
+export const firewallGuestSpoofing = defineCheck({
+  id: "firewall-guest-spoofing",
+  code: "PVE-FWL-005",
+  references: [REFERENCES.firewall],
+  severity: "low",
+  title: "Guest firewalls that do not stop address spoofing (ipfilter off, or macfilter off)",
+  needs: "VM.Audit on /vms",
+  async run(ctx) {
+    const { guests: list, note } = inspectedGuests("firewall-guest-spoofing", await reachableGuests(ctx));
+    const findings: CheckFinding[] = [...note];
+    await ctx.each(list, guestObject, async (g) => {
+      const [config, options] = await Promise.all([guestConfig(ctx, g), guestFirewallOptions(ctx, g)]);
+      const { all, filtered } = nics(config);
+      // Guests whose firewall does not filter at all are firewall-guest's findings.
+      if (all.length === 0 || filtered.length < all.length || !isOn(options["enable"])) return;
+      const off = [
+        ...(isOn(options["ipfilter"]) ? [] : ["ipfilter"]),
+        ...(options["macfilter"] === undefined || isOn(options["macfilter"]) ? [] : ["macfilter"]),
+      ];
+      if (off.length === 0) return;
+      const api = `/nodes/${g.node}/${g.type}/${g.vmid}/firewall`;
+      findings.push({
+        check: "firewall-guest-spoofing",
+        severity: "low",
+        title: `Firewall of ${guestLabel(g)} lets it send as other addresses (${off.join(" and ")} off)`,
+        object: guestObject(g),
+        evidence: `${off.map((o) => `${o} off`).join(", ")}: it can send from ${off.map((o) => (o === "ipfilter" ? "IP" : "MAC")).join(" and ")} addresses that are not its own`,
+        remediation:
+          g.type === "qemu" && off.includes("ipfilter")
+            ? `first list its addresses (pvesh create ${api}/ipset --name ipfilter-${all[0]}; pvesh create ${api}/ipset/ipfilter-${all[0]} --cidr <ip>), else ipfilter drops its traffic; then pvesh set ${api}/options --ipfilter 1${off.includes("macfilter") ? " --macfilter 1" : ""}`
+            : `pvesh set ${api}/options ${off.map((o) => `--${o} 1`).join(" ")} (a container's configured addresses are allowed implicitly)`,
+      });
+    });
+    return findings;
+  },
+});
+
+export const firewallChecks = [
+  firewallCluster,
+  firewallNode,
+  firewallOpenRule,
+  firewallGuest,
+  firewallGuestSpoofing,
+] as const;

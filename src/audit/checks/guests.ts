@@ -3,19 +3,31 @@
  * PVE shows a guest's notes to anyone with VM.Audit on it, so a secret there is
  * readable by every auditor, and ends up in backups and exports.
  */
+import { REFERENCES } from "../references.js";
 import { REDACTED } from "../../redact.js";
-import { guestCli, guestLabel, guestObject, inspectedGuests, reachableGuests } from "../shared.js";
-import { defineCheck, type Finding } from "../types.js";
+import { cleanText, LIMITS } from "../../untrusted.js";
+import {
+  guestCli,
+  guestLabel,
+  guestObject,
+  inspectedGuests,
+  isOn,
+  listOf,
+  reachableGuests,
+} from "../shared.js";
+import { defineCheck, type CheckFinding } from "../types.js";
 import { guestConfig } from "./firewall.js";
 
 export const guestSecrets = defineCheck({
   id: "guest-secrets",
+  code: "PVE-GST-002",
+  references: [REFERENCES.qemu],
   severity: "medium",
   title: "Passwords or keys in guest notes",
   needs: "VM.Audit on /vms",
   async run(ctx) {
     const { guests: list, note } = inspectedGuests("guest-secrets", await reachableGuests(ctx, true));
-    const findings: Finding[] = [...note];
+    const findings: CheckFinding[] = [...note];
     await ctx.each(list, guestObject, async (g) => {
       const config = await guestConfig(ctx, g);
       const notes = typeof config["description"] === "string" ? config["description"] : "";
@@ -37,4 +49,41 @@ export const guestSecrets = defineCheck({
   },
 });
 
-export const guestChecks = [guestSecrets] as const;
+/** Tags that say a guest is production (PVE tags are free text; these are the usual ones). */
+const PRODUCTION_TAG = /^(?:prod|production|prd)$/i;
+
+export const productionUnprotected = defineCheck({
+  id: "guest-unprotected",
+  code: "PVE-GST-004",
+  references: [REFERENCES.qemu, REFERENCES.containers],
+  severity: "medium",
+  title: "Production-tagged guests without protection (one click or API call removes them)",
+  needs: "VM.Audit on /vms",
+  async run(ctx) {
+    // Templates never run; guests on offline nodes cannot be read (node-offline names them).
+    const { guests: list, note } = inspectedGuests(
+      "guest-unprotected",
+      (await reachableGuests(ctx)).filter((g) => listOf(g.tags).some((tag) => PRODUCTION_TAG.test(tag))),
+    );
+    const findings: CheckFinding[] = [...note];
+    await ctx.each(list, guestObject, async (g) => {
+      const config = await guestConfig(ctx, g);
+      if (isOn(config["protection"])) return;
+      findings.push({
+        check: "guest-unprotected",
+        severity: "medium",
+        title: `${guestLabel(g)} is tagged production but not protected`,
+        object: guestObject(g),
+        evidence: `tags ${listOf(g.tags)
+          .map((tag) => cleanText(tag, LIMITS.tag))
+          .join(
+            ";",
+          )}; protection off: one destroy (a slip in the GUI, a script) removes it and its disks at once`,
+        remediation: `${guestCli(g)} set ${g.vmid} --protection 1 (removing it then needs protection switched off first)`,
+      });
+    });
+    return findings;
+  },
+});
+
+export const guestChecks = [guestSecrets, productionUnprotected] as const;

@@ -2,6 +2,7 @@
  * Operations: quorum, offline nodes, HA, storage filling up, failed tasks, failing
  * replication and guests left locked by a task that is gone.
  */
+import { REFERENCES } from "../references.js";
 import { cleanText } from "../../untrusted.js";
 import {
   age,
@@ -16,7 +17,7 @@ import {
   taskFailed,
   taskRunning,
 } from "../shared.js";
-import { defineCheck, type Finding } from "../types.js";
+import { defineCheck, type CheckFinding } from "../types.js";
 
 interface ClusterStatusEntry {
   type: string;
@@ -28,6 +29,8 @@ interface ClusterStatusEntry {
 
 export const clusterQuorum = defineCheck({
   id: "cluster-quorum",
+  code: "PVE-CLU-001",
+  references: [REFERENCES.cluster],
   severity: "critical",
   title: "Cluster without quorum",
   needs: "Sys.Audit on /",
@@ -59,6 +62,8 @@ export const clusterQuorum = defineCheck({
 
 export const nodeOffline = defineCheck({
   id: "node-offline",
+  code: "PVE-CLU-002",
+  references: [REFERENCES.cluster],
   severity: "high",
   title: "Cluster nodes offline",
   needs: "nothing (nodes are always listed)",
@@ -76,7 +81,7 @@ export const nodeOffline = defineCheck({
             ? `${stranded.length} guest(s) on it not inspected: ${stranded.slice(0, 8).join(", ")}${stranded.length > 8 ? ", ..." : ""}`
             : "no visible guest on it",
         remediation: `check power, network and corosync of ${node} (pvecm status on a running node)`,
-      } satisfies Finding;
+      } satisfies CheckFinding;
     });
   },
 });
@@ -90,6 +95,8 @@ const HA_BAD_STATES: Record<string, string> = {
 
 export const haError = defineCheck({
   id: "ha-error",
+  code: "PVE-CLU-003",
+  references: [REFERENCES.ha],
   severity: "high",
   title: "HA resources in error, fence or recovery",
   needs: "Sys.Audit on /",
@@ -115,7 +122,7 @@ export const haError = defineCheck({
             e.state === "error"
               ? `fix the cause (task log of ${sid}), then: ha-manager set ${sid} --state disabled && ha-manager set ${sid} --state started`
               : `check node ${node} and the fencing; the HA manager moves ${sid} once the node is fenced`,
-        } satisfies Finding;
+        } satisfies CheckFinding;
       });
   },
 });
@@ -125,6 +132,8 @@ const STORAGE_HIGH = 0.95;
 
 export const storageUsage = defineCheck({
   id: "storage-usage",
+  code: "PVE-STO-001",
+  references: [REFERENCES.storage],
   severity: "medium",
   title: `Storage more than ${STORAGE_WARN * 100} % full`,
   needs: "Datastore.Audit on /storage",
@@ -137,7 +146,7 @@ export const storageUsage = defineCheck({
       );
     }
     const seenShared = new Set<string>();
-    const findings: Finding[] = [];
+    const findings: CheckFinding[] = [];
     for (const s of resources) {
       if (s.type !== "storage" || !s.storage || !s.maxdisk || s.disk === undefined) continue;
       const shared = s.shared === 1;
@@ -167,6 +176,8 @@ const FAILED_TASK_WINDOW = DAY;
 
 export const tasksFailed = defineCheck({
   id: "tasks-failed",
+  code: "PVE-CLU-004",
+  references: [REFERENCES.cluster],
   severity: "medium",
   title: "Tasks that failed in the last 24 h (backups: see backup-failed)",
   needs: "Sys.Audit on /",
@@ -189,7 +200,7 @@ export const tasksFailed = defineCheck({
           object: cleanText(t.upid, 200),
           evidence: `${cleanText(t.status ?? "", 120)} (by ${cleanText(t.tokenid ? `${t.user}!${t.tokenid}` : (t.user ?? "?"), 80)})`,
           remediation: "read its log (get_task_log) and fix the cause",
-        } satisfies Finding;
+        } satisfies CheckFinding;
       });
   },
 });
@@ -205,6 +216,8 @@ interface ReplicationState {
 
 export const replicationFailed = defineCheck({
   id: "replication-failed",
+  code: "PVE-STO-002",
+  references: [REFERENCES.replication],
   severity: "medium",
   title: "Storage replication jobs that fail",
   needs: "VM.Audit on /vms",
@@ -217,7 +230,7 @@ export const replicationFailed = defineCheck({
       (nodes) => `replication state on ${nodes}`,
       "VM.Audit",
     );
-    const findings: Finding[] = [];
+    const findings: CheckFinding[] = [];
     for (const { node, data } of answers) {
       for (const job of data) {
         if (!job.fail_count) continue;
@@ -253,6 +266,8 @@ const LOCK_TASK_TYPES: Record<string, RegExp> = {
 
 export const guestLockStale = defineCheck({
   id: "guest-lock-stale",
+  code: "PVE-GST-003",
+  references: [REFERENCES.qemu],
   severity: "medium",
   title: "Guests locked by a task that no longer runs",
   needs: "Sys.Audit on /",
@@ -260,7 +275,7 @@ export const guestLockStale = defineCheck({
     const [list, tasks] = await Promise.all([guests(ctx), clusterTasks(ctx)]);
     const running = tasks.filter(taskRunning);
     const offline = await offlineNodes(ctx);
-    const findings: Finding[] = [];
+    const findings: CheckFinding[] = [];
     for (const g of list) {
       if (!g.lock || g.lock === "suspended" || offline.has(g.node)) continue;
       const lock = cleanText(g.lock, 32);

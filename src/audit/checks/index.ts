@@ -1,7 +1,8 @@
-/** Every audit check, in report order of their ids' groups: access, firewall, nodes, health, backups, guests. */
+/** Every audit check, in report order of their groups: access, firewall, nodes, health, backups, guests, containers. */
 import type { AuditCheck } from "../types.js";
 import { accessChecks } from "./access.js";
 import { backupChecks } from "./backup.js";
+import { containerChecks } from "./containers.js";
 import { firewallChecks } from "./firewall.js";
 import { guestChecks } from "./guests.js";
 import { healthChecks } from "./health.js";
@@ -14,4 +15,5 @@ export const AUDIT_CHECKS: readonly AuditCheck[] = [
   ...healthChecks,
   ...backupChecks,
   ...guestChecks,
+  ...containerChecks,
 ];

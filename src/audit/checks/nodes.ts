@@ -3,9 +3,11 @@
  * subscription, disk health and failed logins. One read per online node each; an
  * offline node is skipped (node-offline reports it).
  */
+import { REFERENCES } from "../references.js";
+import { LOW_WEAROUT, wearoutOf } from "../../tools/health.js";
 import { endOfLife } from "../eol.js";
 import { age, DAY, isOn, perNode } from "../shared.js";
-import { defineCheck, type Finding } from "../types.js";
+import { defineCheck, type CheckFinding } from "../types.js";
 import { timeLeft } from "../../time-left.js";
 import { cleanText } from "../../untrusted.js";
 
@@ -29,6 +31,8 @@ function certificateFix(filename: string, node: string): string {
 
 export const certExpiry = defineCheck({
   id: "cert-expiry",
+  code: "PVE-NOD-001",
+  references: [REFERENCES.certificates],
   severity: "medium",
   title: `Certificates expired or expiring within ${CERT_WARN_DAYS} days`,
   needs: "nothing (any token may read certificate info)",
@@ -39,7 +43,7 @@ export const certExpiry = defineCheck({
       (nodes) => `certificates of ${nodes}`,
       "Sys.Audit",
     );
-    const findings: Finding[] = [];
+    const findings: CheckFinding[] = [];
     for (const { node, data } of answers) {
       for (const cert of data) {
         if (typeof cert.notafter !== "number") continue;
@@ -81,6 +85,8 @@ const SECURITY_PACKAGE =
 
 export const updatesPending = defineCheck({
   id: "updates-pending",
+  code: "PVE-UPD-001",
+  references: [REFERENCES.updates],
   severity: "high",
   title: "Pending package updates (security-relevant ones first)",
   needs: "Sys.Modify on /nodes/{node} (a write privilege: read-only tokens cannot see this)",
@@ -93,7 +99,7 @@ export const updatesPending = defineCheck({
       undefined,
       "Sys.Modify is a write privilege a read-only token lacks by design: check by hand with apt list --upgradable on each node (GUI: node > Updates)",
     );
-    const findings: Finding[] = [];
+    const findings: CheckFinding[] = [];
     for (const { node, data } of answers) {
       if (data.length === 0) continue;
       const names = data.map((u) => cleanText(u.Package ?? "?", 64));
@@ -118,6 +124,8 @@ export const updatesPending = defineCheck({
 
 export const pveEol = defineCheck({
   id: "pve-eol",
+  code: "PVE-UPD-002",
+  references: [REFERENCES.lifecycle],
   severity: "high",
   title: "Proxmox VE release past (or near) its end of life",
   needs: "nothing (any token may read the version)",
@@ -128,7 +136,7 @@ export const pveEol = defineCheck({
       (nodes) => `the PVE version of ${nodes}`,
       "Sys.Audit",
     );
-    const findings: Finding[] = [];
+    const findings: CheckFinding[] = [];
     for (const { node, data } of answers) {
       const version = cleanText(String(data.version ?? data.release ?? ""), 32);
       const major = Number.parseInt(version, 10);
@@ -200,6 +208,8 @@ function disableStep(path: string): string {
 
 export const subscription = defineCheck({
   id: "subscription",
+  code: "PVE-UPD-003",
+  references: [REFERENCES.repositories],
   severity: "high",
   title: "Updates that cannot arrive: an enterprise repository without a subscription, or no PVE repository",
   needs: "Sys.Audit on /nodes/{node} (the APT repositories; any token may read the subscription status)",
@@ -210,7 +220,7 @@ export const subscription = defineCheck({
       (nodes) => `the update repositories of ${nodes}`,
       "Sys.Audit",
     );
-    const byNode = new Map<string, Finding[]>();
+    const byNode = new Map<string, CheckFinding[]>();
     await ctx.each(
       answers,
       ({ node }) => `node ${node}`,
@@ -229,7 +239,7 @@ export const subscription = defineCheck({
             .filter((r) => isOn(r.Enabled))
             .map((repository) => ({ path: cleanText(f.path ?? "?", 120), repository })),
         );
-        const findings: Finding[] = [];
+        const findings: CheckFinding[] = [];
         byNode.set(node, findings);
 
         const pveFromMirror = enabledEntries.some(({ repository }) =>
@@ -289,16 +299,20 @@ export const subscription = defineCheck({
 
 interface DiskInfo {
   devpath?: string;
+  type?: string;
   health?: string;
   model?: string;
   serial?: string;
   used?: string;
+  wearout?: number | string;
 }
 
 const HEALTHY = new Set(["PASSED", "OK", "UNKNOWN", ""]);
 
 export const diskSmart = defineCheck({
   id: "disk-smart",
+  code: "PVE-NOD-002",
+  references: [REFERENCES.diskHealth],
   severity: "high",
   title: "Disks failing their SMART health check",
   needs: "Sys.Audit on /nodes/{node}",
@@ -309,7 +323,7 @@ export const diskSmart = defineCheck({
       (nodes) => `disk health on ${nodes}`,
       "Sys.Audit",
     );
-    const findings: Finding[] = [];
+    const findings: CheckFinding[] = [];
     for (const { node, data } of answers) {
       for (const disk of data) {
         const health = cleanText(String(disk.health ?? ""), 20);
@@ -322,6 +336,41 @@ export const diskSmart = defineCheck({
           object: `${dev} on ${node}`,
           evidence: `health ${health}; ${cleanText(disk.model ?? "?", 48)} serial ${cleanText(disk.serial ?? "?", 32)}${disk.used ? `, used by ${cleanText(disk.used, 24)}` : ""}`,
           remediation: `replace it soon (smartctl -a ${dev} on ${node}; in ZFS: zpool replace)`,
+        });
+      }
+    }
+    return findings;
+  },
+});
+
+export const ssdWearout = defineCheck({
+  id: "ssd-wearout",
+  code: "PVE-NOD-004",
+  references: [REFERENCES.diskHealth],
+  severity: "high",
+  title: `SSDs with ${LOW_WEAROUT} % or less of their rated life left`,
+  needs: "Sys.Audit on /nodes/{node}",
+  async run(ctx) {
+    // The same answers as disk-smart's: one request per node for both.
+    const answers = await perNode<DiskInfo[]>(
+      ctx,
+      "/nodes/{node}/disks/list",
+      (nodes) => `disk wear on ${nodes}`,
+      "Sys.Audit",
+    );
+    const findings: CheckFinding[] = [];
+    for (const { node, data } of answers) {
+      for (const disk of data) {
+        const left = wearoutOf(disk.wearout);
+        if (left === null || left > LOW_WEAROUT) continue;
+        const dev = cleanText(disk.devpath ?? "?", 64);
+        findings.push({
+          check: "ssd-wearout",
+          severity: "high",
+          title: `SSD ${dev} on ${node} is worn out (${left} % of its rated life left)`,
+          object: `${dev} on ${node}`,
+          evidence: `wearout ${left} % left; ${cleanText(disk.model ?? "?", 48)} serial ${cleanText(disk.serial ?? "?", 32)}${disk.used ? `, used by ${cleanText(disk.used, 24)}` : ""}`,
+          remediation: `plan its replacement before it turns read-only (smartctl -a ${dev} on ${node} shows the wear attributes)`,
         });
       }
     }
@@ -344,6 +393,8 @@ function syslogSince(now: Date): string {
 
 export const authFailures = defineCheck({
   id: "auth-failures",
+  code: "PVE-NOD-003",
+  references: [REFERENCES.fail2ban],
   severity: "medium",
   title: `Repeated failed logins (${AUTH_FAILURE_THRESHOLD} or more from one source in 24 h)`,
   needs: "Sys.Syslog on /nodes/{node}",
@@ -356,7 +407,7 @@ export const authFailures = defineCheck({
       { since: syslogSince(ctx.now), limit: 5000 },
       "grant the read-only Sys.Syslog to the audit token (pveum role add SyslogReader --privs Sys.Syslog; pveum acl modify /nodes --tokens <token id> --roles SyslogReader)",
     );
-    const findings: Finding[] = [];
+    const findings: CheckFinding[] = [];
     for (const { node, data } of answers) {
       const sources = new Map<string, { count: number; users: Set<string> }>();
       for (const { t: line } of data) {
@@ -399,5 +450,6 @@ export const nodeChecks = [
   pveEol,
   subscription,
   diskSmart,
+  ssdWearout,
   authFailures,
 ] as const;

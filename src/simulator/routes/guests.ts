@@ -161,6 +161,7 @@ function config(ctx: RouteContext, type: GuestType): unknown {
   if (g.tags) out["tags"] = g.tags;
   if (g.template) out["template"] = 1;
   if (g.lock) out["lock"] = g.lock;
+  if (type === "lxc" && g.rawLxc.length > 0) out["lxc"] = g.rawLxc.map(([key, value]) => [key, value]);
   const latest = latestSnapshot(g);
   if (latest && !snapname) out["parent"] = latest;
   // qemu-server never returns the cloud-init password in clear.

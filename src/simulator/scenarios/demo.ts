@@ -23,7 +23,8 @@
  *  - Failed tasks: vzdump "job errors", qmstart "start failed: QEMU exited with code 1",
  *    qmigrate "migration aborted", apt update 401 on pve2 (enterprise repo, no subscription).
  *  - Pending security updates (openssl, libssl3t64, kernel) on pve1 and pve2.
- *  - ZFS pool "tank" on pve2 is 94 % full, and one of its disks fails SMART.
+ *  - ZFS pool "tank" on pve2 is 94 % full, and one of its disks fails SMART; pve1's
+ *    /dev/sdb SSD has 7 % of its rated life left (pve2's /dev/sda, 91 %, is fine).
  *  - pve1 has an active subscription and uses the enterprise repository; pve2 has none,
  *    and since that failed apt update its enterprise repository is disabled and
  *    no-subscription enabled (a sound setup: nothing to report); pve3 is a fresh install
@@ -33,6 +34,15 @@
  *    two URL-encoded SSH keys in VM 106's sshkeys.
  *  - Replication 205-0 fails (fail_count 3); 104-0 is fine.
  *  - Repeated root@pam login failures from 198.51.100.23 in pve1's syslog.
+ *  - Production-tagged VM 100 and VM 103 lack protection (VM 104 has it).
+ *  - Guest firewalls that filter but let the guest spoof addresses (ipfilter off); CT 202
+ *    has ipfilter on.
+ *  - Backed up incompletely: VM 103's uploads disk has backup=0, CT 200's mount point
+ *    lacks backup=1 (CT 205's has it: fine).
+ *  - Containers: CT 206 is privileged by default (no unprivileged key), CT 208 explicitly
+ *    (unprivileged: 0) and with nesting on; CT 207 (unprivileged) has AppArmor off and
+ *    every host device allowed through raw lxc keys. Decoys: CT 202 allows /dev/net/tun
+ *    only, and unprivileged containers with nesting (200, 202, 203) are fine.
  */
 import type { ScenarioInput } from "../scenario.js";
 
@@ -480,6 +490,8 @@ const guests: GuestInput[] = [
       onboot: 1,
       ostype: "l26",
       scsi0: "local-lvm:vm-103-disk-0,discard=on,iothread=1,size=40G",
+      // The uploads disk, left out of the nightly backup to keep it small.
+      scsi1: "local-lvm:vm-103-disk-1,backup=0,discard=on,iothread=1,size=100G",
       scsihw: "virtio-scsi-single",
       smbios1: "uuid=8d116ece-1738-47d9-bd9c-172411e20b8f",
       sockets: 1,
@@ -524,6 +536,8 @@ const guests: GuestInput[] = [
       numa: 0,
       onboot: 1,
       ostype: "l26",
+      // The one production guest that cannot be removed by accident.
+      protection: 1,
       scsi0: "tank:vm-104-disk-0,iothread=1,size=32G",
       scsihw: "virtio-scsi-single",
       smbios1: "uuid=a170b338-3926-4059-b28c-105d1fb17c23",
@@ -832,6 +846,8 @@ const guests: GuestInput[] = [
       onboot: 1,
       ostype: "debian",
       rootfs: "local-lvm:vm-200-disk-0,size=8G",
+      // Zone files on a volume mount point: mount points are backed up only with backup=1.
+      mp0: "local-lvm:vm-200-disk-1,mp=/var/lib/bind,size=2G",
       swap: 512,
       unprivileged: 1,
     },
@@ -886,9 +902,14 @@ const guests: GuestInput[] = [
       swap: 512,
       unprivileged: 1,
     },
+    // The usual /dev/net/tun recipe for a VPN client: one device, nothing to report.
+    rawLxc: [
+      ["lxc.cgroup2.devices.allow", "c 10:200 rwm"],
+      ["lxc.mount.entry", "/dev/net dev/net none bind,create=dir"],
+    ],
     snapshots: [{ name: "pre-nginx-1-28", description: "before nginx 1.28", snaptime: "now-3d" }],
     firewall: {
-      options: { enable: 1, policy_in: "DROP" },
+      options: { enable: 1, policy_in: "DROP", ipfilter: 1 },
       rules: [
         { type: "in", action: "ACCEPT", macro: "HTTP", enable: 1 },
         { type: "in", action: "ACCEPT", macro: "HTTPS", enable: 1 },
@@ -955,6 +976,7 @@ const guests: GuestInput[] = [
       onboot: 1,
       ostype: "debian",
       rootfs: "tank:subvol-205-disk-0,size=4G",
+      mp0: "tank:subvol-205-disk-1,mp=/var/lib/mosquitto,backup=1,size=2G",
       swap: 512,
       unprivileged: 1,
     },
@@ -978,7 +1000,7 @@ const guests: GuestInput[] = [
       ostype: "alpine",
       rootfs: "local-lvm:vm-206-disk-0,size=8G",
       swap: 512,
-      unprivileged: 1,
+      // No unprivileged key: PVE's default is 0, so this container is privileged.
     },
   },
   {
@@ -1012,6 +1034,11 @@ const guests: GuestInput[] = [
       swap: 512,
       unprivileged: 1,
     },
+    // Pasted from a forum thread: AppArmor off and every host device allowed.
+    rawLxc: [
+      ["lxc.apparmor.profile", "unconfined"],
+      ["lxc.cgroup2.devices.allow", "a"],
+    ],
   },
   {
     vmid: 208,
@@ -1043,6 +1070,7 @@ const guests: GuestInput[] = [
       rootfs: "local-lvm:vm-208-disk-0,size=16G",
       swap: 512,
       unprivileged: 0,
+      features: "nesting=1",
     },
   },
 ];
@@ -1052,7 +1080,7 @@ const SAMSUNG_870_EVO_SMART = (powerOnHours: number, wearLevel: number) =>
     `  5 Reallocated_Sector_Ct   PO--CK   100   100   010    -    0`,
     `  9 Power_On_Hours          -O--CK   097   097   000    -    ${powerOnHours}`,
     ` 12 Power_Cycle_Count       -O--CK   099   099   000    -    41`,
-    `177 Wear_Leveling_Count     PO--C-   0${wearLevel}   0${wearLevel}   000    -    ${100 - wearLevel + 4}`,
+    `177 Wear_Leveling_Count     PO--C-   ${String(wearLevel).padStart(3, "0")}   ${String(wearLevel).padStart(3, "0")}   000    -    ${100 - wearLevel + 4}`,
     `179 Used_Rsvd_Blk_Cnt_Tot   PO--C-   100   100   010    -    0`,
     `181 Program_Fail_Cnt_Total  -O--CK   100   100   010    -    0`,
     `182 Erase_Fail_Count_Total  -O--CK   100   100   010    -    0`,
@@ -1211,9 +1239,10 @@ export const demoScenario: ScenarioInput = {
           vendor: "ATA",
           wwn: "0x5002538f31234598",
           health: "PASSED",
-          wearout: 98,
+          // Years of ZFS writes: 7 % of its rated life left.
+          wearout: 7,
           used: "ZFS",
-          smartText: SAMSUNG_870_EVO_SMART(11870, 98),
+          smartText: SAMSUNG_870_EVO_SMART(11870, 7),
         },
       ],
       network: bridgedNetwork("192.0.2.11"),
