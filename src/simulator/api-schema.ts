@@ -129,6 +129,26 @@ export const API_SCHEMA: Record<string, ApiMethodSchema> = {
     protected: 1,
     allowtoken: 1,
   },
+  "GET /cluster/config/nodes": {
+    parameters: {},
+    additionalProperties: 0,
+    permissions: {
+      check: ["perm", "/", ["Sys.Audit"]],
+    },
+    proxyto: null,
+    protected: 0,
+    allowtoken: 1,
+  },
+  "GET /cluster/config/totem": {
+    parameters: {},
+    additionalProperties: 0,
+    permissions: {
+      check: ["perm", "/", ["Sys.Audit"]],
+    },
+    proxyto: null,
+    protected: 0,
+    allowtoken: 1,
+  },
   "GET /cluster/firewall/options": {
     parameters: {},
     additionalProperties: 0,

@@ -422,6 +422,21 @@ export const scenarioSchema = z
     /** Cluster name; omit for a standalone node (no "cluster" entry in /cluster/status). */
     clusterName: z.string().optional(),
     clusterConfigVersion: z.number().int().positive().default(1),
+    /**
+     * corosync.conf's totem section as pvecm create writes it (secauth on: AES-256 and
+     * SHA-256 on knet), or changed: secauth off and no crypto_* is cluster traffic in the
+     * clear. `links`: kronosnet links per node (ring0_addr = the node's ip, ringN_addr on
+     * 10.N.0.0/24); one is one network whose failure splits the cluster.
+     */
+    corosync: z
+      .object({
+        secauth: z.enum(["on", "off"]).optional().default("on"),
+        crypto_cipher: z.string().optional(),
+        crypto_hash: z.string().optional(),
+        links: z.number().int().min(1).max(8).default(1),
+      })
+      .strict()
+      .default({ secauth: "on", links: 1 }),
     /** The node the simulator answers as (default: first online node). */
     localNode: z.string().optional(),
     nodes: z.array(nodeSchema).min(1),

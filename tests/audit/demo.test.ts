@@ -127,6 +127,11 @@ describe("demo, root token: every planted problem is found, naming its object", 
     expect(one(root, "backup-excluded-disk", "CT 200").evidence).toContain("mp0 (local-lvm:vm-200-disk-1");
   });
 
+  it("corosync: encrypted (secauth on), but one link per node", () => {
+    expect(objects(root, "corosync-crypto")).toEqual([]);
+    expect(one(root, "corosync-single-link", "cluster lab").evidence).toContain("on pve1, pve2, pve3");
+  });
+
   it("a worn-out SSD (pve1 /dev/sdb, 7 % left); pve2's at 91 % is fine", () => {
     expect(objects(root, "ssd-wearout")).toEqual(["/dev/sdb on pve1"]);
   });

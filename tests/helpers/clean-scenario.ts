@@ -2,13 +2,13 @@
  * A small, well-kept cluster: what the demo would look like with every planted problem
  * fixed. The security audit must find nothing above info here.
  *
- * Two PVE 9.1 nodes, both online (quorate), subscribed, no pending updates, healthy
- * disks, valid certificates, the firewall on at every level with DROP policies and no
- * management port open to the world, guests filtered against address spoofing; three
- * guests, each in an enabled backup job with a backup from last night and no snapshot
- * older than a week; storage well below 85 %;
- * no failed task. Every user has a second factor, every token is privilege-separated
- * and expires, and no write role is granted broadly.
+ * Two PVE 9.1 nodes, both online (quorate) with two encrypted corosync links each,
+ * subscribed, no pending updates, healthy disks, valid certificates, the firewall on at
+ * every level with DROP policies and no management port open to the world, guests
+ * filtered against address spoofing; three guests, each in an enabled backup job with a
+ * backup from last night and no snapshot older than a week; storage well below 85 %; no
+ * failed task. Every user has a second factor, every token is privilege-separated and
+ * expires, and no write role is granted broadly.
  *
  * Tokens:
  *  - auditor: mcp@pve!readonly, PVEAuditor on / (the server's usual read token; the
@@ -168,6 +168,8 @@ export function cleanScenario(): ScenarioInput {
   ];
   return {
     clusterName: "clean",
+    // Two corosync links per node, encrypted (secauth on, as pvecm create writes it).
+    corosync: { secauth: "on", links: 2 },
     localNode: "pve1",
     nodes: [node("pve1", 1), node("pve2", 2)],
     storages: [

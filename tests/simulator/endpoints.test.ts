@@ -56,6 +56,26 @@ describe("cluster", () => {
     expect(nodes.find((n) => n["name"] === "pve3")).toMatchObject({ ip: "192.0.2.13", nodeid: 3 });
   });
 
+  it("GET /cluster/config/totem and /nodes: corosync.conf as pvecm create writes it, every value a string", async () => {
+    expect(await data("/cluster/config/totem")).toEqual({
+      cluster_name: "lab",
+      config_version: expect.stringMatching(/^\d+$/),
+      interface: { "0": { linknumber: "0" } },
+      ip_version: "ipv4-6",
+      link_mode: "passive",
+      secauth: "on",
+      version: "2",
+    });
+    const nodes: Entry[] = await data("/cluster/config/nodes");
+    expect(nodes.find((n) => n["name"] === "pve3")).toEqual({
+      node: "pve3",
+      name: "pve3",
+      nodeid: "3",
+      quorum_votes: "1",
+      ring0_addr: "192.0.2.13",
+    });
+  });
+
   it("GET /nodes/{node}/status", async () => {
     const status: Entry = await data("/nodes/pve1/status");
     expect(status["cpuinfo"]).toMatchObject({ model: "AMD Ryzen 7 5700G with Radeon Graphics", cpus: 16 });
@@ -146,6 +166,14 @@ describe("guests", () => {
     const app01: Entry = await data("/nodes/pve1/qemu/103/config");
     expect(app01["description"]).toContain("MONITORING_API_KEY=9f2c7e41b8d05a36e1f4c2b7a9d8e6f0");
     expect(app01["name"]).toBe("app01");
+  });
+
+  it("GET lxc config: raw lxc.* keys as [[key, value], ...], only where the container has some", async () => {
+    expect((await data("/nodes/pve2/lxc/207/config"))["lxc"]).toEqual([
+      ["lxc.apparmor.profile", "unconfined"],
+      ["lxc.cgroup2.devices.allow", "a"],
+    ]);
+    expect(await data("/nodes/pve1/lxc/203/config")).not.toHaveProperty("lxc");
   });
 
   it("GET lxc config: hostname instead of name, description with the root password", async () => {

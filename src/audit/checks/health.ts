@@ -17,7 +17,7 @@ import {
   taskFailed,
   taskRunning,
 } from "../shared.js";
-import { defineCheck, type CheckFinding } from "../types.js";
+import { defineCheck, type AuditContext, type CheckFinding } from "../types.js";
 
 interface ClusterStatusEntry {
   type: string;
@@ -300,10 +300,104 @@ export const guestLockStale = defineCheck({
   },
 });
 
+/** The cluster's name from /cluster/status; undefined for a standalone node or without Sys.Audit (a gap then). */
+async function clusterNameOf(ctx: AuditContext, what: string): Promise<string | undefined> {
+  const status = await ctx.getOrGap<ClusterStatusEntry[]>("/cluster/status", {}, what, "Sys.Audit on /");
+  const name = status?.find((e) => e.type === "cluster")?.name;
+  return name === undefined ? undefined : cleanText(name, 64);
+}
+
+type Totem = Record<string, unknown>;
+
+/**
+ * Corosync 3 (kronosnet) encrypts and authenticates with crypto_cipher and crypto_hash;
+ * where they are not set, secauth: on (what pvecm create writes) means aes256 and sha256.
+ */
+function corosyncCrypto(totem: Totem): { cipher: string; hash: string } {
+  const secauth = String(totem["secauth"] ?? "off") === "on";
+  const setting = (key: string, fallback: string) =>
+    typeof totem[key] === "string" ? cleanText(totem[key], 20) : secauth ? fallback : "none";
+  return { cipher: setting("crypto_cipher", "aes256"), hash: setting("crypto_hash", "sha256") };
+}
+
+export const corosyncCryptoOff = defineCheck({
+  id: "corosync-crypto",
+  code: "PVE-CLU-005",
+  references: [REFERENCES.cluster],
+  severity: "high",
+  title: "Corosync cluster traffic without encryption or authentication",
+  needs: "Sys.Audit on /",
+  async run(ctx) {
+    const name = await clusterNameOf(ctx, "the corosync configuration (cluster status)");
+    if (name === undefined) return [];
+    const totem = await ctx.getOrGap<Totem>(
+      "/cluster/config/totem",
+      {},
+      "the corosync configuration",
+      "Sys.Audit on /",
+    );
+    if (!totem) return [];
+    const { cipher, hash } = corosyncCrypto(totem);
+    if (cipher !== "none" && hash !== "none") return [];
+    return [
+      {
+        check: "corosync-crypto",
+        severity: "high",
+        title: `Corosync traffic of cluster ${name} is not ${cipher === "none" ? "encrypted" : "authenticated"}`,
+        object: `cluster ${name}`,
+        evidence: `totem: secauth ${cleanText(String(totem["secauth"] ?? "unset"), 10)}, crypto_cipher ${cipher}, crypto_hash ${hash}: anyone on the cluster network reads, or injects, cluster messages`,
+        remediation:
+          "in a copy of /etc/pve/corosync.conf set secauth: on (or crypto_cipher: aes256 and crypto_hash: sha256) in totem, raise config_version, and move it into place (the pvecm chapter: Edit corosync.conf)",
+      },
+    ];
+  },
+});
+
+export const corosyncSingleLink = defineCheck({
+  id: "corosync-single-link",
+  code: "PVE-CLU-006",
+  references: [REFERENCES.cluster],
+  severity: "low",
+  title: "Cluster nodes with a single corosync link",
+  needs: "Sys.Audit on /",
+  async run(ctx) {
+    const name = await clusterNameOf(ctx, "the corosync links (cluster status)");
+    if (name === undefined) return [];
+    const nodes = await ctx.getOrGap<Record<string, unknown>[]>(
+      "/cluster/config/nodes",
+      {},
+      "the corosync links of the nodes",
+      "Sys.Audit on /",
+    );
+    if (!nodes || nodes.length < 2) return [];
+    const single = nodes
+      .filter((n) => Object.keys(n).filter((key) => /^ring\d+_addr$/.test(key)).length < 2)
+      .map((n) => cleanText(String(n["name"] ?? n["node"] ?? "?"), 64))
+      .sort();
+    if (single.length === 0) return [];
+    return [
+      {
+        check: "corosync-single-link",
+        severity: "low",
+        title:
+          single.length === nodes.length
+            ? `Every node of cluster ${name} has one corosync link`
+            : `${single.length} node(s) of cluster ${name} have one corosync link`,
+        object: `cluster ${name}`,
+        evidence: `one link (ring0_addr only) on ${single.join(", ")}: when that network fails or is saturated (a backup, a migration), nodes lose quorum and HA fences them`,
+        remediation:
+          "add a second link on another network: ring1_addr per node and an interface with linknumber 1 in /etc/pve/corosync.conf (the pvecm chapter: Adding Redundant Links)",
+      },
+    ];
+  },
+});
+
 export const healthChecks = [
   clusterQuorum,
   nodeOffline,
   haError,
+  corosyncCryptoOff,
+  corosyncSingleLink,
   storageUsage,
   tasksFailed,
   replicationFailed,

@@ -257,6 +257,41 @@ export const clusterRoutes: Route[] = [
 
   route("GET /cluster/resources", resources),
 
+  // pve-cluster's ClusterConfig.pm: the totem section and the nodelist of corosync.conf, as
+  // its parser gives them (every value a string); a standalone node has no corosync.conf.
+  route("GET /cluster/config/totem", ({ cluster }) => {
+    const { clusterName, clusterConfigVersion, corosync } = corosyncOf(cluster);
+    const totem: Record<string, unknown> = {
+      cluster_name: clusterName,
+      config_version: String(clusterConfigVersion),
+      interface: Object.fromEntries(
+        Array.from({ length: corosync.links }, (_, link) => [String(link), { linknumber: String(link) }]),
+      ),
+      ip_version: "ipv4-6",
+      link_mode: "passive",
+      version: "2",
+    };
+    if (corosync.secauth) totem["secauth"] = corosync.secauth;
+    if (corosync.crypto_cipher) totem["crypto_cipher"] = corosync.crypto_cipher;
+    if (corosync.crypto_hash) totem["crypto_hash"] = corosync.crypto_hash;
+    return totem;
+  }),
+  route("GET /cluster/config/nodes", ({ cluster }) => {
+    const { corosync } = corosyncOf(cluster);
+    return [...cluster.nodes.values()].map((n) => {
+      const entry: Record<string, unknown> = {
+        node: n.name,
+        name: n.name,
+        nodeid: String(n.nodeid),
+        quorum_votes: "1",
+        ring0_addr: n.ip,
+      };
+      for (let link = 1; link < corosync.links; link++)
+        entry[`ring${link}_addr`] = `10.${link}.0.${n.nodeid}`;
+      return entry;
+    });
+  }),
+
   route("GET /nodes", ({ cluster, authid }) =>
     [...cluster.nodes.values()].map((n) => {
       const entry: Record<string, unknown> = {
@@ -338,3 +373,15 @@ export const clusterRoutes: Route[] = [
     });
   }),
 ];
+
+/** The corosync configuration of a cluster; a standalone node has none, as PVE says. */
+function corosyncOf(cluster: Cluster) {
+  const { clusterName, clusterConfigVersion, corosync } = cluster.scenario;
+  if (!clusterName) {
+    throw new PveError(
+      500,
+      "Corosync config '/etc/pve/corosync.conf' does not exist - is this node part of a cluster?\n",
+    );
+  }
+  return { clusterName, clusterConfigVersion, corosync };
+}

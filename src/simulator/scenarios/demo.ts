@@ -34,6 +34,7 @@
  *    two URL-encoded SSH keys in VM 106's sshkeys.
  *  - Replication 205-0 fails (fail_count 3); 104-0 is fine.
  *  - Repeated root@pam login failures from 198.51.100.23 in pve1's syslog.
+ *  - Corosync runs on one link per node (secauth on, as pvecm create writes it: fine).
  *  - Production-tagged VM 100 and VM 103 lack protection (VM 104 has it).
  *  - Guest firewalls that filter but let the guest spoof addresses (ipfilter off); CT 202
  *    has ipfilter on.
