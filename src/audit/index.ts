@@ -21,7 +21,7 @@ export {
   type Severity,
 } from "./types.js";
 export { AUDIT_CHECKS } from "./checks/index.js";
-export { runAudit, selectChecks, compareFindings, DEFAULT_CONCURRENCY } from "./run.js";
+export { runAudit, selectChecks, compareFindings, atLeast, DEFAULT_CONCURRENCY } from "./run.js";
 export { isGapFinding, GAP_TITLE_PREFIX } from "./context.js";
 export { formatReport, formatReportCompact, severityCounts, countsText } from "./format.js";
 export { PVE_END_OF_LIFE, endOfLife } from "./eol.js";

@@ -89,10 +89,10 @@ export async function runAudit(pve: AuditReader, options: RunAuditOptions = {}):
       gapKeys.add(key);
       return true;
     });
-  const minRank = options.minSeverity ? rank(options.minSeverity) : SEVERITIES.length;
-  const findings = [...results.flatMap((r) => r.findings).filter((f) => rank(f.severity) <= minRank), ...gaps]
-    .map(withCode)
-    .sort(compareFindings);
+  const findings = atLeast(
+    [...results.flatMap((r) => r.findings), ...gaps].map(withCode).sort(compareFindings),
+    options.minSeverity,
+  );
 
   return {
     generatedAt: now.toISOString(),
@@ -101,6 +101,15 @@ export async function runAudit(pve: AuditReader, options: RunAuditOptions = {}):
     findings,
     errors: results.flatMap((r) => r.failures.map((message) => ({ check: r.check.id, message }))),
   };
+}
+
+/** The findings at or above `minSeverity` (all without one); what the token could not see always stays. */
+export function atLeast<F extends CheckFinding>(
+  findings: F[],
+  minSeverity: Finding["severity"] | undefined,
+): F[] {
+  if (!minSeverity) return findings;
+  return findings.filter((f) => rank(f.severity) <= rank(minSeverity) || isGapFinding(f));
 }
 
 const CODES = new Map(AUDIT_CHECKS.map((check) => [check.id, check.code]));

@@ -2,11 +2,12 @@
  * The report as SARIF 2.1.0 (OASIS Static Analysis Results Interchange Format), so CI
  * systems and security dashboards can show the findings: one rule per check (its code,
  * title, what it needs, where to read up), one result per finding, the object as a
- * logical location (a cluster has no files), waived findings as accepted suppressions,
- * failed checks as error notifications of the run.
+ * logical location and a stable path, waived findings as accepted suppressions; what the
+ * token could not see and checks that failed as notifications of the run.
  */
 import { createHash } from "node:crypto";
 import { AUDIT_CHECKS } from "./checks/index.js";
+import { isGapFinding } from "./context.js";
 import type { Finding, Severity } from "./types.js";
 import type { WaivedFinding, WaivedReport } from "./waivers.js";
 
@@ -29,6 +30,11 @@ const SECURITY_SEVERITY: Record<Severity, string> = {
   info: "0.0",
 };
 
+/** A path segment made of the name: letters, digits and . _ - kept, anything else as -. */
+function uriPart(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "") || "-";
+}
+
 export function toSarif(report: WaivedReport, tool: { version: string }): object {
   const ruleIndex = new Map(AUDIT_CHECKS.map((check, index) => [check.code, index]));
   const cluster = report.cluster ?? "proxmox-ve";
@@ -39,6 +45,12 @@ export function toSarif(report: WaivedReport, tool: { version: string }): object
     message: { text: `${finding.title}. Seen: ${finding.evidence}. Fix: ${finding.remediation}` },
     locations: [
       {
+        // A cluster has no source files; code scanning services want a physical location
+        // anyway: a stable path per object, beside the logical location that says what it is.
+        physicalLocation: {
+          artifactLocation: { uri: `proxmox/${uriPart(cluster)}/${uriPart(finding.object)}` },
+          region: { startLine: 1 },
+        },
         logicalLocations: [
           { name: finding.object, fullyQualifiedName: `${cluster}/${finding.object}`, kind: "resource" },
         ],
@@ -47,7 +59,7 @@ export function toSarif(report: WaivedReport, tool: { version: string }): object
     // The same finding in the next run has the same fingerprint: dashboards follow it over time.
     partialFingerprints: {
       "proxmoxFinding/v1": createHash("sha256")
-        .update(`${finding.code}\u0000${finding.object}`)
+        .update([cluster, finding.code, finding.object, finding.severity].join("\u0000"))
         .digest("hex"),
     },
     properties: {
@@ -94,18 +106,28 @@ export function toSarif(report: WaivedReport, tool: { version: string }): object
             })),
           },
         },
+        automationDetails: { id: `proxmox-audit/${uriPart(cluster)}/` },
         invocations: [
           {
             executionSuccessful: report.errors.length === 0,
-            endTimeUtc: report.generatedAt,
-            toolExecutionNotifications: report.errors.map((e) => ({
-              level: "error",
-              message: { text: e.message },
-              associatedRule: { id: AUDIT_CHECKS.find((c) => c.id === e.check)?.code ?? e.check },
-            })),
+            startTimeUtc: report.generatedAt,
+            // What the token could not see, and checks that failed, are about the run, not
+            // findings: as results they would carry their check's severity in dashboards.
+            toolExecutionNotifications: [
+              ...report.findings.filter(isGapFinding).map((gap) => ({
+                level: "warning",
+                message: { text: `${gap.title}. ${gap.remediation}` },
+                associatedRule: { id: gap.code },
+              })),
+              ...report.errors.map((e) => ({
+                level: "error",
+                message: { text: e.message },
+                associatedRule: { id: AUDIT_CHECKS.find((c) => c.id === e.check)?.code ?? e.check },
+              })),
+            ],
           },
         ],
-        results: [...report.findings.map(result), ...report.waived.map(result)],
+        results: [...report.findings.filter((f) => !isGapFinding(f)), ...report.waived].map(result),
         properties: {
           cluster: report.cluster,
           unusedWaivers: report.unusedWaivers,

@@ -5,7 +5,7 @@
  * waiver expires, and then it is a finding again, saying so. A waiver that matches no
  * finding is reported too: the problem is gone, or the object was renamed.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { cleanText, LIMITS } from "../untrusted.js";
@@ -60,6 +60,9 @@ const fileSchema = z.object({ waivers: z.array(z.unknown()) }).catchall(z.unknow
 
 export class WaiverFileError extends Error {}
 
+/** Thousands of waivers fit in far less; a bigger file is a mistake (or not a waivers file). */
+const MAX_FILE_BYTES = 1024 * 1024;
+
 /**
  * The waivers of a file; every problem at once, each with where it is. Keys starting
  * with "_" are comments; any other unknown key is an error (a typo would waive nothing).
@@ -94,9 +97,11 @@ export function parseWaivers(text: string, file: string): Waiver[] {
       const what =
         issue.code === "unrecognized_keys"
           ? `unknown key(s) ${issue.keys.map((key) => `"${cleanText(key, 64)}"`).join(", ")}: a waiver has code, object, reason and expires`
-          : issue.path.length > 0
-            ? `${issue.path.join(".")} ${issue.message}`
-            : `must be an object with code, object, reason and expires`;
+          : issue.path.length === 0
+            ? "must be an object with code, object, reason and expires"
+            : issue.code === "invalid_type" && issue.input === undefined
+              ? `${issue.path.join(".")} is missing`
+              : `${issue.path.join(".")} ${issue.message}`;
       problems.push(`${file}: waiver ${index + 1}: ${what}`);
     }
   });
@@ -108,8 +113,14 @@ export function parseWaivers(text: string, file: string): Waiver[] {
 export function readWaivers(file: string, { optional = false } = {}): Waiver[] | undefined {
   let text: string;
   try {
+    if (statSync(file).size > MAX_FILE_BYTES) {
+      throw new WaiverFileError(
+        `the waivers file ${file} is larger than ${MAX_FILE_BYTES} bytes: is it the right file?`,
+      );
+    }
     text = readFileSync(file, "utf8");
   } catch (err) {
+    if (err instanceof WaiverFileError) throw err;
     if (optional && (err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new WaiverFileError(`cannot read the waivers file ${file}: ${(err as Error).message}`);
   }
@@ -126,6 +137,7 @@ const holdsOn = (waiver: Waiver, now: Date) =>
  */
 export function applyWaivers(report: AuditReport, waivers: readonly Waiver[], now: Date): WaivedReport {
   const used = new Set<Waiver>();
+  const failed = new Set(report.errors.map((e) => AUDIT_CHECKS.find((c) => c.id === e.check)?.code));
   const findings: Finding[] = [];
   const waived: WaivedFinding[] = [];
   for (const finding of report.findings) {
@@ -151,8 +163,9 @@ export function applyWaivers(report: AuditReport, waivers: readonly Waiver[], no
     ...report,
     findings,
     waived,
+    // A waiver of a check that failed was not evaluated: not called unused.
     unusedWaivers: waivers
-      .filter((w) => !used.has(w))
+      .filter((w) => !used.has(w) && !failed.has(w.code))
       .map((w) => ({
         ...w,
         object: cleanText(w.object, LIMITS.error),

@@ -14,7 +14,14 @@ import {
   WaiverFileError,
   type Waiver,
 } from "../audit/waivers.js";
-import { runAudit, SEVERITIES, formatReport, type AuditReport, type Severity } from "../audit/index.js";
+import {
+  atLeast,
+  runAudit,
+  SEVERITIES,
+  formatReport,
+  type AuditReport,
+  type Severity,
+} from "../audit/index.js";
 import { ConfigError } from "../config/load.js";
 import type { Config } from "../config/types.js";
 import { explainError } from "../explain-error.js";
@@ -93,10 +100,10 @@ export async function runAuditCommand(argv: string[], terminal: CommandIo = proc
     return fail(`--format must be one of ${FORMATS.join(", ")} (example: --format sarif)`);
   let waivers: Waiver[];
   try {
-    waivers =
-      (values.waivers === undefined
-        ? readWaivers(DEFAULT_WAIVERS_FILE, { optional: true })
-        : readWaivers(values.waivers)) ?? [];
+    const file = values.waivers ?? DEFAULT_WAIVERS_FILE;
+    const read = readWaivers(file, { optional: values.waivers === undefined });
+    waivers = read ?? [];
+    if (read) io.stderr.write(`proxmox-mcp audit: ${read.length} waiver(s) from ${file}\n`);
   } catch (err) {
     if (!(err instanceof WaiverFileError)) throw err;
     for (const problem of err.message.split("\n")) io.stderr.write(`proxmox-mcp audit: ${problem}\n`);
@@ -118,9 +125,15 @@ export async function runAuditCommand(argv: string[], terminal: CommandIo = proc
   if (simulator) io.stderr.write(`proxmox-mcp audit: demo mode, simulated cluster at ${simulator.url}\n`);
   const pve = new PveReader(config);
   try {
-    const audited = await audit(pve, config, minSeverity, io);
+    const audited = await audit(pve, config, io);
     if (typeof audited === "number") return audited;
-    const report = applyWaivers(cleanReport(audited), waivers, new Date(audited.generatedAt));
+    // Waivers see every finding, so one for a finding below --min-severity is not called unused.
+    const waived = applyWaivers(cleanReport(audited), waivers, new Date(audited.generatedAt));
+    const report = {
+      ...waived,
+      findings: atLeast(waived.findings, minSeverity),
+      waived: atLeast(waived.waived, minSeverity),
+    };
     // What goes to a terminal or a file follows the server's rules: no secret, ever.
     const redactor = new Redactor([config.tokenSecret.reveal()]);
     const json = (value: object) => `${JSON.stringify(redactor.value(value), null, 2)}\n`;
@@ -150,12 +163,7 @@ export async function runAuditCommand(argv: string[], terminal: CommandIo = proc
 }
 
 /** The token check exactly as serve runs it, then the audit; a number is the exit code of a failure. */
-async function audit(
-  pve: PveReader,
-  config: Config,
-  minSeverity: Severity | undefined,
-  io: CommandIo,
-): Promise<AuditReport | number> {
+async function audit(pve: PveReader, config: Config, io: CommandIo): Promise<AuditReport | number> {
   const cannotRun = (message: string) => {
     io.stderr.write(`proxmox-mcp audit: ${oneLine(message)}\n`);
     return EXIT_CANNOT_RUN;
@@ -174,7 +182,7 @@ async function audit(
     );
   }
   try {
-    return await runAudit(pve, minSeverity ? { minSeverity } : {});
+    return await runAudit(pve);
   } catch (err) {
     return cannotRun(`the audit failed: ${explainError(err, config)}`);
   }

@@ -441,6 +441,27 @@ export const API_SCHEMA: Record<string, ApiMethodSchema> = {
     protected: 0,
     allowtoken: 1,
   },
+  "GET /nodes/{node}/lxc/{vmid}/firewall/ipset": {
+    parameters: {
+      node: {
+        type: "string",
+        format: "pve-node",
+      },
+      vmid: {
+        type: "integer",
+        format: "pve-vmid",
+        minimum: 100,
+        maximum: 999999999,
+      },
+    },
+    additionalProperties: 0,
+    permissions: {
+      check: ["perm", "/vms/{vmid}", ["VM.Audit"]],
+    },
+    proxyto: null,
+    protected: 0,
+    allowtoken: 1,
+  },
   "GET /nodes/{node}/lxc/{vmid}/firewall/options": {
     parameters: {
       node: {
@@ -704,6 +725,27 @@ export const API_SCHEMA: Record<string, ApiMethodSchema> = {
       check: ["perm", "/vms/{vmid}", ["VM.Audit"]],
     },
     proxyto: "node",
+    protected: 0,
+    allowtoken: 1,
+  },
+  "GET /nodes/{node}/qemu/{vmid}/firewall/ipset": {
+    parameters: {
+      node: {
+        type: "string",
+        format: "pve-node",
+      },
+      vmid: {
+        type: "integer",
+        format: "pve-vmid",
+        minimum: 100,
+        maximum: 999999999,
+      },
+    },
+    additionalProperties: 0,
+    permissions: {
+      check: ["perm", "/vms/{vmid}", ["VM.Audit"]],
+    },
+    proxyto: null,
     protected: 0,
     allowtoken: 1,
   },

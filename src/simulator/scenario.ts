@@ -65,6 +65,18 @@ const firewall = z
   .object({
     options: z.record(z.string(), configValue).default({}),
     rules: z.array(firewallRule).default([]),
+    /** IP sets (guests: ipfilter-net0 lists the addresses net0 may send from). */
+    ipsets: z
+      .array(
+        z
+          .object({
+            name: z.string(),
+            comment: z.string().optional(),
+            cidrs: z.array(z.string()).default([]),
+          })
+          .strict(),
+      )
+      .default([]),
   })
   .strict();
 
@@ -194,7 +206,7 @@ const nodeSchema = z
     network: z
       .array(z.record(z.string(), z.union([z.string(), z.number(), z.array(z.string())])))
       .default([]),
-    firewall: firewall.default({ options: {}, rules: [] }),
+    firewall: firewall.default({ options: {}, rules: [], ipsets: [] }),
     /** Lines of GET /nodes/{node}/syslog, oldest first. */
     syslog: z.array(z.string()).default([]),
   })
@@ -457,7 +469,7 @@ export const scenarioSchema = z
     tasks: z.array(taskSchema).default([]),
     backupJobs: z.array(backupJobSchema).default([]),
     replication: z.array(replicationSchema).default([]),
-    clusterFirewall: firewall.default({ options: {}, rules: [] }),
+    clusterFirewall: firewall.default({ options: {}, rules: [], ipsets: [] }),
     /** HA manager state; HA resources come from guests with `ha`. */
     ha: z
       .object({ master: z.string().optional(), quorate: z.boolean().default(true) })

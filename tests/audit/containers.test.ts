@@ -39,7 +39,7 @@ describe("containers", () => {
     expect(lines(demo)).toEqual([
       "PVE-CTR-001 high CT 206: its config has no unprivileged key, and PVE's default is 0: privileged",
       "PVE-CTR-001 high CT 208: unprivileged: 0",
-      "PVE-CTR-002 high CT 208: features: nesting=1 without unprivileged: 1: the host's /proc, /sys and keyrings are exposed to the container's root",
+      "PVE-CTR-002 high CT 208: features: nesting=1 without unprivileged: 1: the host's procfs and sysfs are exposed to the container's root",
       "PVE-CTR-003 high CT 207: lxc.apparmor.profile: unconfined (AppArmor off); lxc.cgroup2.devices.allow: a (every device of the host)",
     ]);
     // The decoys: unprivileged containers with nesting (200, 202, 203), CT 202's one tun device.
@@ -53,15 +53,32 @@ describe("containers", () => {
       const ct206 = s.guests!.find((g) => g.vmid === 206)!;
       ct206.template = true;
       const ct208 = s.guests!.find((g) => g.vmid === 208)!;
-      ct208.config = { ...ct208.config, features: "keyctl=1,nesting=0" };
+      ct208.config = { ...ct208.config, features: "keyctl=1,nesting=yes" };
       ct208.rawLxc = [["lxc.cap.drop", ""]];
+      const ct202 = s.guests!.find((g) => g.vmid === 202)!;
+      ct202.rawLxc = [
+        ["lxc.cgroup2.devices.allow", "b *:* rwm"],
+        ["lxc.mount.auto", "proc:rw sys:rw"],
+      ];
+      // unprivileged: "yes" is unprivileged (pve-common's parse_boolean).
+      const ct207 = s.guests!.find((g) => g.vmid === 207)!;
+      ct207.config = { ...ct207.config, unprivileged: "yes" };
+      ct207.rawLxc = [];
     });
     expect(lines(report)).toEqual([
       "PVE-CTR-003 critical CT 208: lxc.cap.drop: (empty: no capability dropped)",
       "PVE-CTR-001 high CT 208: unprivileged: 0",
-      "PVE-CTR-002 high CT 208: features: keyctl=1 without unprivileged: 1: the host's /proc, /sys and keyrings are exposed to the container's root",
-      "PVE-CTR-003 high CT 207: lxc.apparmor.profile: unconfined (AppArmor off); lxc.cgroup2.devices.allow: a (every device of the host)",
+      "PVE-CTR-002 high CT 208: features: nesting=1 without unprivileged: 1: the host's procfs and sysfs are exposed to the container's root",
+      "PVE-CTR-003 high CT 202: lxc.cgroup2.devices.allow: b *:* rwm (every block device of the host); lxc.mount.auto: proc:rw sys:rw (the host's /proc or /sys writable)",
     ]);
+  });
+
+  it("keyctl alone on a privileged container is not reported: PVE applies it to unprivileged ones only", async () => {
+    const report = await auditOf((s) => {
+      const ct208 = s.guests!.find((g) => g.vmid === 208)!;
+      ct208.config = { ...ct208.config, features: "keyctl=1" };
+    });
+    expect(report.findings.filter((f) => f.check === "ct-privileged-features")).toEqual([]);
   });
 
   it("without VM.Audit on the containers: a gap that says what, never a pass", async () => {

@@ -122,7 +122,7 @@ describe("demo, root token: every planted problem is found, naming its object", 
   it("disks left out of backups: VM 103's backup=0 disk, CT 200's mount point; CT 205's (backup=1) is in", () => {
     expect(objects(root, "backup-excluded-disk")).toEqual(["CT 200", "VM 103"]);
     expect(one(root, "backup-excluded-disk", "VM 103").evidence).toBe(
-      "in job(s) backup-9e1d4c7a-2b6f, but not in the backup: scsi1 (local-lvm:vm-103-disk-1, backup=0)",
+      "in job(s) backup-9e1d4c7a-2b6f, but not in the backup: scsi1 (local-lvm:vm-103-disk-1, backup off)",
     );
     expect(one(root, "backup-excluded-disk", "CT 200").evidence).toContain("mp0 (local-lvm:vm-200-disk-1");
   });
@@ -133,17 +133,20 @@ describe("demo, root token: every planted problem is found, naming its object", 
   });
 
   it("a worn-out SSD (pve1 /dev/sdb, 7 % left); pve2's at 91 % is fine", () => {
-    expect(objects(root, "ssd-wearout")).toEqual(["/dev/sdb on pve1"]);
+    expect(objects(root, "ssd-wearout")).toEqual(["disk S6PNNM0T901298H on pve1"]);
+    expect(one(root, "ssd-wearout", "disk S6PNNM0T901298H on pve1").evidence).toBe(
+      "wearout 7 % left; /dev/sdb, Samsung_SSD_870_EVO_2TB, used by ZFS",
+    );
   });
 
   it("production-tagged guests without protection: VM 100 and VM 103, not the protected VM 104", () => {
     expect(objects(root, "guest-unprotected")).toEqual(["VM 100", "VM 103"]);
   });
 
-  it("filtering guest firewalls that allow spoofing (ipfilter off); CT 202 has ipfilter on", () => {
-    expect(objects(root, "firewall-guest-spoofing")).toEqual(["VM 100", "VM 103"]);
-    expect(one(root, "firewall-guest-spoofing", "VM 100").remediation).toContain(
-      "pvesh create /nodes/pve1/qemu/100/firewall/ipset --name ipfilter-net0",
+  it("filtering guest firewalls that allow spoofing: VM 103; CT 202 (ipfilter on) and VM 100 (ipset) are fine", () => {
+    expect(objects(root, "firewall-guest-spoofing")).toEqual(["VM 103"]);
+    expect(one(root, "firewall-guest-spoofing", "VM 103").remediation).toContain(
+      "pvesh create /nodes/pve1/qemu/103/firewall/ipset --name ipfilter-net0",
     );
   });
 

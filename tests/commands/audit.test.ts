@@ -189,17 +189,27 @@ describe("report formats", () => {
       expect(Number(rule.properties["security-severity"])).toBeGreaterThanOrEqual(0);
     }
     const report = JSON.parse((await audit(["--json"])).stdout) as AuditReport;
-    expect(run!.results).toHaveLength(report.findings.length);
+    const findings = report.findings.filter((f) => !isGapFinding(f));
+    const gaps = report.findings.filter(isGapFinding);
+    expect(gaps.length).toBeGreaterThan(0);
+    expect(run!.results).toHaveLength(findings.length);
     const fingerprints = new Set<string>();
     for (const result of run!.results) {
       expect(rules[result.ruleIndex]?.id).toBe(result.ruleId);
       expect(["error", "warning", "note"]).toContain(result.level);
       expect(result.message.text.length).toBeGreaterThan(0);
       expect(result.locations[0]?.logicalLocations[0]?.name).toBeTruthy();
+      // Code scanning services refuse results without a physical location.
+      expect(result.locations[0]?.physicalLocation.artifactLocation.uri).toMatch(/^proxmox\/lab\/[\w.-]+$/);
       fingerprints.add(result.partialFingerprints["proxmoxFinding/v1"]!);
     }
-    // One fingerprint per finding (code and object), stable from run to run.
-    expect(fingerprints.size).toBe(new Set(report.findings.map((f) => `${f.code} ${f.object}`)).size);
+    // One fingerprint per finding (cluster, code, object, severity), stable from run to run.
+    expect(fingerprints.size).toBe(findings.length);
+    // What the token could not see is a notification of the run, not a result.
+    expect(run!.invocations[0]!.toolExecutionNotifications.map((n) => n.message.text)).toEqual(
+      gaps.map((g) => `${g.title}. ${g.remediation}`),
+    );
+    expect(run!.automationDetails.id).toBe("proxmox-audit/lab/");
     const again = JSON.parse((await audit(["--format", "sarif"])).stdout) as Sarif;
     expect(again.runs[0]!.results.map((r) => r.partialFingerprints["proxmoxFinding/v1"]).sort()).toEqual(
       run!.results.map((r) => r.partialFingerprints["proxmoxFinding/v1"]).sort(),
@@ -273,6 +283,19 @@ describe("waivers", () => {
     });
   });
 
+  it("a waiver of a finding below --min-severity is neither shown nor called unused; the file is named", async () => {
+    const report = JSON.parse((await audit(["--json"])).stdout) as AuditReport;
+    const low = report.findings.find((f) => f.severity === "low" && !isGapFinding(f))!;
+    const file = write("low.json", {
+      waivers: [{ code: low.code, object: low.object, reason: "accepted", expires: "2099-01-01" }],
+    });
+    const { stdout, stderr } = await audit(["--json", "--min-severity", "high", "--waivers", file]);
+    const cut = reportSchema.strict().parse(JSON.parse(stdout));
+    expect(cut.waived).toEqual([]);
+    expect(cut.unusedWaivers).toEqual([]);
+    expect(stderr).toContain(`proxmox-mcp audit: 1 waiver(s) from ${file}`);
+  });
+
   it("waiving every finding at or above high makes the exit code 0 or 2, not 1", async () => {
     const report = JSON.parse((await audit(["--json"])).stdout) as AuditReport;
     const serious = report.findings.filter(
@@ -296,6 +319,7 @@ describe("waivers", () => {
         { code: "PVE-XXX-001", object: "a", reason: "r", expires: "2027-01-01" },
         { code: "PVE-ACC-003", object: "", reason: " ", expires: "2027-02-30" },
         { code: "PVE-ACC-003", object: "b", reason: "r", expires: "2027-01-01", expiry: "typo" },
+        { code: "PVE-ACC-003", object: "c", expires: "2027-01-01" },
       ],
       waiver: [],
     });
@@ -310,12 +334,16 @@ describe("waivers", () => {
     expect(stderr).toContain(
       `${file}: waiver 3: unknown key(s) "expiry": a waiver has code, object, reason and expires`,
     );
+    expect(stderr).toContain(`${file}: waiver 4: reason is missing`);
     expect(sim.requests()).toEqual([]);
     const missing = await audit(["--waivers", join(dir, "nope.json")]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain(`cannot read the waivers file ${join(dir, "nope.json")}`);
     const notJson = await audit(["--waivers", write("text.json", "{ waivers: [")]);
     expect(notJson.stderr).toMatch(/text\.json is not JSON/);
+    const huge = await audit(["--waivers", write("huge.json", " ".repeat(1024 * 1024 + 1))]);
+    expect(huge.code).toBe(2);
+    expect(huge.stderr).toContain("is larger than 1048576 bytes: is it the right file?");
   });
 });
 
@@ -334,13 +362,20 @@ interface Sarif {
         }[];
       };
     };
-    invocations: { executionSuccessful: boolean }[];
+    invocations: {
+      executionSuccessful: boolean;
+      toolExecutionNotifications: { message: { text: string } }[];
+    }[];
+    automationDetails: { id: string };
     results: {
       ruleId: string;
       ruleIndex: number;
       level: string;
       message: { text: string };
-      locations: { logicalLocations: { name: string }[] }[];
+      locations: {
+        physicalLocation: { artifactLocation: { uri: string } };
+        logicalLocations: { name: string }[];
+      }[];
       partialFingerprints: Record<string, string>;
       suppressions?: { kind: string; status: string; justification: string }[];
     }[];

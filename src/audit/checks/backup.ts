@@ -380,23 +380,33 @@ export const snapshotAge = defineCheck({
 /** Guest config keys that hold a disk or a container's mount point. */
 const DISK_KEY = /^(?:(?:scsi|virtio|sata|ide|efidisk|tpmstate)\d+|mp\d+)$/;
 
+/** pve-common's parse_boolean: 1, true, yes, on and 0, false, no, off (any case). */
+function booleanOption(value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (/^(?:1|true|yes|on)$/i.test(value)) return true;
+  if (/^(?:0|false|no|off)$/i.test(value)) return false;
+  return undefined;
+}
+
 /**
- * The disks of a config a backup leaves out: a VM's with backup=0; a container's volume
- * mount points unless backup=1 (their default is 0). CD-ROMs and bind mounts (a host
- * path) are never in a backup and are not disks of the guest.
+ * The disks of a config a backup leaves out: a VM's with backup off (passthrough disks
+ * included: vzdump reads them too); a container's volume mount points unless backup is
+ * on (their default is off). CD-ROMs, and a container's bind and device mounts (a host
+ * path), are never in a backup and are not the guest's disks.
  */
 function disksLeftOut(config: Record<string, unknown>): string[] {
   const out: string[] = [];
   for (const [key, raw] of Object.entries(config)) {
     if (!DISK_KEY.test(key) || typeof raw !== "string") continue;
     const [volume = "", ...options] = raw.split(",");
-    if (options.includes("media=cdrom") || volume === "none" || volume.startsWith("/")) continue;
-    const flag = options.find((o) => o.startsWith("backup="))?.slice("backup=".length);
-    const included = key.startsWith("mp") ? flag === "1" : flag !== "0";
-    if (!included)
-      out.push(
-        `${key} (${cleanText(volume, 80)}${key.startsWith("mp") && flag === undefined ? ", a mount point: backup=1 is not its default" : ", backup=0"})`,
-      );
+    const mountPoint = key.startsWith("mp");
+    if (options.includes("media=cdrom") || volume === "none" || (mountPoint && volume.startsWith("/")))
+      continue;
+    const flag = booleanOption(options.find((o) => o.startsWith("backup="))?.slice("backup=".length));
+    if (mountPoint ? flag === true : flag !== false) continue;
+    out.push(
+      `${key} (${cleanText(volume, 80)}, ${flag === undefined ? "a mount point: backup=1 is not its default" : "backup off"})`,
+    );
   }
   return out.sort();
 }
@@ -426,7 +436,7 @@ export const backupExcludedDisk = defineCheck({
         title: `${guestLabel(g)} is backed up without ${leftOut.length === 1 ? "one of its disks" : `${leftOut.length} of its disks`}`,
         object: guestObject(g),
         evidence: `in job(s) ${cover.enabled.get(g.vmid)!.join(", ")}, but not in the backup: ${leftOut.join("; ")}`,
-        remediation: `if that data matters, include it: ${guestCli(g)} set ${g.vmid} --<disk> <same value>,backup=1 (or back it up another way)`,
+        remediation: `if that data matters, include it: ${guestCli(g)} set ${g.vmid} --<disk> <its value with backup=1 in place of backup=0, or added> (or back it up another way)`,
       });
     });
     return findings;

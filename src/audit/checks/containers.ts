@@ -2,7 +2,7 @@
  * Containers share the host's kernel: what isolates them is the user namespace of an
  * unprivileged container, AppArmor, the device cgroup and the capabilities LXC drops.
  * A container is privileged unless its config says unprivileged: 1 (PVE's default for
- * the key is 0); in a privileged one, root is root on the host. Templates never run and
+ * the key is 0; true, yes and on count as 1); in a privileged one, root is root on the host. Templates never run and
  * are left out. Raw lxc.* keys in the config can switch the rest off.
  */
 import { REFERENCES } from "../references.js";
@@ -29,17 +29,24 @@ async function containers(
   return { found, note };
 }
 
-const isPrivileged = (config: Record<string, unknown>) => !isOn(config["unprivileged"]);
+/** pve-common's parse_boolean: 1, true, yes and on (any case) are true. */
+const isTrue = (value: unknown) => isOn(value) || /^(?:true|yes|on)$/i.test(String(value ?? "").trim());
 
-/** "nesting=1,keyctl=1" -> the features switched on. */
+const isPrivileged = (config: Record<string, unknown>) => !isTrue(config["unprivileged"]);
+
+/** "nesting=1,mount=nfs;cifs" -> the boolean features switched on. */
 function featuresOn(config: Record<string, unknown>): string[] {
   const features = typeof config["features"] === "string" ? config["features"] : "";
   return features
     .split(",")
     .map((part) => part.split("="))
-    .filter(([, value]) => value === "1")
+    .filter(([, value]) => isTrue(value))
     .map(([name]) => name!.trim());
 }
+
+/** Making a privileged container unprivileged means restoring a backup of it. */
+const recreateUnprivileged = (vmid: number) =>
+  `back it up, restore it to a new VMID unprivileged (pct restore <new id> <backup> --unprivileged 1; file owners shift by 100000, check bind mounts), test it, then remove ${vmid}`;
 
 export const privilegedContainer = defineCheck({
   id: "ct-privileged",
@@ -63,7 +70,7 @@ export const privilegedContainer = defineCheck({
             config["unprivileged"] === undefined
               ? "its config has no unprivileged key, and PVE's default is 0: privileged"
               : `unprivileged: ${String(config["unprivileged"])}`,
-          remediation: `recreate it unprivileged: back it up, then pct restore ${ct.vmid} <backup> --unprivileged 1 (file owners shift by 100000; check bind mounts)`,
+          remediation: recreateUnprivileged(ct.vmid),
         })),
     ];
   },
@@ -74,21 +81,22 @@ export const privilegedContainerFeatures = defineCheck({
   code: "PVE-CTR-002",
   references: [REFERENCES.containers],
   severity: "high",
-  title: "Nesting or keyctl switched on in a privileged container",
+  title: "Nesting switched on in a privileged container",
   needs: NEEDS,
   async run(ctx) {
     const { found, note } = await containers(ctx, "ct-privileged-features");
     const findings: CheckFinding[] = [...note];
     for (const { ct, config } of found) {
-      const risky = featuresOn(config).filter((f) => f === "nesting" || f === "keyctl");
-      if (!isPrivileged(config) || risky.length === 0) continue;
+      // keyctl only matters to unprivileged containers: PVE applies it to them alone.
+      if (!isPrivileged(config) || !featuresOn(config).includes("nesting")) continue;
       findings.push({
         check: "ct-privileged-features",
         severity: "high",
-        title: `${guestLabel(ct)} is privileged and has ${risky.join(" and ")} on`,
+        title: `${guestLabel(ct)} is privileged and has nesting on`,
         object: guestObject(ct),
-        evidence: `features: ${risky.map((f) => `${f}=1`).join(",")} without unprivileged: 1: the host's /proc, /sys and keyrings are exposed to the container's root`,
-        remediation: `make it unprivileged first (pct restore ${ct.vmid} <backup> --unprivileged 1), or switch them off: pct set ${ct.vmid} --features ${risky.map((f) => `${f}=0`).join(",")}`,
+        evidence:
+          "features: nesting=1 without unprivileged: 1: the host's procfs and sysfs are exposed to the container's root",
+        remediation: `${recreateUnprivileged(ct.vmid)}; or, as root@pam, drop nesting=1 from its features (pct set ${ct.vmid} --features <the other features>)`,
       });
     }
     return findings;
@@ -105,10 +113,16 @@ function weakenings(raw: unknown): string[] {
     const value = typeof entry[1] === "string" ? entry[1].trim() : "";
     if (key === "lxc.apparmor.profile" && value === "unconfined") {
       found.push("lxc.apparmor.profile: unconfined (AppArmor off)");
-    } else if (/^lxc\.cgroup2?\.devices\.allow$/.test(key) && /^a(?:\s|$)/.test(value)) {
-      found.push(`${key}: ${value} (every device of the host)`);
+    } else if (/^lxc\.cgroup2?\.devices\.allow$/.test(key) && /^(?:a(?:\s|$)|[bc]\s+\*:\*)/.test(value)) {
+      found.push(
+        `${key}: ${value} (${value.startsWith("b") ? "every block device" : value.startsWith("c") ? "every character device" : "every device"} of the host)`,
+      );
     } else if (key === "lxc.cap.drop" && value === "") {
       found.push("lxc.cap.drop: (empty: no capability dropped)");
+    } else if (key === "lxc.mount.auto" && /\b(?:proc|sys):rw\b/.test(value)) {
+      found.push(`lxc.mount.auto: ${value} (the host's /proc or /sys writable)`);
+    } else if (key === "lxc.seccomp.profile" && value === "") {
+      found.push("lxc.seccomp.profile: (empty: no seccomp filter)");
     }
   }
   return found;

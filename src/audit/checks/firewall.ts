@@ -265,15 +265,16 @@ export const firewallGuest = defineCheck({
 
 /**
  * Where a guest's firewall does filter (on, every NIC with firewall=1), whether it also
- * stops the guest from sending as another address: ipfilter (default off) and macfilter
- * (default on). A guest without them can spoof its neighbours on the bridge.
+ * stops the guest from sending as another address. IP filtering is on with ipfilter=1
+ * or, per NIC, with an ipset ipfilter-netX (pve-firewall switches it on for that NIC);
+ * macfilter is on by default.
  */
 export const firewallGuestSpoofing = defineCheck({
   id: "firewall-guest-spoofing",
   code: "PVE-FWL-005",
   references: [REFERENCES.firewall],
   severity: "low",
-  title: "Guest firewalls that do not stop address spoofing (ipfilter off, or macfilter off)",
+  title: "Guest firewalls that do not stop address spoofing (no IP filter, or macfilter off)",
   needs: "VM.Audit on /vms",
   async run(ctx) {
     const { guests: list, note } = inspectedGuests("firewall-guest-spoofing", await reachableGuests(ctx));
@@ -283,22 +284,47 @@ export const firewallGuestSpoofing = defineCheck({
       const { all, filtered } = nics(config);
       // Guests whose firewall does not filter at all are firewall-guest's findings.
       if (all.length === 0 || filtered.length < all.length || !isOn(options["enable"])) return;
-      const off = [
-        ...(isOn(options["ipfilter"]) ? [] : ["ipfilter"]),
-        ...(options["macfilter"] === undefined || isOn(options["macfilter"]) ? [] : ["macfilter"]),
-      ];
-      if (off.length === 0) return;
+      const macOff = options["macfilter"] !== undefined && !isOn(options["macfilter"]);
+      let ipUnfiltered: string[] = [];
+      if (!isOn(options["ipfilter"])) {
+        const sets = await ctx.get<{ name: string }[]>(`/nodes/{node}/${g.type}/{vmid}/firewall/ipset`, {
+          node: g.node,
+          vmid: g.vmid,
+        });
+        const withSet = new Set(sets.map((set) => set.name));
+        ipUnfiltered = all.filter((nic) => !withSet.has(`ipfilter-${nic}`));
+      }
+      if (ipUnfiltered.length === 0 && !macOff) return;
       const api = `/nodes/${g.node}/${g.type}/${g.vmid}/firewall`;
+      // A VM's ipset must list its addresses first; a container's static ip= ones are implied.
+      const needSets = ipUnfiltered.filter(
+        (nic) => g.type === "qemu" || !/(?:^|,)ip6?=(?!dhcp|auto|manual)[^,]/.test(String(config[nic])),
+      );
+      const steps = [
+        ...(needSets.length > 0
+          ? [
+              `list the addresses each NIC sends from first, else IP filtering drops its traffic: ${needSets
+                .map(
+                  (nic) =>
+                    `pvesh create ${api}/ipset --name ipfilter-${nic}; pvesh create ${api}/ipset/ipfilter-${nic} --cidr <ip>`,
+                )
+                .join("; ")}`,
+            ]
+          : []),
+        `pvesh set ${api}/options${ipUnfiltered.length > 0 ? " --ipfilter 1" : ""}${macOff ? " --macfilter 1" : ""}`,
+      ];
       findings.push({
         check: "firewall-guest-spoofing",
         severity: "low",
-        title: `Firewall of ${guestLabel(g)} lets it send as other addresses (${off.join(" and ")} off)`,
+        title: `Firewall of ${guestLabel(g)} lets it send as other addresses`,
         object: guestObject(g),
-        evidence: `${off.map((o) => `${o} off`).join(", ")}: it can send from ${off.map((o) => (o === "ipfilter" ? "IP" : "MAC")).join(" and ")} addresses that are not its own`,
-        remediation:
-          g.type === "qemu" && off.includes("ipfilter")
-            ? `first list its addresses (pvesh create ${api}/ipset --name ipfilter-${all[0]}; pvesh create ${api}/ipset/ipfilter-${all[0]} --cidr <ip>), else ipfilter drops its traffic; then pvesh set ${api}/options --ipfilter 1${off.includes("macfilter") ? " --macfilter 1" : ""}`
-            : `pvesh set ${api}/options ${off.map((o) => `--${o} 1`).join(" ")} (a container's configured addresses are allowed implicitly)`,
+        evidence: [
+          ...(ipUnfiltered.length > 0
+            ? [`no IP filter on ${ipUnfiltered.join(", ")} (ipfilter off, no ipfilter-<nic> ipset)`]
+            : []),
+          ...(macOff ? ["macfilter off"] : []),
+        ].join("; "),
+        remediation: steps.join("; then "),
       });
     });
     return findings;

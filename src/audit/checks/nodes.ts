@@ -361,15 +361,19 @@ export const ssdWearout = defineCheck({
     const findings: CheckFinding[] = [];
     for (const { node, data } of answers) {
       for (const disk of data) {
-        const left = wearoutOf(disk.wearout);
-        if (left === null || left > LOW_WEAROUT) continue;
+        const wearout = wearoutOf(disk.wearout);
+        if (wearout === null || wearout > LOW_WEAROUT) continue;
+        // NVMe reports 100 minus "percentage used", which passes 100 on a well-used disk.
+        const left = Math.max(0, wearout);
         const dev = cleanText(disk.devpath ?? "?", 64);
+        const serial = disk.serial ? cleanText(disk.serial, 32) : undefined;
         findings.push({
           check: "ssd-wearout",
           severity: "high",
           title: `SSD ${dev} on ${node} is worn out (${left} % of its rated life left)`,
-          object: `${dev} on ${node}`,
-          evidence: `wearout ${left} % left; ${cleanText(disk.model ?? "?", 48)} serial ${cleanText(disk.serial ?? "?", 32)}${disk.used ? `, used by ${cleanText(disk.used, 24)}` : ""}`,
+          // By serial: /dev/sdX names move between boots, and a waiver must stay on its disk.
+          object: serial ? `disk ${serial} on ${node}` : `${dev} on ${node}`,
+          evidence: `wearout ${left} % left; ${dev}, ${cleanText(disk.model ?? "?", 48)}${disk.used ? `, used by ${cleanText(disk.used, 24)}` : ""}`,
           remediation: `plan its replacement before it turns read-only (smartctl -a ${dev} on ${node} shows the wear attributes)`,
         });
       }

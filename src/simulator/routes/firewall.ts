@@ -8,7 +8,7 @@ import { sha1 } from "../cluster.js";
 import type { FirewallSpec } from "../scenario.js";
 import { param, route, type Route, type RouteContext } from "./route.js";
 
-const EMPTY_FIREWALL: FirewallSpec = { options: {}, rules: [] };
+const EMPTY_FIREWALL: FirewallSpec = { options: {}, rules: [], ipsets: [] };
 
 type FirewallValue = string | number;
 
@@ -46,6 +46,16 @@ function rulesWithDigest(firewall: FirewallSpec): Record<string, FirewallValue>[
   return rules.map((rule, pos) => ({ ...rule, pos, digest }));
 }
 
+/** API2/Firewall/IPSet.pm's list: name, comment, and the digest of the whole firewall file's sets. */
+function ipsetList(firewall: FirewallSpec): Record<string, FirewallValue>[] {
+  const digest = sha1(firewall.ipsets.map((set) => `${set.name}:${set.cidrs.join(",")}\n`).join(""));
+  return firewall.ipsets.map((set) => ({
+    name: set.name,
+    ...(set.comment ? { comment: set.comment } : {}),
+    digest,
+  }));
+}
+
 function nodeFirewall(ctx: RouteContext): FirewallSpec {
   return ctx.cluster.nodes.get(param.str(ctx, "node"))?.firewall ?? EMPTY_FIREWALL;
 }
@@ -68,4 +78,6 @@ export const firewallRoutes: Route[] = [
   route("GET /nodes/{node}/qemu/{vmid}/firewall/rules", (ctx) => rulesWithDigest(guestFirewall(ctx))),
   route("GET /nodes/{node}/lxc/{vmid}/firewall/options", (ctx) => optionsWithDigest(guestFirewall(ctx))),
   route("GET /nodes/{node}/lxc/{vmid}/firewall/rules", (ctx) => rulesWithDigest(guestFirewall(ctx))),
+  route("GET /nodes/{node}/qemu/{vmid}/firewall/ipset", (ctx) => ipsetList(guestFirewall(ctx))),
+  route("GET /nodes/{node}/lxc/{vmid}/firewall/ipset", (ctx) => ipsetList(guestFirewall(ctx))),
 ];

@@ -36,8 +36,8 @@
  *  - Repeated root@pam login failures from 198.51.100.23 in pve1's syslog.
  *  - Corosync runs on one link per node (secauth on, as pvecm create writes it: fine).
  *  - Production-tagged VM 100 and VM 103 lack protection (VM 104 has it).
- *  - Guest firewalls that filter but let the guest spoof addresses (ipfilter off); CT 202
- *    has ipfilter on.
+ *  - VM 103's firewall filters but lets it send from any IP address (ipfilter off, no
+ *    ipset); CT 202 has ipfilter on, VM 100 an ipfilter-net0 ipset.
  *  - Backed up incompletely: VM 103's uploads disk has backup=0, CT 200's mount point
  *    lacks backup=1 (CT 205's has it: fine).
  *  - Containers: CT 206 is privileged by default (no unprivileged key), CT 208 explicitly
@@ -364,6 +364,8 @@ const guests: GuestInput[] = [
         { type: "in", action: "ACCEPT", macro: "HTTPS", enable: 1 },
         { type: "in", action: "ACCEPT", macro: "SSH", source: "192.0.2.0/24", enable: 1 },
       ],
+      // An ipfilter-net0 set switches IP filtering on for net0 (ipfilter itself is off).
+      ipsets: [{ name: "ipfilter-net0", comment: "web01's addresses", cidrs: ["192.0.2.21"] }],
     },
     agent: {
       interfaces: [
