@@ -2,8 +2,9 @@
  * Containers share the host's kernel: what isolates them is the user namespace of an
  * unprivileged container, AppArmor, the device cgroup and the capabilities LXC drops.
  * A container is privileged unless its config says unprivileged: 1 (PVE's default for
- * the key is 0; true, yes and on count as 1); in a privileged one, root is root on the host. Templates never run and
- * are left out. Raw lxc.* keys in the config can switch the rest off.
+ * the key is 0; true, yes and on count as 1); in a privileged one, root is root on the
+ * host. Templates never run and are left out. Raw lxc.* keys in the config can switch
+ * the rest off.
  */
 import { REFERENCES } from "../references.js";
 import { guestLabel, guestObject, inspectedGuests, isOn, reachableGuests, type Guest } from "../shared.js";
@@ -12,7 +13,7 @@ import { guestConfig } from "./firewall.js";
 
 const NEEDS = "VM.Audit on /vms";
 
-/** The running-capable containers this token sees, each with its config. */
+/** The containers this token sees on online nodes (templates left out), each with its config. */
 async function containers(
   ctx: AuditContext,
   check: string,
@@ -133,7 +134,8 @@ export const containerRawKeys = defineCheck({
   code: "PVE-CTR-003",
   references: [REFERENCES.containers],
   severity: "high",
-  title: "Raw lxc.* keys that switch AppArmor off, allow every device or drop no capability",
+  title:
+    "Raw lxc.* keys that switch isolation off (AppArmor, all devices, capabilities, seccomp, /proc or /sys)",
   needs: NEEDS,
   async run(ctx) {
     const { found, note } = await containers(ctx, "ct-raw-lxc");
