@@ -17,9 +17,22 @@ export function age(seconds: number): string {
   return `${Math.max(0, Math.floor(seconds / 60))} min`;
 }
 
-/** PVE's boolean-ish fields: 1, "1", true. */
+/**
+ * A PVE boolean as pve-common's parse_boolean reads it: 1, true, yes, on (any case) and
+ * 0, false, no, off; undefined when unset or anything else.
+ */
+export function pveBoolean(value: unknown): boolean | undefined {
+  if (value === true || value === 1) return true;
+  if (value === false || value === 0) return false;
+  if (typeof value !== "string") return undefined;
+  if (/^(?:1|true|yes|on)$/i.test(value.trim())) return true;
+  if (/^(?:0|false|no|off)$/i.test(value.trim())) return false;
+  return undefined;
+}
+
+/** PVE's boolean fields: on as parse_boolean reads them (1, "1", true, "yes", "on"...). */
 export function isOn(value: unknown): boolean {
-  return value === 1 || value === true || value === "1";
+  return pveBoolean(value) === true;
 }
 
 /** Splits PVE's comma/semicolon/space lists ("100,103", "a;b"). */

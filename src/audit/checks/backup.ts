@@ -18,6 +18,7 @@ import {
   inspectedGuests,
   isOn,
   listOf,
+  pveBoolean,
   reachableGuests,
   taskFailed,
   type Guest,
@@ -380,14 +381,6 @@ export const snapshotAge = defineCheck({
 /** Guest config keys that hold a disk or a container's mount point. */
 const DISK_KEY = /^(?:(?:scsi|virtio|sata|ide|efidisk|tpmstate)\d+|mp\d+)$/;
 
-/** pve-common's parse_boolean: 1, true, yes, on and 0, false, no, off (any case). */
-function booleanOption(value: string | undefined): boolean | undefined {
-  if (value === undefined) return undefined;
-  if (/^(?:1|true|yes|on)$/i.test(value)) return true;
-  if (/^(?:0|false|no|off)$/i.test(value)) return false;
-  return undefined;
-}
-
 /**
  * The disks of a config a backup leaves out: a VM's with backup off (passthrough disks
  * included: vzdump reads them too); a container's volume mount points unless backup is
@@ -402,7 +395,7 @@ function disksLeftOut(config: Record<string, unknown>): string[] {
     const mountPoint = key.startsWith("mp");
     if (options.includes("media=cdrom") || volume === "none" || (mountPoint && volume.startsWith("/")))
       continue;
-    const flag = booleanOption(options.find((o) => o.startsWith("backup="))?.slice("backup=".length));
+    const flag = pveBoolean(options.find((o) => o.startsWith("backup="))?.slice("backup=".length));
     if (mountPoint ? flag === true : flag !== false) continue;
     out.push(
       `${key} (${cleanText(volume, 80)}, ${flag === undefined ? "a mount point: backup=1 is not its default" : "backup off"})`,

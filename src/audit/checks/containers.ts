@@ -30,10 +30,7 @@ async function containers(
   return { found, note };
 }
 
-/** pve-common's parse_boolean: 1, true, yes and on (any case) are true. */
-const isTrue = (value: unknown) => isOn(value) || /^(?:true|yes|on)$/i.test(String(value ?? "").trim());
-
-const isPrivileged = (config: Record<string, unknown>) => !isTrue(config["unprivileged"]);
+const isPrivileged = (config: Record<string, unknown>) => !isOn(config["unprivileged"]);
 
 /** "nesting=1,mount=nfs;cifs" -> the boolean features switched on. */
 function featuresOn(config: Record<string, unknown>): string[] {
@@ -41,7 +38,7 @@ function featuresOn(config: Record<string, unknown>): string[] {
   return features
     .split(",")
     .map((part) => part.split("="))
-    .filter(([, value]) => isTrue(value))
+    .filter(([, value]) => isOn(value))
     .map(([name]) => name!.trim());
 }
 

@@ -300,9 +300,17 @@ export const guestLockStale = defineCheck({
   },
 });
 
+/** What the corosync checks could not see: one gap for both, whichever read PVE refused. */
+const COROSYNC_CONFIG = "the corosync configuration";
+
 /** The cluster's name from /cluster/status; undefined for a standalone node or without Sys.Audit (a gap then). */
-async function clusterNameOf(ctx: AuditContext, what: string): Promise<string | undefined> {
-  const status = await ctx.getOrGap<ClusterStatusEntry[]>("/cluster/status", {}, what, "Sys.Audit on /");
+async function clusterNameOf(ctx: AuditContext): Promise<string | undefined> {
+  const status = await ctx.getOrGap<ClusterStatusEntry[]>(
+    "/cluster/status",
+    {},
+    COROSYNC_CONFIG,
+    "Sys.Audit on /",
+  );
   const name = status?.find((e) => e.type === "cluster")?.name;
   return name === undefined ? undefined : cleanText(name, 64);
 }
@@ -328,14 +336,9 @@ export const corosyncCryptoOff = defineCheck({
   title: "Corosync cluster traffic without encryption or authentication",
   needs: "Sys.Audit on /",
   async run(ctx) {
-    const name = await clusterNameOf(ctx, "the corosync configuration (cluster status)");
+    const name = await clusterNameOf(ctx);
     if (name === undefined) return [];
-    const totem = await ctx.getOrGap<Totem>(
-      "/cluster/config/totem",
-      {},
-      "the corosync configuration",
-      "Sys.Audit on /",
-    );
+    const totem = await ctx.getOrGap<Totem>("/cluster/config/totem", {}, COROSYNC_CONFIG, "Sys.Audit on /");
     if (!totem) return [];
     const { cipher, hash } = corosyncCrypto(totem);
     if (cipher !== "none" && hash !== "none") return [];
@@ -361,12 +364,12 @@ export const corosyncSingleLink = defineCheck({
   title: "Cluster nodes with a single corosync link",
   needs: "Sys.Audit on /",
   async run(ctx) {
-    const name = await clusterNameOf(ctx, "the corosync links (cluster status)");
+    const name = await clusterNameOf(ctx);
     if (name === undefined) return [];
     const nodes = await ctx.getOrGap<Record<string, unknown>[]>(
       "/cluster/config/nodes",
       {},
-      "the corosync links of the nodes",
+      COROSYNC_CONFIG,
       "Sys.Audit on /",
     );
     if (!nodes || nodes.length < 2) return [];
