@@ -136,7 +136,7 @@ const MAX_OBJECTS_PER_LINE = 25;
  * the report instead of all of it, and `note` goes after the headline (e.g. the page).
  */
 export function formatReportCompact(
-  report: AuditReport,
+  report: AuditReport & Partial<Pick<WaivedReport, "waived" | "unusedWaivers">>,
   options: { findings?: readonly Finding[]; note?: string } = {},
 ): string {
   const lines = [
@@ -163,5 +163,23 @@ export function formatReportCompact(
   }
   flush();
   for (const e of report.errors) lines.push(`ERROR ${e.check}: ${e.message}`);
+  const { waived = [], unusedWaivers = [] } = report;
+  if (waived.length > 0) {
+    lines.push(`WAIVED ${waived.length} (accepted in the waivers file, not counted above):`);
+    for (const f of waived.slice(0, MAX_WAIVED_LINES)) {
+      lines.push(
+        `  ${f.code} ${f.object} (${f.severity}, until ${f.waiver.expires}): ${cleanText(f.waiver.reason, LIMITS.name)}`,
+      );
+    }
+    if (waived.length > MAX_WAIVED_LINES) lines.push(`  (+${waived.length - MAX_WAIVED_LINES} more)`);
+  }
+  if (unusedWaivers.length > 0) {
+    const shown = unusedWaivers.slice(0, MAX_OBJECTS_PER_LINE).map((w) => `${w.code} ${w.object}`);
+    const more = unusedWaivers.length > shown.length ? ` (+${unusedWaivers.length - shown.length} more)` : "";
+    lines.push(`WAIVERS THAT MATCH NO FINDING (fixed or renamed): ${shown.join(", ")}${more}`);
+  }
   return lines.join("\n");
 }
+
+/** The model sees this many waived findings one per line; the structured answer has all. */
+const MAX_WAIVED_LINES = 20;

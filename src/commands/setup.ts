@@ -3,6 +3,7 @@
  * it (environment, .env, JSON file), or, with --demo, the built-in simulated cluster
  * (loaded only then) with its certificate pinned.
  */
+import { resolve } from "node:path";
 import { auditLogPath, loadConfig } from "../config/load.js";
 import { Secret } from "../config/secret.js";
 import type { Config } from "../config/types.js";
@@ -80,6 +81,9 @@ export function demoConfig(sim: Simulator, env: NodeJS.ProcessEnv, cwd: string):
     allowPrivilegedToken: false,
     // The demo ignores the cluster settings, but the audit log goes where the person asked.
     auditLogPath: auditLogPath(env["PROXMOX_AUDIT_LOG"], env, cwd),
+    ...(env["PROXMOX_AUDIT_WAIVERS"]?.trim()
+      ? { auditWaiversPath: resolve(cwd, env["PROXMOX_AUDIT_WAIVERS"].trim()) }
+      : {}),
     ...(dangerous
       ? {
           dangerous: {

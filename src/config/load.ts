@@ -106,6 +106,7 @@ const OUR_MCP_NAMES = [...KNOWN_NAMES].filter((name) => name.startsWith("MCP_"))
 const WITHOUT_DEFAULT = new Set<string>([
   "PROXMOX_CA_FILE",
   "PROXMOX_TLS_FINGERPRINT",
+  "PROXMOX_AUDIT_WAIVERS",
   "PROXMOX_SSH_HOST",
   "PROXMOX_SSH_KEY_FILE",
   "PROXMOX_SSH_KEY_PASSPHRASE",
@@ -194,6 +195,9 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       toolsets: values.PROXMOX_TOOLSETS,
       allowPrivilegedToken: values.PROXMOX_ALLOW_PRIVILEGED_TOKEN,
       auditLogPath: auditLogPath(values.PROXMOX_AUDIT_LOG, env, cwd),
+      ...(values.PROXMOX_AUDIT_WAIVERS
+        ? { auditWaiversPath: resolve(cwd, values.PROXMOX_AUDIT_WAIVERS) }
+        : {}),
       ...(typeof dangerous === "object" ? { dangerous } : {}),
       sources,
     },
@@ -660,6 +664,8 @@ const GUARDED: string[] = [
   "PROXMOX_TLS_FINGERPRINT",
   "PROXMOX_CA_FILE",
   "PROXMOX_AUDIT_LOG",
+  // nor accept findings on the user's behalf (a waiver turns a finding into "waived"),
+  "PROXMOX_AUDIT_WAIVERS",
   // Nor may it let a read token that can write start serving,
   "PROXMOX_ALLOW_PRIVILEGED_TOKEN",
   // switch on the dangerous tier, lower its confirmation or redirect and widen SSH.

@@ -32,6 +32,7 @@ export function describeConfig(config: Config): Record<string, string | number |
     toolsets: config.toolsets ?? "all",
     allowPrivilegedToken: config.allowPrivilegedToken,
     auditLogPath: config.auditLogPath,
+    ...(config.auditWaiversPath ? { auditWaiversPath: config.auditWaiversPath } : {}),
     dangerous: config.dangerous !== undefined,
     ...(config.dangerous
       ? {

@@ -146,6 +146,7 @@ export const variablesSchema = z.object({
     .optional(),
   PROXMOX_ALLOW_PRIVILEGED_TOKEN: bool(false),
   PROXMOX_AUDIT_LOG: z.string().optional(),
+  PROXMOX_AUDIT_WAIVERS: z.string().trim().min(1).optional(),
   ENABLE_DANGEROUS_COMMANDS: bool(false),
 });
 
@@ -194,9 +195,9 @@ export const EXAMPLE_TOKEN_ID = "mcp@pve!readonly";
 export const EXAMPLE_SECRET = "0b4f6a1e-2c3d-4e5f-8a9b-0c1d2e3f4a5b";
 export const EXAMPLE_CA_FILE = "/etc/pve/pve-root-ca.pem";
 
-/** What an invalid value breaks, and a valid value; PROXMOX_CA_FILE and PROXMOX_AUDIT_LOG accept any path. */
+/** What an invalid value breaks, and a valid value; the path variables accept any path. */
 export const RULES: Record<
-  Exclude<Variable, "PROXMOX_CA_FILE" | "PROXMOX_AUDIT_LOG">,
+  Exclude<Variable, "PROXMOX_CA_FILE" | "PROXMOX_AUDIT_LOG" | "PROXMOX_AUDIT_WAIVERS">,
   { rule: string; example: string }
 > = {
   PROXMOX_HOST: {

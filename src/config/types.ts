@@ -27,6 +27,8 @@ export interface Config {
   toolsets: string[] | undefined;
   allowPrivilegedToken: boolean;
   auditLogPath: string;
+  /** The audit's waivers file (PROXMOX_AUDIT_WAIVERS), read by security_audit at every call. */
+  auditWaiversPath?: string;
   /** The dangerous tier; absent unless ENABLE_DANGEROUS_COMMANDS=true (the admin token is not even read then). */
   dangerous?: DangerousConfig;
   /** Where each value came from, for diagnostics and error messages (variable names, never values). */

@@ -36,6 +36,8 @@ export interface ReadFacts {
   readonly adminTokenId: string | undefined;
   /** Whether execute_command has an SSH target (dangerous tier only). */
   readonly sshConfigured: boolean;
+  /** The audit's waivers file (PROXMOX_AUDIT_WAIVERS), if configured. */
+  readonly auditWaiversPath: string | undefined;
 }
 
 export function readFactsOf(config: Config): ReadFacts {
@@ -45,6 +47,7 @@ export function readFactsOf(config: Config): ReadFacts {
     toolsets: config.toolsets ? [...config.toolsets] : undefined,
     adminTokenId: config.dangerous?.adminTokenId,
     sshConfigured: config.dangerous?.ssh !== undefined,
+    auditWaiversPath: config.auditWaiversPath,
   };
 }
 

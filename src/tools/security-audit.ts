@@ -6,8 +6,10 @@
  */
 import { z } from "zod";
 import { cleanReport } from "../audit/format.js";
-import { formatReportCompact, runAudit, severityCounts } from "../audit/index.js";
+import { atLeast, formatReportCompact, runAudit, severityCounts } from "../audit/index.js";
 import { findingSchema, severitySchema } from "../audit/report-schema.js";
+import { applyWaivers, readWaivers, WaiverFileError, type Waiver } from "../audit/waivers.js";
+import { cleanText, LIMITS } from "../untrusted.js";
 import { defineTool, type AnyTool } from "./define.js";
 import { paginate, pagingInput, pagingOutput, PAGED_RESULT_CHARS } from "./paging.js";
 
@@ -45,19 +47,36 @@ export const securityAudit = defineTool({
       info: z.number().int(),
     }),
     findings: z.array(findingSchema),
+    /** Findings accepted in the waivers file (PROXMOX_AUDIT_WAIVERS), with the reason: not in counts. */
+    waived: z.array(
+      z.object({
+        code: z.string(),
+        check: z.string(),
+        severity,
+        object: z.string(),
+        reason: z.string(),
+        expires: z.string(),
+      }),
+    ),
+    unusedWaivers: z.array(z.object({ code: z.string(), object: z.string(), expires: z.string() })),
     errors: z.array(z.object({ check: z.string(), message: z.string() })),
     ...pagingOutput,
   },
   // The audit reports what it could not see; it is useful to any token.
   needs: [],
   async handle(args, ctx) {
-    const report = cleanReport(
-      await runAudit(ctx.pve, {
-        ...(args.min_severity ? { minSeverity: args.min_severity } : {}),
-        ...(args.checks ? { checks: args.checks } : {}),
-        signal: ctx.signal,
-      }),
+    // Read at every call, before any request: an edited file counts at once, a broken one stops the audit.
+    const waivers = ctx.facts.auditWaiversPath ? waiversOf(ctx.facts.auditWaiversPath) : [];
+    const audited = cleanReport(
+      await runAudit(ctx.pve, { ...(args.checks ? { checks: args.checks } : {}), signal: ctx.signal }),
     );
+    // Waivers see every finding, so one below min_severity is not called unused.
+    const waivedReport = applyWaivers(audited, waivers, new Date(audited.generatedAt));
+    const report = {
+      ...waivedReport,
+      findings: atLeast(waivedReport.findings, args.min_severity),
+      waived: atLeast(waivedReport.waived, args.min_severity),
+    };
     const page = paginate(report.findings, args.limit, args.offset, "finding");
     return {
       text: formatReportCompact(report, {
@@ -71,11 +90,33 @@ export const securityAudit = defineTool({
         // Counts are over every finding, whatever the page shows.
         counts: severityCounts(report.findings),
         findings: page.items,
+        waived: report.waived.map((f) => ({
+          code: f.code,
+          check: f.check,
+          severity: f.severity,
+          object: f.object,
+          reason: cleanText(f.waiver.reason, LIMITS.error),
+          expires: f.waiver.expires,
+        })),
+        unusedWaivers: report.unusedWaivers.map(({ code, object, expires }) => ({ code, object, expires })),
         errors: report.errors,
         ...page.meta,
       },
     };
   },
 });
+
+/** The waivers file's waivers; its problems, each with where it is, become the call's error. */
+function waiversOf(file: string): Waiver[] {
+  try {
+    return readWaivers(file) ?? [];
+  } catch (err) {
+    if (!(err instanceof WaiverFileError)) throw err;
+    const problems = err.message.split("\n");
+    throw new Error(
+      `the waivers file (PROXMOX_AUDIT_WAIVERS) cannot be used, so the audit did not run: ${problems.slice(0, 3).join("; ")}${problems.length > 3 ? ` (+${problems.length - 3} more)` : ""}. Fix the file or unset PROXMOX_AUDIT_WAIVERS.`,
+    );
+  }
+}
 
 export const securityAuditTools: readonly AnyTool[] = [securityAudit];

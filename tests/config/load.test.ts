@@ -118,6 +118,13 @@ describe("defaults", () => {
     );
   });
 
+  it("resolves PROXMOX_AUDIT_WAIVERS against cwd, and has no waivers file unless it is set", () => {
+    expect(
+      load({ ...BASE_ENV, PROXMOX_AUDIT_WAIVERS: "proxmox-config/waivers.json" }).config.auditWaiversPath,
+    ).toBe(join(dir, "proxmox-config/waivers.json"));
+    expect(load(BASE_ENV).config.auditWaiversPath).toBeUndefined();
+  });
+
   it("reads every setting from the environment", () => {
     const { config } = load({
       ...BASE_ENV,
@@ -167,6 +174,8 @@ describe("precedence: environment, then .env, then the JSON file", () => {
     ["PROXMOX_VERIFY_SSL", "false"],
     ["PROXMOX_TLS_FINGERPRINT", "AA".repeat(32)],
     ["PROXMOX_AUDIT_LOG", "../../.bashrc"],
+    // nor accept the audit's findings on the user's behalf,
+    ["PROXMOX_AUDIT_WAIVERS", "waive-everything.json"],
     // A cloned project must not start a server whose read token can write, nor send the token to another port.
     ["PROXMOX_ALLOW_PRIVILEGED_TOKEN", "true"],
     ["PROXMOX_PORT", "8443"],

@@ -36,12 +36,16 @@ export async function toolClient(
   sim: Simulator,
   tools: readonly AnyTool[],
   token: { id: string; secret: string } = sim.tokens.auditor,
-  { allowPrivilegedToken = false }: { allowPrivilegedToken?: boolean } = {},
+  {
+    allowPrivilegedToken = false,
+    auditWaiversPath,
+  }: { allowPrivilegedToken?: boolean; auditWaiversPath?: string } = {},
 ): Promise<ToolClient> {
   const config = simConfig(sim, {
     tokenId: token.id,
     tokenSecret: new Secret(token.secret),
     allowPrivilegedToken,
+    ...(auditWaiversPath ? { auditWaiversPath } : {}),
     auditLogPath: join(mkdtempSync(join(tmpdir(), "tool-client-")), "audit.jsonl"),
   });
   const pve = new PveReader({ ...config, onRequest: recordPveRequest });
