@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { cleanText, LIMITS } from "../untrusted.js";
 import { AUDIT_CHECKS } from "./checks/index.js";
-import type { AuditReport, Finding } from "./types.js";
+import { SEVERITIES, type AuditReport, type Finding, type Severity } from "./types.js";
 
 /** Looked for in the working directory, beside proxmox-config/config.json. */
 export const DEFAULT_WAIVERS_FILE = join("proxmox-config", "audit-waivers.json");
@@ -21,6 +21,8 @@ export interface Waiver {
   reason: string;
   /** YYYY-MM-DD: the waiver holds through that day (UTC). */
   expires: string;
+  /** The worst severity accepted: a worse finding of the same check on the object is not waived. */
+  severity?: Severity;
 }
 
 export type WaivedFinding = Finding & { waiver: Pick<Waiver, "reason" | "expires"> };
@@ -53,6 +55,9 @@ const waiverSchema = z
       .max(LIMITS.error),
     reason: z.string().trim().min(1, "must say why the finding is accepted").max(LIMITS.error),
     expires: z.string().refine(isCalendarDate, { message: "must be a date YYYY-MM-DD, e.g. 2027-03-31" }),
+    severity: z
+      .enum(SEVERITIES, { message: `must be one of ${SEVERITIES.join(", ")} (the worst severity accepted)` })
+      .optional(),
   })
   .strict();
 
@@ -96,7 +101,7 @@ export function parseWaivers(text: string, file: string): Waiver[] {
     for (const issue of waiver.error.issues) {
       const what =
         issue.code === "unrecognized_keys"
-          ? `unknown key(s) ${issue.keys.map((key) => `"${cleanText(key, 64)}"`).join(", ")}: a waiver has code, object, reason and expires`
+          ? `unknown key(s) ${issue.keys.map((key) => `"${cleanText(key, 64)}"`).join(", ")}: a waiver has code, object, reason, expires and optionally severity`
           : issue.path.length === 0
             ? "must be an object with code, object, reason and expires"
             : issue.code === "invalid_type" && issue.input === undefined
@@ -127,6 +132,10 @@ export function readWaivers(file: string, { optional = false } = {}): Waiver[] |
   return parseWaivers(text, file);
 }
 
+/** Whether the waiver accepts the finding's severity (no severity: any). */
+const covers = (waiver: Waiver, finding: Finding) =>
+  !waiver.severity || SEVERITIES.indexOf(finding.severity) >= SEVERITIES.indexOf(waiver.severity);
+
 const holdsOn = (waiver: Waiver, now: Date) =>
   now.getTime() < Date.parse(`${waiver.expires}T00:00:00Z`) + 86_400_000;
 
@@ -143,7 +152,8 @@ export function applyWaivers(report: AuditReport, waivers: readonly Waiver[], no
   for (const finding of report.findings) {
     const matching = waivers.filter((w) => w.code === finding.code && w.object === finding.object);
     for (const waiver of matching) used.add(waiver);
-    const holding = matching.find((w) => holdsOn(w, now));
+    const current = matching.filter((w) => holdsOn(w, now));
+    const holding = current.find((w) => covers(w, finding));
     if (holding) {
       waived.push({
         ...finding,
@@ -151,13 +161,17 @@ export function applyWaivers(report: AuditReport, waivers: readonly Waiver[], no
       });
       continue;
     }
+    const outgrown = current.find((w) => !covers(w, finding));
     const expired = matching
       .map((w) => w.expires)
       .sort()
       .at(-1);
-    findings.push(
-      expired ? { ...finding, evidence: `${finding.evidence} (its waiver expired ${expired})` } : finding,
-    );
+    const note = outgrown
+      ? ` (worse than its waiver accepts: ${outgrown.severity} at most)`
+      : expired
+        ? ` (its waiver expired ${expired})`
+        : "";
+    findings.push(note ? { ...finding, evidence: `${finding.evidence}${note}` } : finding);
   }
   return {
     ...report,

@@ -51,6 +51,24 @@ describe("waivers", () => {
     expect(applied.unusedWaivers).toHaveLength(3);
   });
 
+  it("with a severity, accept the finding only while it is no worse", () => {
+    const upTo = (severity: "low" | "medium") => [{ ...waiver, severity }];
+    const now = new Date("2027-01-01T00:00:00Z");
+    expect(applyWaivers(report, upTo("low"), now).waived).toHaveLength(1);
+    expect(applyWaivers(report, upTo("medium"), now).waived).toHaveLength(1);
+    const worse = { ...report, findings: [{ ...finding, severity: "high" as const }] };
+    const applied = applyWaivers(worse, upTo("medium"), now);
+    expect(applied.waived).toEqual([]);
+    expect(applied.findings).toEqual([
+      { ...finding, severity: "high", evidence: "expire=0 (worse than its waiver accepts: medium at most)" },
+    ]);
+    // It matched, so it is not stale.
+    expect(applied.unusedWaivers).toEqual([]);
+    expect(() =>
+      parseWaivers(JSON.stringify({ waivers: [{ ...waiver, severity: "severe" }] }), "w.json"),
+    ).toThrow("w.json: waiver 1: severity must be one of critical, high, medium, low, info");
+  });
+
   it("a file: comments allowed, dates checked as calendar dates", () => {
     const text = JSON.stringify({ _note: "x", waivers: [{ ...waiver, _why: "ticket 42" }] });
     expect(parseWaivers(text, "w.json")).toEqual([waiver]);

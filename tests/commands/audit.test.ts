@@ -332,7 +332,7 @@ describe("waivers", () => {
     expect(stderr).toContain(`${file}: waiver 2: reason must say why the finding is accepted`);
     expect(stderr).toContain(`${file}: waiver 2: expires must be a date YYYY-MM-DD`);
     expect(stderr).toContain(
-      `${file}: waiver 3: unknown key(s) "expiry": a waiver has code, object, reason and expires`,
+      `${file}: waiver 3: unknown key(s) "expiry": a waiver has code, object, reason, expires and optionally severity`,
     );
     expect(stderr).toContain(`${file}: waiver 4: reason is missing`);
     expect(sim.requests()).toEqual([]);
