@@ -13,20 +13,10 @@ import type { Config } from "./config/types.js";
 import { explainError } from "./explain-error.js";
 import type { PveAdmin } from "./pve/admin.js";
 import type { PveReader } from "./pve/client.js";
+import { READ_ONLY_PRIVILEGES } from "./pve/privileges.js";
 import { readFactsOf, type AccessReport, type AnyTool } from "./tools/define.js";
-import { missingPrivileges, type Permissions } from "./tools/needs.js";
-
-/** Privileges that only let a token look (PVE 9 and PVE 8 names). */
-export const READ_ONLY_PRIVILEGES = new Set([
-  "VM.Audit",
-  "VM.GuestAgent.Audit",
-  "Sys.Audit",
-  "Sys.Syslog",
-  "Datastore.Audit",
-  "SDN.Audit",
-  "Pool.Audit",
-  "Mapping.Audit",
-]);
+import type { Permissions } from "./pve/model/visibility.js";
+import { missingPrivileges } from "./tools/needs.js";
 
 /**
  * How long a passed check of the read token holds before a read asks Proxmox again: one

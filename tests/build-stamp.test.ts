@@ -72,7 +72,7 @@ describe("build --if-changed", () => {
 
   it("rebuilds when a source changed, and the new stamp vouches for the new sources", async () => {
     const before = stamp();
-    const file = join(copy, "src/time-left.ts");
+    const file = join(copy, "src/pve/model/duration.ts");
     writeFileSync(file, `${readFileSync(file, "utf8")}\n// edited\n`);
     const again = await build("--if-changed");
     expect(again.code, again.stderr).toBe(0);
@@ -82,7 +82,7 @@ describe("build --if-changed", () => {
   }, 180_000);
 
   it("a failed build leaves no stamp, so the next run builds again", async () => {
-    const file = join(copy, "src/time-left.ts");
+    const file = join(copy, "src/pve/model/duration.ts");
     writeFileSync(file, `${readFileSync(file, "utf8")}\nconst broken: number = "text";\n`);
     const failed = await build("--if-changed");
     expect(failed.code).not.toBe(0);

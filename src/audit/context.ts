@@ -4,14 +4,18 @@
  * whatever the checks do), and per check a context that records its visibility gaps
  * and partial failures.
  */
-import { PveApiError } from "../pve/errors.js";
-import type { ClusterResource } from "../tools/cluster.js";
-import { holds, neededBy } from "../tools/visibility.js";
-import { READ_ONLY_PRIVILEGES } from "../token-check.js";
+import type { GetOptions } from "../pve/client.js";
+import type { ClusterResource } from "../pve/model/resources.js";
+import {
+  getOrGap,
+  holds,
+  isRefusal,
+  neededBy,
+  type GetReader,
+  type Permissions,
+} from "../pve/model/visibility.js";
+import { READ_ONLY_PRIVILEGES } from "../pve/privileges.js";
 import type { AuditContext, AuditReader, CheckFinding, PathParams, Query } from "./types.js";
-
-/** PVE's answer of GET /access/permissions: path -> privilege -> propagate flag. */
-type Permissions = Record<string, Record<string, number>>;
 
 /** The title every visibility-gap finding starts with (isGapFinding). */
 export const GAP_TITLE_PREFIX = "Could not check ";
@@ -110,21 +114,25 @@ export class AuditRun {
     const fail = (message: string) => {
       failures.push(message);
     };
+    const cached: GetReader = {
+      get: <T>(template: string, params?: PathParams, options?: GetOptions) =>
+        this.get<T>(template, params, options?.query),
+    };
     const ctx: AuditContext = {
       now: this.now,
       nowSeconds: this.nowSeconds,
       signal: this.signal,
       get: (template, params, query) => this.get(template, params, query),
-      getOrGap: async (template, params, what, needs, query) => {
-        try {
-          return await this.get(template, params, query);
-        } catch (err) {
-          if (err instanceof PveApiError && err.status === 403) {
-            gap(what, neededBy(err) ?? needs);
-            return undefined;
-          }
-          throw err;
-        }
+      getOrGap: async <T>(
+        template: string,
+        params: PathParams,
+        what: string,
+        needs: string,
+        query?: Query,
+      ) => {
+        const answer = await getOrGap<T>(cached, template, params, what, needs, query ? { query } : {});
+        if (answer.gap) gap(answer.gap.what, answer.gap.needs);
+        return answer.data;
       },
       gap,
       fail,
@@ -138,7 +146,7 @@ export class AuditRun {
             } catch (err) {
               if (this.signal?.aborted) throw this.signal.reason;
               // A refusal is something this token cannot see, not a failure of the check.
-              if (err instanceof PveApiError && err.status === 403) {
+              if (isRefusal(err)) {
                 gap(label(item), neededBy(err) ?? `a privilege PVE did not name (${err.path})`);
               } else {
                 fail(`${label(item)}: ${errorMessage(err)}`);

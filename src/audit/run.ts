@@ -4,10 +4,11 @@
  * the run, visibility gaps merged (one finding per gap, whichever checks hit it).
  */
 import { AUDIT_CHECKS } from "./checks/index.js";
-import { PveApiError } from "../pve/errors.js";
-import { neededBy } from "../tools/visibility.js";
+import { mapLimit } from "../pve/model/concurrency.js";
+import { isRefusal, neededBy } from "../pve/model/visibility.js";
 import { cleanText } from "../untrusted.js";
 import { AuditRun, errorMessage, gapFinding, isGapFinding } from "./context.js";
+import { buildInventory } from "./inventory.js";
 import {
   SEVERITIES,
   type AuditCheck,
@@ -17,7 +18,6 @@ import {
   type Finding,
   type RunAuditOptions,
 } from "./types.js";
-import { mapLimit } from "../tools/cluster.js";
 
 export const DEFAULT_CONCURRENCY = 4;
 
@@ -63,7 +63,7 @@ export async function runAudit(pve: AuditReader, options: RunAuditOptions = {}):
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       // A 403 no check turned into a gap itself is still a gap: never an error, never a pass.
-      if (err instanceof PveApiError && err.status === 403) {
+      if (isRefusal(err)) {
         gaps.push(
           gapFinding(
             check.id,
@@ -94,12 +94,16 @@ export async function runAudit(pve: AuditReader, options: RunAuditOptions = {}):
     options.minSeverity,
   );
 
+  // After the checks, so it reads what they already read; it sees findings below --min-severity too.
+  const checkFindings = results.flatMap((r) => r.findings);
+  const inventory = options.inventory ? await buildInventory(run, checkFindings) : undefined;
   return {
     generatedAt: now.toISOString(),
     cluster: await clusterName(run),
     checksRun: checks.length,
     findings,
     errors: results.flatMap((r) => r.failures.map((message) => ({ check: r.check.id, message }))),
+    ...(inventory ? { inventory } : {}),
   };
 }
 

@@ -4,7 +4,7 @@
  * is every finding of one run, most severe first, plus the checks that failed.
  */
 import type { PveReader, QueryValue } from "../pve/client.js";
-import type { ClusterResource } from "../tools/cluster.js";
+import type { ClusterResource } from "../pve/model/resources.js";
 
 export type Severity = "critical" | "high" | "medium" | "low" | "info";
 
@@ -58,6 +58,82 @@ export interface AuditReport {
   findings: Finding[];
   /** A check that failed (network, 5xx...) is reported here, not fatal; the other checks still ran. */
   errors: { check: string; message: string }[];
+  /** Storage fill and backup coverage as this token sees them (RunAuditOptions.inventory). */
+  inventory?: AuditInventory;
+}
+
+/**
+ * The facts the HTML report draws beside the findings, read from the run's cache (a few
+ * requests at most). Every string in it comes from the cluster and is cleaned; what the
+ * token could not see is listed in `notVisible`, never left as an empty list.
+ */
+export interface AuditInventory {
+  /** Fullest first; a node-local storage once per node, a shared one once. */
+  storages: InventoryStorage[];
+  /** Storages left out past the cap (the emptiest). */
+  storagesOmitted: number;
+  /** Null when the token may not read the backup jobs. */
+  backupJobs: InventoryBackupJob[] | null;
+  /** Least covered first, then by vmid; at most MAX_INVENTORY_GUESTS. */
+  guests: InventoryGuest[];
+  /** How many guests PVE listed to this token (more than `guests` holds past the cap). */
+  guestsTotal: number;
+  notVisible: (InventoryNote & { needs: string })[];
+  /** Other limits of what was read (an offline node's storage, a cap). */
+  notes: InventoryNote[];
+}
+
+/** A word on one part of the inventory: the storage chart or the backup table. */
+export interface InventoryNote {
+  about: "storage" | "backups";
+  what: string;
+}
+
+export interface InventoryStorage {
+  storage: string;
+  /** The node of a node-local storage; null for a shared one. */
+  node: string | null;
+  type: string;
+  shared: boolean;
+  /** Bytes; null when PVE reports no usage (storage inactive, node offline). */
+  used: number | null;
+  total: number | null;
+  content: string[];
+}
+
+export interface InventoryBackupJob {
+  id: string;
+  enabled: boolean;
+  comment: string;
+  schedule: string;
+  storage: string;
+}
+
+/**
+ * covered: in an enabled job with every disk; partial: in one, some disks left out;
+ * disabled: only in disabled jobs; excluded: left out of an enabled "all" job;
+ * none: in no job; unknown: the jobs are not visible.
+ */
+export type BackupState = "covered" | "partial" | "disabled" | "excluded" | "none" | "unknown";
+
+export interface InventoryGuest {
+  vmid: number;
+  type: "qemu" | "lxc";
+  name: string;
+  node: string;
+  tags: string[];
+  template: boolean;
+  state: BackupState;
+  /** Ids of the enabled jobs that include it. */
+  jobs: string[];
+  /** Ids of disabled jobs that would include it. */
+  disabledJobs: string[];
+  /** Ids of enabled "all" jobs that exclude it. */
+  excludedBy: string[];
+  /** False when PVE hides this guest's backup volumes from the token (then lastBackup says nothing). */
+  backupsVisible: boolean;
+  /** The newest backup on the storages read; null when there is none there. */
+  lastBackup: { time: number; storage: string } | null;
 }
 
 export interface RunAuditOptions {
@@ -70,6 +146,8 @@ export interface RunAuditOptions {
   concurrency?: number;
   /** The audit's clock (tests pin it); default: now. */
   now?: Date;
+  /** Also read the inventory (storage fill, backup coverage) into the report, for the HTML report and JSON. */
+  inventory?: boolean;
 }
 
 /** What the audit needs of a Proxmox client: GET, nothing else (a PveReader is one). */

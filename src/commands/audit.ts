@@ -1,11 +1,13 @@
 /**
  * `proxmox-mcp audit`: the security audit as a report for people (grouped by severity,
- * colour on a terminal) or as JSON, with an exit code for cron and CI:
+ * colour on a terminal, or one HTML page with charts), as JSON or as SARIF, with an exit
+ * code for cron and CI:
  * 0 no finding at or above high, 1 findings at or above high, 2 the audit could not run.
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { cleanReport, REPORT_STYLES } from "../audit/format.js";
+import { renderHtmlReport } from "../audit/html.js";
 import { toSarif } from "../audit/sarif.js";
 import {
   applyWaivers,
@@ -31,12 +33,14 @@ import { PrivilegedTokenError, TokenCheck } from "../token-check.js";
 import { oneLine, processIo, setUp, useColor, type CommandIo, type CommandSetup } from "./setup.js";
 import { terminalIo } from "./terminal.js";
 
-export const AUDIT_USAGE = `Usage: proxmox-mcp audit [--format text|json|sarif] [--min-severity S] [--waivers FILE] [--demo]
+export const AUDIT_USAGE = `Usage: proxmox-mcp audit [--format text|json|sarif|html] [--min-severity S] [--waivers FILE] [--demo]
 
 Runs the security audit with the read token (configured as for serve) and prints the
 findings grouped by severity.
-  --format F         text (default), json (the report; docs/audit-report.schema.json),
-                     or sarif (SARIF 2.1.0, for CI systems); --json is --format json
+  --format F         text (default), json (the report with storage and backup facts;
+                     docs/audit-report.schema.json), sarif (SARIF 2.1.0, for CI
+                     systems) or html (one self-contained page with charts: > report.html);
+                     --json is --format json
   --min-severity S   leave out findings below S (${SEVERITIES.join(", ")})
   --waivers FILE     accepted findings (code, object, reason, expires): listed as waived
                      until they expire; default ${DEFAULT_WAIVERS_FILE} when it exists
@@ -45,7 +49,7 @@ Exit code: 0 no finding at or above high, 1 findings at or above high, 2 the aud
 could not run (configuration, connection, token, waivers file) or some of its checks
 could not. Waived findings do not count.`;
 
-const FORMATS = ["text", "json", "sarif"] as const;
+const FORMATS = ["text", "json", "sarif", "html"] as const;
 type Format = (typeof FORMATS)[number];
 
 const VERSION = (
@@ -125,7 +129,7 @@ export async function runAuditCommand(argv: string[], terminal: CommandIo = proc
   if (simulator) io.stderr.write(`proxmox-mcp audit: demo mode, simulated cluster at ${simulator.url}\n`);
   const pve = new PveReader(config);
   try {
-    const audited = await audit(pve, config, io);
+    const audited = await audit(pve, config, io, format === "json" || format === "html");
     if (typeof audited === "number") return audited;
     // Waivers see every finding, so one for a finding below --min-severity is not called unused.
     const waived = applyWaivers(cleanReport(audited), waivers, new Date(audited.generatedAt));
@@ -142,7 +146,10 @@ export async function runAuditCommand(argv: string[], terminal: CommandIo = proc
         ? json(report)
         : format === "sarif"
           ? json(toSarif(report, { version: VERSION }))
-          : `${redactor.rendered(formatReport(report, { color: useColor(io) })).trimEnd()}\n`,
+          : format === "html"
+            ? // Redacted as data before it becomes markup: masking the page afterwards could break an escape.
+              renderHtmlReport(redactor.value(report), { version: VERSION })
+            : `${redactor.rendered(formatReport(report, { color: useColor(io) })).trimEnd()}\n`,
     );
     if (report.findings.some((f) => FAILING.has(f.severity))) return EXIT_FINDINGS;
     // "Clean" is claimed only for an audit that ran in full.
@@ -163,7 +170,12 @@ export async function runAuditCommand(argv: string[], terminal: CommandIo = proc
 }
 
 /** The token check exactly as serve runs it, then the audit; a number is the exit code of a failure. */
-async function audit(pve: PveReader, config: Config, io: CommandIo): Promise<AuditReport | number> {
+async function audit(
+  pve: PveReader,
+  config: Config,
+  io: CommandIo,
+  inventory: boolean,
+): Promise<AuditReport | number> {
   const cannotRun = (message: string) => {
     io.stderr.write(`proxmox-mcp audit: ${oneLine(message)}\n`);
     return EXIT_CANNOT_RUN;
@@ -182,7 +194,7 @@ async function audit(pve: PveReader, config: Config, io: CommandIo): Promise<Aud
     );
   }
   try {
-    return await runAudit(pve);
+    return await runAudit(pve, { inventory });
   } catch (err) {
     return cannotRun(`the audit failed: ${explainError(err, config)}`);
   }

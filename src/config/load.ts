@@ -8,7 +8,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { parse as parseDotenv } from "dotenv";
-import { compileAllowlist } from "../ssh/allowlist.js";
+import { compileAllowlist } from "./ssh-allowlist.js";
 import {
   dangerousSchema,
   DANGEROUS_RULES,

@@ -7,15 +7,16 @@
  * may have reached Proxmox. Bodies are form-encoded and refused over 64 KiB before
  * connecting; GET and DELETE parameters go in the query.
  */
-import { fillPath, PveTransport, type ApiMethod, type ParamValue, type PveReaderOptions } from "./client.js";
-import { API_METHODS, assertCheckedPath, type CheckedApiPath } from "./api-path.js";
+import { fillPath, PveTransport, type ParamValue, type PveReaderOptions } from "./client.js";
+import { API_METHODS, assertCheckedPath, type ApiMethod, type CheckedApiPath } from "./api-path.js";
 import type { Config } from "../config/types.js";
 
-export type { ApiMethod, ParamValue, PveReaderOptions, PveRequestRecord } from "./client.js";
+export type { ParamValue, PveReaderOptions, PveRequestRecord } from "./client.js";
 export {
   API_ENDPOINT_COUNTS,
   API_ENDPOINT_TOTAL,
   parseApiPath,
+  type ApiMethod,
   type CheckedApiPath,
   type ParsedApiPath,
 } from "./api-path.js";

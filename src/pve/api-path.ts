@@ -15,7 +15,6 @@
  * leading /api2/json is dropped, and so is one trailing '/' (PVE's router ignores it too).
  */
 import { API_PATHS } from "./api-paths.js";
-import type { ApiMethod } from "./client.js";
 import { PveInputError } from "./errors.js";
 import { checkPathParam, isPathParamName, RULES } from "./formats.js";
 
@@ -30,6 +29,9 @@ export interface ParsedApiPath {
   /** The value of each `{var}`, as given (vmid "100", volume "local:iso/debian.iso"). */
   params: Record<string, string>;
 }
+
+/** The HTTP methods of PVE's API (pveproxy answers anything else with 501). */
+export type ApiMethod = "GET" | "POST" | "PUT" | "DELETE";
 
 export const API_METHODS: readonly ApiMethod[] = ["GET", "POST", "PUT", "DELETE"];
 export const MAX_API_PATH_LENGTH = 1024;

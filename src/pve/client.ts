@@ -15,12 +15,9 @@ import type { buildConnector, Pool } from "undici";
 import type { Secret } from "../config/secret.js";
 import type { Config, TlsMode } from "../config/types.js";
 import { PveApiError, PveInputError, PveTlsMismatchError, PveTransportError } from "./errors.js";
-import { assertCheckedPath, type CheckedApiPath } from "./api-path.js";
+import { assertCheckedPath, type ApiMethod, type CheckedApiPath } from "./api-path.js";
 import { checkPathParam, isPathParamName } from "./formats.js";
 import { Redactor } from "../redact.js";
-
-/** The HTTP methods of PVE's API (pveproxy answers anything else with 501). */
-export type ApiMethod = "GET" | "POST" | "PUT" | "DELETE";
 
 export interface PveRequestRecord {
   /** Always "GET" for a PveReader. */

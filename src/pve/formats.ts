@@ -16,6 +16,7 @@ export const RULES = {
   upid: "must be a task ID as PVE returns it (UPID:<node>:<pid>:<pstart>:<starttime>:<type>:<id>:<user>:)",
   userid: "must be a user ID (name@realm, 3 to 64 characters; e.g. root@pam)",
   tokenid: "must be an API token ID (user@realm!name; e.g. mcp@pve!readonly)",
+  realm: "must be a realm ID (a letter, then letters, digits, '.', '-' or '_', 2 to 32 characters; e.g. pve)",
 } as const;
 
 const NODE_RE = /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
@@ -66,6 +67,7 @@ export const pveStorageId = ruleString(RULES.storage, STORAGE_ID_RE);
 export const pveConfigId = ruleString(RULES.snapname, CONFIG_ID_RE, 40);
 export const pveUpid = ruleString(RULES.upid, UPID_RE, 512);
 export const pveUserId = ruleString(RULES.userid, USER_ID_RE, 64);
+export const pveRealm = ruleString(RULES.realm, new RegExp(`^${REALM}$`), 32);
 export const pveTokenId = ruleString(RULES.tokenid, TOKEN_ID_RE).refine(
   (id) => id.slice(0, id.lastIndexOf("!")).length <= 64,
   { error: RULES.tokenid },
@@ -79,6 +81,7 @@ export const PATH_PARAM_FORMATS = {
   snapname: pveConfigId,
   upid: pveUpid,
   userid: pveUserId,
+  realm: pveRealm,
 } as const satisfies Record<string, z.ZodType<string | number, unknown>>;
 
 export type PathParamName = keyof typeof PATH_PARAM_FORMATS;

@@ -1,7 +1,7 @@
 /**
  * Built-in roles of PVE 9 and PVE 8 (pve-access-control `$privgroups` + `create_roles()`,
- * facts from shared/pve-api/roles.json). Built-in roles cannot be changed; custom roles
- * come from the scenario.
+ * facts from shared/pve-api/roles.json), and the privileges among them that only look.
+ * Built-in roles cannot be changed; custom roles come from the scenario.
  */
 export type PveMajor = 8 | 9;
 
@@ -297,3 +297,19 @@ export const BUILTIN_ROLES: Record<PveMajor, Record<string, readonly string[]>> 
 export function allPrivileges(version: PveMajor): readonly string[] {
   return BUILTIN_ROLES[version]["Administrator"] ?? [];
 }
+
+/**
+ * Privileges that only let a token look (PVE 9 and PVE 8 names): what a read-only token
+ * may hold, checked at start-up, shown by get_permissions and get_acl, and named in the
+ * audit's advice on visibility gaps.
+ */
+export const READ_ONLY_PRIVILEGES: ReadonlySet<string> = new Set([
+  "VM.Audit",
+  "VM.GuestAgent.Audit",
+  "Sys.Audit",
+  "Sys.Syslog",
+  "Datastore.Audit",
+  "SDN.Audit",
+  "Pool.Audit",
+  "Mapping.Audit",
+]);

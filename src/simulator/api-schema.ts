@@ -14,6 +14,32 @@ export const API_SCHEMA: Record<string, ApiMethodSchema> = {
     protected: 0,
     allowtoken: 1,
   },
+  "GET /access/domains": {
+    parameters: {},
+    additionalProperties: 0,
+    permissions: {
+      user: "world",
+    },
+    proxyto: null,
+    protected: 0,
+    allowtoken: 1,
+  },
+  "GET /access/domains/{realm}": {
+    parameters: {
+      realm: {
+        type: "string",
+        format: "pve-realm",
+        maxLength: 32,
+      },
+    },
+    additionalProperties: 0,
+    permissions: {
+      check: ["perm", "/access/realm", ["Realm.Allocate", "Sys.Audit"], "any", 1],
+    },
+    proxyto: null,
+    protected: 0,
+    allowtoken: 1,
+  },
   "GET /access/groups": {
     parameters: {},
     additionalProperties: 0,
@@ -139,6 +165,16 @@ export const API_SCHEMA: Record<string, ApiMethodSchema> = {
     protected: 0,
     allowtoken: 1,
   },
+  "GET /cluster/config/qdevice": {
+    parameters: {},
+    additionalProperties: 0,
+    permissions: {
+      check: ["perm", "/", ["Sys.Audit"]],
+    },
+    proxyto: null,
+    protected: 1,
+    allowtoken: 1,
+  },
   "GET /cluster/config/totem": {
     parameters: {},
     additionalProperties: 0,
@@ -193,6 +229,64 @@ export const API_SCHEMA: Record<string, ApiMethodSchema> = {
     },
     proxyto: null,
     protected: 0,
+    allowtoken: 1,
+  },
+  "GET /cluster/notifications/endpoints/sendmail": {
+    parameters: {},
+    additionalProperties: 0,
+    permissions: {
+      check: [
+        "or",
+        ["perm", "/mapping/notifications", ["Mapping.Modify"]],
+        ["perm", "/mapping/notifications", ["Mapping.Audit"]],
+      ],
+    },
+    proxyto: null,
+    protected: 1,
+    allowtoken: 1,
+  },
+  "GET /cluster/notifications/endpoints/smtp": {
+    parameters: {},
+    additionalProperties: 0,
+    permissions: {
+      check: [
+        "or",
+        ["perm", "/mapping/notifications", ["Mapping.Modify"]],
+        ["perm", "/mapping/notifications", ["Mapping.Audit"]],
+      ],
+    },
+    proxyto: null,
+    protected: 1,
+    allowtoken: 1,
+  },
+  "GET /cluster/notifications/matchers": {
+    parameters: {},
+    additionalProperties: 0,
+    permissions: {
+      check: [
+        "or",
+        ["perm", "/mapping/notifications", ["Mapping.Modify"]],
+        ["perm", "/mapping/notifications", ["Mapping.Audit"]],
+        ["perm", "/mapping/notifications", ["Mapping.Use"]],
+      ],
+    },
+    proxyto: null,
+    protected: 1,
+    allowtoken: 1,
+  },
+  "GET /cluster/notifications/targets": {
+    parameters: {},
+    additionalProperties: 0,
+    permissions: {
+      check: [
+        "or",
+        ["perm", "/mapping/notifications", ["Mapping.Modify"]],
+        ["perm", "/mapping/notifications", ["Mapping.Audit"]],
+        ["perm", "/mapping/notifications", ["Mapping.Use"]],
+      ],
+    },
+    proxyto: null,
+    protected: 1,
     allowtoken: 1,
   },
   "GET /cluster/replication": {
@@ -296,6 +390,21 @@ export const API_SCHEMA: Record<string, ApiMethodSchema> = {
     protected: 1,
     allowtoken: 1,
   },
+  "GET /nodes/{node}/apt/versions": {
+    parameters: {
+      node: {
+        type: "string",
+        format: "pve-node",
+      },
+    },
+    additionalProperties: 0,
+    permissions: {
+      check: ["perm", "/nodes/{node}", ["Sys.Audit"]],
+    },
+    proxyto: "node",
+    protected: 0,
+    allowtoken: 1,
+  },
   "GET /nodes/{node}/certificates/info": {
     parameters: {
       node: {
@@ -341,6 +450,21 @@ export const API_SCHEMA: Record<string, ApiMethodSchema> = {
     protected: 1,
     allowtoken: 1,
   },
+  "GET /nodes/{node}/disks/lvmthin": {
+    parameters: {
+      node: {
+        type: "string",
+        format: "pve-node",
+      },
+    },
+    additionalProperties: 0,
+    permissions: {
+      check: ["perm", "/", ["Sys.Audit"]],
+    },
+    proxyto: "node",
+    protected: 1,
+    allowtoken: 1,
+  },
   "GET /nodes/{node}/disks/smart": {
     parameters: {
       disk: {
@@ -350,6 +474,40 @@ export const API_SCHEMA: Record<string, ApiMethodSchema> = {
       healthonly: {
         type: "boolean",
         optional: 1,
+      },
+      node: {
+        type: "string",
+        format: "pve-node",
+      },
+    },
+    additionalProperties: 0,
+    permissions: {
+      check: ["perm", "/", ["Sys.Audit"]],
+    },
+    proxyto: "node",
+    protected: 1,
+    allowtoken: 1,
+  },
+  "GET /nodes/{node}/disks/zfs": {
+    parameters: {
+      node: {
+        type: "string",
+        format: "pve-node",
+      },
+    },
+    additionalProperties: 0,
+    permissions: {
+      check: ["perm", "/", ["Sys.Audit"]],
+    },
+    proxyto: "node",
+    protected: 1,
+    allowtoken: 1,
+  },
+  "GET /nodes/{node}/disks/zfs/{name}": {
+    parameters: {
+      name: {
+        type: "string",
+        format: "pve-storage-id",
       },
       node: {
         type: "string",
@@ -1159,6 +1317,26 @@ export const API_SCHEMA: Record<string, ApiMethodSchema> = {
       node: {
         type: "string",
         format: "pve-node",
+      },
+    },
+    additionalProperties: 0,
+    permissions: {
+      user: "all",
+    },
+    proxyto: "node",
+    protected: 0,
+    allowtoken: 1,
+  },
+  "GET /nodes/{node}/vzdump/defaults": {
+    parameters: {
+      node: {
+        type: "string",
+        format: "pve-node",
+      },
+      storage: {
+        type: "string",
+        optional: 1,
+        format: "pve-storage-id",
       },
     },
     additionalProperties: 0,

@@ -112,6 +112,38 @@ export const APT_REPOSITORY_HANDLES = [
 ] as const;
 export type AptRepositoryHandle = (typeof APT_REPOSITORY_HANDLES)[number];
 
+/** A repository file proxmox-apt reads: /etc/apt/sources.list or a .list/.sources file in sources.list.d. */
+const APT_SOURCES_PATH =
+  /^\/etc\/apt\/(?:sources\.list|sources\.list\.d\/[A-Za-z0-9_.-]+\.(?:list|sources))$/;
+
+/** One entry of an APT repository file; a one-line `.list` entry has one type, URI and suite. */
+const aptRepository = z
+  .object({
+    path: z
+      .string()
+      .regex(APT_SOURCES_PATH, "a path in /etc/apt: sources.list or sources.list.d/*.list|sources"),
+    types: z
+      .array(z.enum(["deb", "deb-src"]))
+      .min(1)
+      .default(["deb"]),
+    uris: z.array(z.string().min(1)).min(1),
+    suites: z.array(z.string().min(1)).min(1),
+    components: z.array(z.string().min(1)).default([]),
+    enabled: z.boolean().default(true),
+    comment: z.string().optional(),
+  })
+  .strict()
+  .refine(
+    (r) =>
+      r.path.endsWith(".sources") || (r.types.length === 1 && r.uris.length === 1 && r.suites.length === 1),
+    {
+      message: "a one-line .list entry has one type, one URI and one suite",
+    },
+  );
+
+/** A Proxmox kernel release as `uname -r` prints it. */
+export const KERNEL_RELEASE = /^(\d+)\.(\d+)\.(\d+)-(\d+)-pve$/;
+
 const disk = z
   .object({
     devpath: z.string(),
@@ -147,6 +179,71 @@ const certificateSpec = z
       .optional(),
     /** notafter of pve-ssl.pem (the node certificate signed by the cluster CA). */
     nodeNotAfter: timeSchema.optional(),
+    /** RSA key size of pve-ssl.pem (default 2048, what pvecm updatecerts makes). */
+    nodeKeyBits: z.number().int().min(512).max(8192).optional(),
+  })
+  .strict();
+
+/** A device of a ZFS vdev as `zpool status -P` lists it (error counters, the message after them). */
+const zfsDevice = z
+  .object({
+    name: z.string(),
+    state: z.string().default("ONLINE"),
+    read: z.number().nonnegative().default(0),
+    write: z.number().nonnegative().default(0),
+    cksum: z.number().nonnegative().default(0),
+    msg: z.string().default(""),
+  })
+  .strict();
+
+/** The last scrub or resilver of a pool, printed the way `zpool status` writes its "scan:" line. */
+const zfsScan = z
+  .object({
+    type: z.enum(["scrub", "resilver"]).default("scrub"),
+    state: z.enum(["finished", "canceled", "scanning", "paused"]).default("finished"),
+    /** When it ended (finished, canceled) or started (scanning, paused). */
+    at: timeSchema,
+    repaired: z.string().default("0B"),
+    /** How long a finished one took, in seconds. */
+    duration: z.number().int().nonnegative().default(1821),
+    errors: z.number().int().nonnegative().default(0),
+  })
+  .strict();
+
+const zfsPool = z
+  .object({
+    name: z.string(),
+    health: z
+      .enum(["ONLINE", "DEGRADED", "FAULTED", "OFFLINE", "REMOVED", "UNAVAIL", "SUSPENDED"])
+      .default("ONLINE"),
+    size: z.number().int().nonnegative(),
+    alloc: z.number().int().nonnegative(),
+    frag: z.number().int().min(0).max(100).default(3),
+    dedup: z.number().positive().default(1),
+    /**
+     * The scan, or zpool's "scan:" text verbatim ("none requested": never scrubbed). Left
+     * out: a clean scrub 10 days ago, as zfsutils-linux's monthly cron job runs one.
+     */
+    scan: z.union([z.string(), zfsScan]).optional(),
+    /** zpool status' status, action and see lines of an unhealthy pool. */
+    status: z.string().optional(),
+    action: z.string().optional(),
+    see: z.string().optional(),
+    errors: z.string().default("No known data errors"),
+    /** Top-level vdevs: a mirror or raidz with its devices, or a single device (no devices). */
+    vdevs: z.array(zfsDevice.extend({ devices: z.array(zfsDevice).default([]) }).strict()).default([]),
+  })
+  .strict();
+
+/** An LVM thin pool as GET /nodes/{node}/disks/lvmthin lists it (sizes in bytes). */
+const lvmThinPool = z
+  .object({
+    lv: z.string(),
+    vg: z.string(),
+    lv_size: z.number().int().positive(),
+    used: z.number().int().nonnegative(),
+    metadata_size: z.number().int().positive(),
+    metadata_used: z.number().int().nonnegative(),
   })
   .strict();
 
@@ -197,11 +294,38 @@ const nodeSchema = z
     /**
      * Proxmox's standard APT repositories on the node, by handle: true = enabled, false = in
      * its file but disabled; a handle left out is not configured. Debian's own repositories
-     * are always there. Left out entirely: a fresh install, whose PVE and Ceph enterprise
-     * repositories are enabled.
+     * are always there (the security one as `aptDebianSecurity` says). Left out entirely: a
+     * fresh install, whose PVE and Ceph enterprise repositories are enabled.
      */
     aptRepositories: z.partialRecord(z.enum(APT_REPOSITORY_HANDLES), z.boolean()).optional(),
+    /**
+     * Debian's security repository (security.debian.org, suite <codename>-security) in the
+     * installer's Debian file: "enabled" as installed, "disabled" (its line commented out,
+     * or Enabled: false) or "absent" (removed).
+     */
+    aptDebianSecurity: z.enum(["enabled", "disabled", "absent"]).default("enabled"),
+    /**
+     * Entries of /etc/apt beyond the installer's and Proxmox's standard ones, each appended
+     * to the file at `path` (created if new): lines of an older release left after an
+     * upgrade, a local mirror... PVE reports their suites as proxmox-apt checks them.
+     */
+    aptExtraRepositories: z.array(aptRepository).default([]),
+    /**
+     * Kernels installed besides the running one (`kernel`), as releases ("6.17.2-1-pve"):
+     * GET /nodes/{node}/apt/versions lists each as proxmox-kernel-<release>-signed. One newer
+     * than the running kernel is a reboot not yet done. Default: only the running kernel.
+     */
+    installedKernels: z
+      .array(z.string().regex(KERNEL_RELEASE, 'a kernel release like "6.17.2-1-pve"'))
+      .default([]),
     disks: z.array(disk).default([]),
+    /** ZFS pools (none on an ext4/LVM install). */
+    zfsPools: z.array(zfsPool).default([]),
+    /**
+     * LVM thin pools. Left out: one per lvmthin storage on the node, as the installer makes
+     * it (the storage's size and usage, metadata 1 % of the pool and lightly used).
+     */
+    lvmThinPools: z.array(lvmThinPool).optional(),
     /** Entries as GET /nodes/{node}/network returns them (iface, type, active, ...). */
     network: z
       .array(z.record(z.string(), z.union([z.string(), z.number(), z.array(z.string())])))
@@ -209,6 +333,11 @@ const nodeSchema = z
     firewall: firewall.default({ options: {}, rules: [], ipsets: [] }),
     /** Lines of GET /nodes/{node}/syslog, oldest first. */
     syslog: z.array(z.string()).default([]),
+    /**
+     * The node's /etc/vzdump.conf (GET /nodes/{node}/vzdump/defaults): what a backup job
+     * leaves unset falls back to it (prune-backups, mailto, notification-mode, ...).
+     */
+    vzdumpConf: z.record(z.string(), configValue).default({}),
   })
   .strict();
 
@@ -364,6 +493,114 @@ const userSchema = z
   })
   .strict();
 
+/** domains.cfg's tfa option (pve-tfa-config): each key once, `type` required, as parse_property_string takes it. */
+const REALM_TFA_KEYS: Record<string, RegExp> = {
+  type: /^(?:oath|yubico)$/,
+  id: /^.+$/,
+  key: /^.+$/,
+  url: /^.+$/,
+  digits: /^[678]$/,
+  step: /^[1-9]\d+$/,
+};
+
+function isRealmTfa(value: string): boolean {
+  const seen = new Set<string>();
+  for (const part of value.split(",")) {
+    const eq = part.indexOf("=");
+    const key = part.slice(0, Math.max(eq, 0));
+    if (eq < 1 || seen.has(key) || !REALM_TFA_KEYS[key]?.test(part.slice(eq + 1))) return false;
+    seen.add(key);
+  }
+  return seen.has("type");
+}
+
+/** Options only a directory realm (ldap, ad) has, and those only openid has (pve-access-control's Auth plugins). */
+const DIRECTORY_KEYS = [
+  "server1",
+  "server2",
+  "port",
+  "mode",
+  "secure",
+  "verify",
+  "capath",
+  "sslversion",
+  "base_dn",
+  "bind_dn",
+  "user_attr",
+  "domain",
+  "case-sensitive",
+] as const;
+const OPENID_KEYS = ["issuer-url", "client-id"] as const;
+/** What each realm type's options() does not mark optional. */
+const REQUIRED_REALM_KEYS: Record<string, readonly string[]> = {
+  ldap: ["server1", "base_dn", "user_attr"],
+  ad: ["server1", "domain"],
+  openid: ["issuer-url", "client-id"],
+};
+
+/**
+ * A section of domains.cfg. The built-in pam and pve realms always exist; list them only
+ * to set their comment, default or tfa.
+ */
+const realmSchema = z
+  .object({
+    realm: z
+      .string()
+      .max(32)
+      .regex(
+        /^[A-Za-z][A-Za-z0-9.\-_]+$/,
+        "realm ids start with a letter, then at least one of A-Z a-z 0-9 . - _",
+      ),
+    type: z.enum(["pam", "pve", "ldap", "ad", "openid"]),
+    comment: z.string().optional(),
+    default: z.number().int().min(0).max(1).optional(),
+    /** Enforced second factor for every user of the realm, e.g. "type=oath,digits=6" or "type=yubico,id=...". */
+    tfa: z
+      .string()
+      .max(128)
+      .refine(isRealmTfa, 'a tfa option like "type=oath" or "type=yubico,id=1,key=k"')
+      .optional(),
+    server1: z.string().max(256).optional(),
+    server2: z.string().max(256).optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    /** ldap (PVE's default: plain text), ldaps or ldap+starttls; older configs say `secure` instead. */
+    mode: z.enum(["ldap", "ldaps", "ldap+starttls"]).optional(),
+    secure: z.number().int().min(0).max(1).optional(),
+    /** Whether the server's certificate is checked (PVE's default 0). */
+    verify: z.number().int().min(0).max(1).optional(),
+    capath: z.string().optional(),
+    sslversion: z.enum(["tlsv1", "tlsv1_1", "tlsv1_2", "tlsv1_3"]).optional(),
+    base_dn: z.string().max(256).optional(),
+    bind_dn: z.string().max(256).optional(),
+    user_attr: z.string().max(256).optional(),
+    domain: z.string().max(256).optional(),
+    "case-sensitive": z.number().int().min(0).max(1).optional(),
+    "issuer-url": z.string().max(256).optional(),
+    "client-id": z.string().max(256).optional(),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    const builtin = r.realm === "pam" || r.realm === "pve";
+    if (builtin !== (r.type === "pam" || r.type === "pve") || (builtin && r.type !== r.realm)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["type"],
+        message: "only the realms pam and pve have the types pam and pve",
+      });
+    }
+    const foreign = [
+      ...(r.type === "ldap" || r.type === "ad" ? [] : DIRECTORY_KEYS),
+      ...(r.type === "openid" ? [] : OPENID_KEYS),
+    ].filter((key) => r[key] !== undefined);
+    const missing = (REQUIRED_REALM_KEYS[r.type] ?? []).filter(
+      (key) => r[key as keyof typeof r] === undefined,
+    );
+    for (const key of foreign)
+      ctx.addIssue({ code: "custom", path: [key], message: `not an option of a ${r.type} realm` });
+    for (const key of missing)
+      ctx.addIssue({ code: "custom", path: [key], message: `required for a ${r.type} realm` });
+  });
+
 const aclSchema = z
   .object({
     path: z.string(),
@@ -408,8 +645,85 @@ const backupJobSchema = z
     "notes-template": z.string().optional(),
     "prune-backups": z.string().optional(),
     "notification-mode": z.string().optional(),
+    /** Legacy mail recipients (addresses, comma-separated). */
+    mailto: z.string().optional(),
+    mailnotification: z.enum(["always", "failure"]).optional(),
     "repeat-missed": z.number().int().min(0).max(1).optional(),
     "next-run": timeSchema.optional(),
+  })
+  .strict();
+
+/** notifications.cfg entries; `disable` and `invert-match` are booleans, as PVE returns them. */
+const notificationEntry = {
+  name: z.string(),
+  comment: z.string().optional(),
+  disable: z.boolean().optional(),
+};
+
+const mailRecipients = {
+  mailto: z.array(z.string()).optional(),
+  "mailto-user": z.array(z.string()).optional(),
+  author: z.string().optional(),
+};
+
+const notificationsSchema = z
+  .object({
+    matchers: z
+      .array(
+        z
+          .object({
+            ...notificationEntry,
+            mode: z.enum(["all", "any"]).optional(),
+            "invert-match": z.boolean().optional(),
+            /** Each entry a comma list of info, notice, warning, error, unknown. */
+            "match-severity": z.array(z.string()).optional(),
+            /** Each entry `exact:<field>=<v1,v2>` or `regex:<field>=<regex>`. */
+            "match-field": z.array(z.string()).optional(),
+            "match-calendar": z.array(z.string()).optional(),
+            target: z.array(z.string()).optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    sendmail: z
+      .array(
+        z.object({ ...notificationEntry, ...mailRecipients, "from-address": z.string().optional() }).strict(),
+      )
+      .default([]),
+    smtp: z
+      .array(
+        z
+          .object({
+            ...notificationEntry,
+            ...mailRecipients,
+            server: z.string(),
+            "from-address": z.string(),
+            port: z.number().int().optional(),
+            mode: z.enum(["insecure", "starttls", "tls"]).optional(),
+            username: z.string().optional(),
+            /** Never returned by any endpoint (notifications.cfg keeps it in priv/). */
+            password: z.string().optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    gotify: z
+      .array(
+        z
+          .object({
+            ...notificationEntry,
+            server: z.string(),
+            /** Never returned by any endpoint. */
+            token: z.string().optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    webhook: z
+      .array(
+        z.object({ ...notificationEntry, url: z.string(), method: z.enum(["post", "put", "get"]) }).strict(),
+      )
+      .default([]),
   })
   .strict();
 
@@ -449,6 +763,11 @@ export const scenarioSchema = z
       })
       .strict()
       .default({ secauth: "on", links: 1 }),
+    /** A corosync QDevice (pvecm qdevice setup <host>): the external vote of an even-sized cluster. */
+    qdevice: z
+      .object({ host: z.string(), state: z.string().default("Connected") })
+      .strict()
+      .optional(),
     /** The node the simulator answers as (default: first online node). */
     localNode: z.string().optional(),
     nodes: z.array(nodeSchema).min(1),
@@ -463,11 +782,25 @@ export const scenarioSchema = z
           .strict(),
       )
       .default([]),
+    /** Authentication realms (domains.cfg) beyond, or settings of, the built-in pam and pve. */
+    realms: z.array(realmSchema).default([]),
     /** Custom roles: name -> privileges (built-in roles are always present). */
     roles: z.record(z.string(), z.array(z.string())).default({}),
     acl: z.array(aclSchema).default([]),
     tasks: z.array(taskSchema).default([]),
     backupJobs: z.array(backupJobSchema).default([]),
+    /**
+     * notifications.cfg. PVE's built-ins always exist (sendmail target mail-to-root, to
+     * root@pam's email; default-matcher, routing everything there); an entry of the same
+     * name replaces one (origin modified-builtin).
+     */
+    notifications: notificationsSchema.default({
+      matchers: [],
+      sendmail: [],
+      smtp: [],
+      gotify: [],
+      webhook: [],
+    }),
     replication: z.array(replicationSchema).default([]),
     clusterFirewall: firewall.default({ options: {}, rules: [], ipsets: [] }),
     /** HA manager state; HA resources come from guests with `ha`. */
@@ -487,6 +820,7 @@ export type GuestSpec = Scenario["guests"][number];
 export type StorageSpec = Scenario["storages"][number];
 export type VolumeSpec = StorageSpec["volumes"][number];
 export type UserSpec = Scenario["users"][number];
+export type RealmSpec = Scenario["realms"][number];
 export type TaskSpec = Scenario["tasks"][number];
 export type FirewallSpec = z.output<typeof firewall>;
 
@@ -523,6 +857,7 @@ function checkReferences(s: Scenario, source: string): void {
     ["vmid", s.guests.map((g) => g.vmid)],
     ["storage", s.storages.map((st) => st.storage)],
     ["userid", s.users.map((u) => u.userid)],
+    ["realm", s.realms.map((r) => r.realm)],
   ];
   for (const [label, ids] of identifiers) {
     const seen = new Set<string | number>();

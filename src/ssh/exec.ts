@@ -6,7 +6,7 @@
  * - The host key is pinned: the server's key is compared with PROXMOX_SSH_HOST_KEY during
  *   the key exchange, and on a mismatch the connection ends before any authentication.
  * - The command is sent as the exec request as-is (the remote user's shell interprets it,
- *   as with `ssh host 'cmd'`); the allow-list (allowlist.ts) is the guard, checked by the
+ *   as with `ssh host 'cmd'`); the allow-list (config/ssh-allowlist.ts) is the guard, checked by the
  *   tool before this is called.
  * - One deadline covers connect, key exchange, authentication and the command; on expiry
  *   the remote command is sent SIGKILL, the channel is closed and the connection ended.
@@ -21,7 +21,7 @@
 import { createHash } from "node:crypto";
 import { Socket } from "node:net";
 import type { Secret } from "../config/secret.js";
-import { MAX_COMMAND_LENGTH } from "./allowlist.js";
+import { MAX_COMMAND_LENGTH } from "../config/ssh-allowlist.js";
 import type { AuthHandlerMiddleware, ClientChannel, ParsedKey } from "ssh2";
 
 export interface SshTarget {

@@ -6,16 +6,25 @@
  * (/access/permissions with a path) and states what it could not see.
  */
 import { z } from "zod";
-import { READ_ONLY_PRIVILEGES } from "../token-check.js";
+import {
+  isEnabled,
+  isExpired,
+  propagates,
+  realmOf,
+  type AclEntry,
+  type PveUser,
+} from "../pve/model/access.js";
+import { formatDuration, WHOLE_DAYS } from "../pve/model/duration.js";
+import { listOf } from "../pve/model/values.js";
+import { getOrGap, type Gap, type Permissions } from "../pve/model/visibility.js";
+import { READ_ONLY_PRIVILEGES } from "../pve/privileges.js";
 import { defineTool, type ReadContext } from "./define.js";
 import { paginate, pagingInput, pagingOutput, PAGED_RESULT_CHARS } from "./paging.js";
 import { cleanText, LIMITS } from "../untrusted.js";
-import { gapsField, gapText, getOrGap, type Gap } from "./visibility.js";
-import type { Permissions } from "./needs.js";
+import { nowSeconds } from "./tasks.js";
+import { gapsField, gapText } from "./visibility.js";
 
-const DAY = 86400;
 const COMMENT_MAX = 120;
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 /** "2026-11-22" */
 const day = (t: number) => new Date(t * 1000).toISOString().slice(0, 10);
 
@@ -31,35 +40,10 @@ const ESCALATION_PRIVILEGES = [
 ];
 const USER_AUDIT = ["Sys.Audit", "User.Modify"];
 
-interface PveToken {
-  tokenid: string;
-  privsep?: number;
-  expire?: number;
-  comment?: string;
-}
-
-interface PveUser {
-  userid: string;
-  enable?: number;
-  expire?: number;
-  firstname?: string;
-  lastname?: string;
-  email?: string;
-  comment?: string;
-  groups?: string | string[];
-  tokens?: PveToken[] | null;
-  "realm-type"?: string;
-}
-
 interface PveTfaUser {
   userid: string;
   entries: { id: string; type: string; enable?: number; description?: string }[];
 }
-
-const realmOf = (userid: string) => userid.slice(userid.lastIndexOf("@") + 1);
-const listOf = (v: string | string[] | undefined) =>
-  (Array.isArray(v) ? v : (v ?? "").split(",")).map((s) => s.trim()).filter(Boolean);
-const isExpired = (expire: number | undefined, now: number) => !!expire && expire > 0 && expire <= now;
 
 /**
  * The token's own privileges on /access and /access/groups, from one request: PVE's
@@ -116,8 +100,8 @@ const userSchema = z.object({
 type UserRow = z.infer<typeof userSchema>;
 
 function userRow(u: PveUser, tfa: PveTfaUser | undefined | null, now: number): UserRow {
-  const enabled = u.enable !== 0;
-  const expired = isExpired(u.expire, now);
+  const enabled = isEnabled(u);
+  const expired = isExpired(u, now);
   // A recovery key alone is not a second factor; disabled entries do not count.
   const factors = (tfa?.entries ?? []).filter((e) => e.enable !== 0).map((e) => cleanText(e.type, 20));
   const flags: string[] = [];
@@ -128,7 +112,7 @@ function userRow(u: PveUser, tfa: PveTfaUser | undefined | null, now: number): U
     flags.push(factors.length ? "tfa-recovery-only" : "no-tfa");
   }
   const tokens = (u.tokens ?? []).map((t) => {
-    const tokenExpired = isExpired(t.expire, now);
+    const tokenExpired = isExpired(t, now);
     const tflags: string[] = [];
     if (t.privsep === 0) tflags.push("privsep-off");
     if (!t.expire) tflags.push("no-expiry");
@@ -175,7 +159,7 @@ function userLine(u: UserRow, now: number): string {
   const state = !u.enabled
     ? "DISABLED"
     : u.expired
-      ? `EXPIRED ${Math.floor((now - (u.expire ?? now)) / DAY)}d ago`
+      ? `EXPIRED ${formatDuration(now - (u.expire ?? now), WHOLE_DAYS)} ago`
       : u.expire
         ? `enabled until ${day(u.expire)}`
         : "enabled";
@@ -262,14 +246,6 @@ export const getUsers = defineTool({
 // ---------------------------------------------------------------------------------------
 // get_acl
 
-interface PveAcl {
-  path: string;
-  type: "user" | "group" | "token";
-  ugid: string;
-  roleid: string;
-  propagate?: number;
-}
-
 const memberSchema = z.object({
   userid: z.string(),
   state: z.enum(["active", "disabled", "expired", "unknown"]),
@@ -295,8 +271,8 @@ const isBroad = (path: string, propagate: boolean) => path === "/" || (propagate
 
 function userState(u: PveUser | undefined, now: number): "active" | "disabled" | "expired" | "unknown" {
   if (!u) return "unknown";
-  if (u.enable === 0) return "disabled";
-  return isExpired(u.expire, now) ? "expired" : "active";
+  if (!isEnabled(u)) return "disabled";
+  return isExpired(u, now) ? "expired" : "active";
 }
 
 export const getAcl = defineTool({
@@ -334,7 +310,7 @@ export const getAcl = defineTool({
     type PveRole = { roleid: string; privs?: string; special?: number };
     type PveGroup = { groupid: string; users?: string };
     const [acl, roles, groups, users, own] = await Promise.all([
-      ctx.pve.get<PveAcl[]>("/access/acl", {}, { signal: ctx.signal }),
+      ctx.pve.get<AclEntry[]>("/access/acl", {}, { signal: ctx.signal }),
       ctx.pve.get<PveRole[]>("/access/roles", {}, { signal: ctx.signal }),
       ctx.pve.get<PveGroup[]>("/access/groups", {}, { signal: ctx.signal }),
       ctx.pve.get<PveUser[]>("/access/users", {}, { query: { full: 1 }, signal: ctx.signal }),
@@ -358,7 +334,7 @@ export const getAcl = defineTool({
     const membersOf = new Map(groups.map((g) => [g.groupid, listOf(g.users).sort()]));
 
     const rows: AclRow[] = acl.map((e) => {
-      const propagate = e.propagate === undefined || e.propagate === 1;
+      const propagate = propagates(e);
       const privileges = privsOf.get(e.roleid);
       const flags: string[] = [];
       const write = (privileges ?? []).filter((p) => !READ_ONLY_PRIVILEGES.has(p));
@@ -414,7 +390,7 @@ export const getAcl = defineTool({
             ? "token missing"
             : ownerState !== "active"
               ? `owner ${ownerState}`
-              : isExpired(token.expire, now)
+              : isExpired(token, now)
                 ? "expired"
                 : "active";
         if (row.principalState !== "active" && row.principalState !== "unknown")

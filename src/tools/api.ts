@@ -13,7 +13,8 @@ import { PveApiError } from "../pve/errors.js";
 import { assertReadAllowed, READ_ALLOWED } from "../pve/read-allowlist.js";
 import { defineTool, type AnyTool } from "./define.js";
 import { cleanText, fence } from "../untrusted.js";
-import { gapsField, gapText, neededBy } from "./visibility.js";
+import { neededBy } from "../pve/model/visibility.js";
+import { gapsField, gapText } from "./visibility.js";
 
 const PARAM_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 const MAX_PARAMS = 50;

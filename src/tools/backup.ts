@@ -14,16 +14,19 @@ import { z } from "zod";
 import { pveNode, pveVmid } from "../pve/formats.js";
 import { PveApiError } from "../pve/errors.js";
 import { defineTool, type ReadContext } from "./define.js";
-import { clusterResources, isGuest, locateGuest, offlineNodesOf, type ClusterResource } from "./cluster.js";
+import { jobEnabled, type PveBackupJob } from "../pve/model/backup.js";
+import { mapLimit, NODE_CONCURRENCY } from "../pve/model/concurrency.js";
+import { DAY, formatDuration, PACKED_AGE } from "../pve/model/duration.js";
+import { isGuest, locateGuest, offlineNodesOf, type ClusterResource } from "../pve/model/resources.js";
+import { taskSucceeded, type PveTask } from "../pve/model/tasks.js";
+import { isOn } from "../pve/model/values.js";
+import { getOrGap, holds, neededBy, type Gap, type Permissions } from "../pve/model/visibility.js";
+import { clusterResources } from "./cluster.js";
+import { nowSeconds, shortTime } from "./tasks.js";
 import { paginate, pagingInput, pagingOutput, PAGED_RESULT_CHARS } from "./paging.js";
 import { cleanText, fence, LIMITS, quoted } from "../untrusted.js";
-import { gapsField, gapText, getOrGap, neededBy, type Gap, holds } from "./visibility.js";
-import type { Permissions } from "./needs.js";
-import { mapLimit, type PveTask } from "./cluster.js";
+import { gapsField, gapText } from "./visibility.js";
 
-const DAY = 86400;
-/** Parallel requests per call when one request per storage, node or task is unavoidable. */
-const CONCURRENCY = 4;
 /** vzdump task logs read per call, newest first. */
 const HISTORY_MAX_TASKS = 16;
 /** A job's log is one line per step: 2,000 lines cover a run of a few hundred guests. */
@@ -32,16 +35,7 @@ const LOG_LINES = 2000;
 const OLD_SNAPSHOT_DAYS = 30;
 const COMMENT_MAX = 200;
 
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 const ageDays = (t: number, now: number) => Math.max(0, Math.floor((now - t) / DAY));
-/** "2026-11-22 01:00Z" */
-const when = (t: number) => `${new Date(t * 1000).toISOString().slice(0, 16).replace("T", " ")}Z`;
-function ago(t: number, now: number): string {
-  const s = Math.max(0, now - t);
-  if (s < 2 * 3600) return `${Math.round(s / 60)}min ago`;
-  if (s < 2 * DAY) return `${Math.round(s / 3600)}h ago`;
-  return `${Math.floor(s / DAY)}d ago`;
-}
 
 /** A failure of one of several per-node/per-storage requests, as one short line (the signal still aborts). */
 function failureText(err: unknown, signal: AbortSignal): string {
@@ -55,27 +49,6 @@ function failureText(err: unknown, signal: AbortSignal): string {
 
 // ---------------------------------------------------------------------------------------
 // Jobs
-
-/** GET /cluster/backup: the vzdump sections of jobs.cfg (older PVE: starttime + dow). */
-interface PveBackupJob {
-  id: string;
-  enabled?: number | string;
-  schedule?: string;
-  starttime?: string;
-  dow?: string;
-  "next-run"?: number;
-  storage?: string;
-  node?: string;
-  all?: number | string;
-  vmid?: string;
-  pool?: string;
-  exclude?: string;
-  mode?: string;
-  "prune-backups"?: string | Record<string, string | number>;
-  maxfiles?: number;
-  comment?: string;
-  "notes-template"?: string;
-}
 
 interface Selection {
   kind: "all" | "vmids" | "pool";
@@ -92,10 +65,6 @@ function vmidList(text: string | undefined): number[] {
     .filter((v) => /^\d+$/.test(v))
     .map(Number);
 }
-
-const isOn = (v: number | string | undefined) => v !== undefined && String(v) === "1";
-/** jobs.cfg's `enabled` defaults to 1. */
-const jobEnabled = (job: PveBackupJob) => job.enabled === undefined || String(job.enabled) !== "0";
 
 function selectionOf(job: PveBackupJob): Selection {
   const base = { exclude: vmidList(job.exclude), node: job.node };
@@ -385,7 +354,6 @@ function parseRunLog(run: VzdumpRun, lines: string[]): void {
   }
 }
 
-const taskOk = (status: string | undefined) => status === "OK" || (status ?? "").startsWith("WARNINGS");
 const singleGuest = (t: PveTask) => (t.id && /^\d+$/.test(t.id) ? Number(t.id) : undefined);
 
 /**
@@ -409,19 +377,19 @@ async function readRuns(
       starttime: t.starttime,
       endtime: t.endtime,
       status: finished ? cleanText(t.status ?? "unknown", 120) : "running",
-      ok: finished ? taskOk(t.status) : null,
+      ok: finished ? taskSucceeded(t.status) : null,
       guests: new Map(),
     };
     const vmid = singleGuest(t);
     if (vmid !== undefined && finished) {
-      run.guests.set(vmid, taskOk(t.status) ? { ok: true } : { ok: false, error: run.status });
+      run.guests.set(vmid, taskSucceeded(t.status) ? { ok: true } : { ok: false, error: run.status });
     }
     return run;
   });
   const needLog = runs.filter((r, i) => wantCommand || singleGuest(tasks[i] as PveTask) === undefined);
   const read = needLog.slice(0, HISTORY_MAX_TASKS);
   const unreadUpids = new Set(needLog.slice(HISTORY_MAX_TASKS).map((r) => r.upid));
-  await mapLimit(read, CONCURRENCY, async (run) => {
+  await mapLimit(read, NODE_CONCURRENCY, async (run) => {
     if (offline.includes(run.node)) {
       run.logError = `node ${run.node} is offline`;
       return;
@@ -484,7 +452,7 @@ async function nodeHistory(ctx: ReadContext, nodes: readonly string[], windowDay
   const gaps: Gap[] = [];
   const warnings: string[] = [];
   const nodeSince = new Map<string, number>();
-  const perNode = await mapLimit(nodes, CONCURRENCY, async (node) => {
+  const perNode = await mapLimit(nodes, NODE_CONCURRENCY, async (node) => {
     try {
       const { data, total } = await ctx.pve.getWithTotal<PveTask[]>(
         "/nodes/{node}/tasks",
@@ -696,10 +664,10 @@ export const getBackupJobs = defineTool({
         : history.runs.length
           ? `last run: none of the ${history.runs.length} vzdump run(s) read is this job's (its --job-id, or started by the scheduler or Run now with its selection, storage and node)` +
             (withoutCommand ? ` (${withoutCommand} without a readable command line)` : "")
-          : `last run: no vzdump run since ${when(history.since)}`;
+          : `last run: no vzdump run since ${shortTime(history.since)}`;
     const lines = jobs.map((j) => {
       const state = j.enabled
-        ? `enabled, "${j.schedule}", next ${j.nextRun ? when(j.nextRun) : "unknown"}`
+        ? `enabled, "${j.schedule}", next ${j.nextRun ? shortTime(j.nextRun) : "unknown"}`
         : `DISABLED ("${j.schedule}", does not run)`;
       const retention = j.retention
         ? `retention ${j.retention}${j.retentionFrom === "storage" ? " (storage default)" : ""}`
@@ -717,7 +685,7 @@ export const getBackupJobs = defineTool({
           .join(", ");
         const failed = r.failedGuests.map((f) => `VM ${f.vmid}: ${JSON.stringify(f.error)}`).join("; ");
         last =
-          `last run ${when(r.starttime)} (${ago(r.starttime, now)}): ${r.ok === false ? "FAILED" : r.ok ? "ok" : "running"} [${perNode}]` +
+          `last run ${shortTime(r.starttime)} (${formatDuration(now - r.starttime, PACKED_AGE)} ago): ${r.ok === false ? "FAILED" : r.ok ? "ok" : "running"} [${perNode}]` +
           `${failed ? `; failed guests: ${failed}` : ""}` +
           `${r.alsoFits ? `; its command line fits ${r.alsoFits.join(", ")} as well` : ""}`;
       }
@@ -730,7 +698,7 @@ export const getBackupJobs = defineTool({
       ? `${jobs.length} backup job(s): ${enabledCount} enabled, ${jobs.length - enabledCount} DISABLED`
       : "no backup job configured: nothing is backed up on a schedule";
     const historyNote = raw.length
-      ? `last runs from the logs of ${history.runs.length} vzdump task(s) since ${when(history.since)}` +
+      ? `last runs from the logs of ${history.runs.length} vzdump task(s) since ${shortTime(history.since)}` +
         (history.unread ? ` (${history.unread} older ones in the window not read)` : "") +
         "; PVE's API does not link tasks to jobs: a run is matched by the selection, storage and node on its command line"
       : "";
@@ -804,19 +772,19 @@ function coverageLine(r: CoverageGuest): string {
   if (r.lastBackup) {
     const where = r.lastBackup.storage ? `on ${r.lastBackup.storage}` : "per task log";
     backup =
-      `${has("stale") ? "STALE: " : ""}last backup ${when(r.lastBackup.at)} (${r.lastBackup.ageDays}d) ${where}` +
+      `${has("stale") ? "STALE: " : ""}last backup ${shortTime(r.lastBackup.at)} (${r.lastBackup.ageDays}d) ${where}` +
       (has("local-only") ? ", ONLY ON NODE-LOCAL STORAGE" : "");
   } else if (has("no-backup-found")) {
     backup = "NO BACKUP";
   } else if (r.noBackupLoggedSince !== undefined) {
-    backup = `STALE: no backup logged since ${when(r.noBackupLoggedSince)}`;
+    backup = `STALE: no backup logged since ${shortTime(r.noBackupLoggedSince)}`;
   } else {
     backup = has("backups-unread")
       ? "last backup unknown (not readable now)"
       : "last backup unknown (hidden)";
   }
   const failed = r.lastAttemptFailed
-    ? `; LAST ATTEMPT FAILED ${when(r.lastAttemptFailed.at)}: ${JSON.stringify(r.lastAttemptFailed.error)}`
+    ? `; LAST ATTEMPT FAILED ${shortTime(r.lastAttemptFailed.at)}: ${JSON.stringify(r.lastAttemptFailed.error)}`
     : "";
   return `${r.vmid} ${r.type} ${r.node}${r.template ? " template" : ""} ${JSON.stringify(r.name)}: ${coverage}; ${backup}${failed}`;
 }
@@ -968,7 +936,7 @@ export const getBackupCoverage = defineTool({
     }
     const volumes: BackupVolume[] = [];
     const lastOn = new Map<number, { at: number; storage: string; node: string }>();
-    await mapLimit(targets, CONCURRENCY, async (t) => {
+    await mapLimit(targets, NODE_CONCURRENCY, async (t) => {
       try {
         const list = await ctx.pve.get<PveVolume[]>(
           "/nodes/{node}/storage/{storage}/content",
@@ -1125,7 +1093,7 @@ export const getBackupCoverage = defineTool({
       );
     }
     if (history) {
-      const nodes = [...history.nodeSince].map(([n, t]) => `${n} since ${when(t)}`).join(", ");
+      const nodes = [...history.nodeSince].map(([n, t]) => `${n} since ${shortTime(t)}`).join(", ");
       lines.push(
         `backup volumes are hidden from this token, so last backups come from the vzdump task archives (${history.runs.length} task(s); ${nodes || "no node readable"})` +
           (history.unread ? `, ${history.unread} older task log(s) not read` : ""),
@@ -1197,7 +1165,7 @@ export const getSnapshots = defineTool({
   needs: [{ path: "/vms/{vmid}", privileges: ["VM.Audit"] }],
   async handle({ vmid, node }, ctx) {
     const now = nowSeconds();
-    const g = await locateGuest(ctx.pve, vmid, node, ctx.signal);
+    const g = locateGuest(await clusterResources(ctx.pve, ctx.signal), vmid, node);
     type Entry = {
       name: string;
       snaptime?: number;
@@ -1241,7 +1209,7 @@ export const getSnapshots = defineTool({
       (out.current.parent ? `; current state is based on ${out.current.parent}` : "");
     const lines = snapshots.map(
       (s) =>
-        `${s.name}: ${s.snaptime !== undefined ? `${when(s.snaptime)} (${s.ageDays}d)` : "time unknown"}` +
+        `${s.name}: ${s.snaptime !== undefined ? `${shortTime(s.snaptime)} (${s.ageDays}d)` : "time unknown"}` +
         `${s.old ? " OLD" : ""}${s.parent ? `, parent ${s.parent}` : ""}${s.vmstate ? ", with RAM state" : ""}` +
         `${s.snapstate ? `, INCOMPLETE (${s.snapstate})` : ""}`,
     );

@@ -8,16 +8,16 @@ import { pveNode, pveVmid } from "../pve/formats.js";
 import { PveApiError } from "../pve/errors.js";
 import { redact } from "../redact.js";
 import { defineTool, type ReadContext } from "./define.js";
+import { formatDuration, WHOLE_DAYS, WHOLE_HOURS } from "../pve/model/duration.js";
 import {
-  clusterResources,
-  clusterResourceSnapshots,
   guestType,
   isGuest,
   locateGuest,
   offlineNodesOf,
-  tagsOf,
   type ClusterResource,
-} from "./cluster.js";
+} from "../pve/model/resources.js";
+import { tagsOf } from "../pve/model/values.js";
+import { clusterResources, clusterResourceSnapshots } from "./cluster.js";
 import { cursorPagingInput, cursorPagingOutput, paginate, snapshotOf, PAGED_RESULT_CHARS } from "./paging.js";
 import { cleanText, fence, LIMITS } from "../untrusted.js";
 
@@ -232,7 +232,7 @@ export const getNodes = defineTool({
       if (n.status !== "online") return `${n.node}: ${n.status.toUpperCase()}`;
       if (n.statsHidden)
         return `${n.node}: online (stats hidden from this token, which needs Sys.Audit on /nodes/${n.node})`;
-      return `${n.node}: online, cpu ${Math.round((n.cpu ?? 0) * 100)}% of ${n.maxcpu}, mem ${gib(n.mem)}/${gib(n.maxmem)} GiB, root ${pct(n.disk, n.maxdisk)}, up ${Math.floor((n.uptime ?? 0) / 86400)}d`;
+      return `${n.node}: online, cpu ${Math.round((n.cpu ?? 0) * 100)}% of ${n.maxcpu}, mem ${gib(n.mem)}/${gib(n.maxmem)} GiB, root ${pct(n.disk, n.maxdisk)}, up ${formatDuration(n.uptime ?? 0, WHOLE_DAYS)}`;
     });
     return { text: lines.join("\n"), structured: { nodes } };
   },
@@ -292,7 +292,7 @@ export const getNodeStatus = defineTool({
       text:
         `${node}: ${out.pveversion}, ${out.kernel}\n` +
         `cpu ${out.cpuModel} x${out.cpus}, ${Math.round(out.cpu * 100)}% busy, load ${out.loadavg.join(" ")}\n` +
-        `mem ${gib(out.memory.used)}/${gib(out.memory.total)} GiB, swap ${gib(out.swap.used)}/${gib(out.swap.total)} GiB, root ${pct(out.rootfs.used, out.rootfs.total)} of ${gib(out.rootfs.total)} GiB, up ${Math.floor(out.uptime / 86400)}d, boot ${out.bootMode ?? "?"}`,
+        `mem ${gib(out.memory.used)}/${gib(out.memory.total)} GiB, swap ${gib(out.swap.used)}/${gib(out.swap.total)} GiB, root ${pct(out.rootfs.used, out.rootfs.total)} of ${gib(out.rootfs.total)} GiB, up ${formatDuration(out.uptime, WHOLE_DAYS)}, boot ${out.bootMode ?? "?"}`,
       structured: out,
     };
   },
@@ -479,7 +479,7 @@ export const getVmStatus = defineTool({
   },
   needs: [{ path: "/vms/{vmid}", privileges: ["VM.Audit"] }],
   async handle({ vmid, node }, ctx) {
-    const g = await locateGuest(ctx.pve, vmid, node, ctx.signal);
+    const g = locateGuest(await clusterResources(ctx.pve, ctx.signal), vmid, node);
     type Status = {
       name?: string;
       status: string;
@@ -526,7 +526,7 @@ export const getVmStatus = defineTool({
     return {
       text:
         `${out.type} ${vmid} on ${out.node}: ${out.status}${out.qmpstatus && out.qmpstatus !== out.status ? ` (${out.qmpstatus})` : ""}` +
-        `${out.lock ? `, locked (${out.lock})` : ""}, up ${Math.floor(out.uptime / 3600)}h, cpu ${Math.round(out.cpu * 100)}% of ${out.cpus}, ` +
+        `${out.lock ? `, locked (${out.lock})` : ""}, up ${formatDuration(out.uptime, WHOLE_HOURS)}, cpu ${Math.round(out.cpu * 100)}% of ${out.cpus}, ` +
         `mem ${gib(out.mem)}/${gib(out.maxmem)} GiB, disk ${gib(out.maxdisk)} GiB, HA ${out.haManaged ? (out.haState ?? "managed") : "no"}, agent ${out.agent ? "on" : "off"}\n` +
         `name: ${JSON.stringify(out.name)}${out.tags.length ? `, tags: ${out.tags.join(",")}` : ""}`,
       structured: out,
@@ -562,7 +562,7 @@ export const getVmConfig = defineTool({
   },
   needs: [{ path: "/vms/{vmid}", privileges: ["VM.Audit"] }],
   async handle({ vmid, node }, ctx) {
-    const g = await locateGuest(ctx.pve, vmid, node, ctx.signal);
+    const g = locateGuest(await clusterResources(ctx.pve, ctx.signal), vmid, node);
     const raw = await ctx.pve.get<Record<string, unknown>>(
       `/nodes/{node}/${g.type}/{vmid}/config`,
       { node: g.node, vmid },

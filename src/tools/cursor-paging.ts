@@ -18,6 +18,7 @@
  * refused like any altered one: nothing is sent for it.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { formatDuration, SECONDS_OR_MINUTES } from "../pve/model/duration.js";
 
 /** Older than this, a page from the snapshot says so, and how to get fresh data. */
 export const SNAPSHOT_TTL_MS = 30_000;
@@ -212,8 +213,7 @@ export class ListingSnapshots<T> {
   }
 }
 
-/** "12 s", "11 min": an age as a person reads it. */
+/** "12 s", "11 min": an age in milliseconds as a person reads it. */
 export function ageText(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  return s < 120 ? `${s} s` : `${Math.floor(s / 60)} min`;
+  return formatDuration(Math.round(ms / 1000), SECONDS_OR_MINUTES);
 }

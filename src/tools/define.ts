@@ -8,9 +8,7 @@ import type { z } from "zod";
 import type { Config, DangerousConfig, TlsMode } from "../config/types.js";
 import type { PveAdmin } from "../pve/admin.js";
 import type { PveReader } from "../pve/client.js";
-import type { ToolsetId } from "./toolsets.js";
-
-export type Tier = "read" | "dangerous";
+import type { Tier, ToolsetId } from "./toolsets.js";
 
 /** What the start-up checks found out about the tokens, for get_version. */
 export interface AccessReport {

@@ -6,13 +6,16 @@
 import { z } from "zod";
 import { PveApiError } from "../pve/errors.js";
 import { pveNode } from "../pve/formats.js";
-import { clusterResources, isGuest, offlineNodesOf } from "./cluster.js";
+import { mapLimit, NODE_CONCURRENCY } from "../pve/model/concurrency.js";
+import { LOW_WEAROUT, wearoutOf, type PveDisk } from "../pve/model/disks.js";
+import { formatDuration, SHORT_AGE } from "../pve/model/duration.js";
+import { isGuest, offlineNodesOf } from "../pve/model/resources.js";
+import { getOrGap, holds, type Gap } from "../pve/model/visibility.js";
+import { clusterResources } from "./cluster.js";
 import { defineTool } from "./define.js";
-import { mapLimit, NODE_CONCURRENCY } from "./cluster.js";
-import { age, isOffline, isoTime, nowSeconds, shortTime } from "./tasks.js";
-import { holds, tokenPermissions } from "./visibility.js";
+import { isOffline, isoTime, nowSeconds, shortTime } from "./tasks.js";
+import { gapsField, gapText, tokenPermissions } from "./visibility.js";
 import { cleanText, fence } from "../untrusted.js";
-import { gapsField, gapText, getOrGap, type Gap } from "./visibility.js";
 
 // ---------------------------------------------------------------------------------------------
 // get_ha_status
@@ -331,7 +334,7 @@ export const getReplication = defineTool({
         j.lastSyncEpoch === undefined
           ? ""
           : j.lastSyncEpoch
-            ? `, last sync ${shortTime(j.lastSyncEpoch)} (${age(now - j.lastSyncEpoch)} ago)`
+            ? `, last sync ${shortTime(j.lastSyncEpoch)} (${formatDuration(now - j.lastSyncEpoch, SHORT_AGE)} ago)`
             : ", never synced";
       const status =
         j.state === "failing"
@@ -370,22 +373,6 @@ export const getReplication = defineTool({
 // ---------------------------------------------------------------------------------------------
 // get_disks
 
-interface PveDisk {
-  devpath: string;
-  type?: string;
-  size?: number;
-  model?: string;
-  serial?: string;
-  vendor?: string;
-  wwn?: string;
-  health?: string;
-  wearout?: number | string;
-  used?: string;
-  rpm?: number;
-  osdid?: number;
-  by_id_link?: string;
-}
-
 interface SmartAttribute {
   id: string;
   name: string;
@@ -403,15 +390,6 @@ const NVME_LINES =
 const OK_HEALTH = new Set(["PASSED", "OK"]);
 /** smartctl's WHEN_FAILED column. */
 const FAIL_TEXT: Record<string, string> = { NOW: " FAILING NOW", Past: " failed in the past", "-": "" };
-/** PVE's `wearout` is the rated life left, in % (the GUI shows 100 minus it as "Wearout"). */
-export const LOW_WEAROUT = 10;
-
-/** A disk's wearout as a number; null where PVE has none ("N/A" for spinning disks). */
-export function wearoutOf(value: number | string | undefined): number | null {
-  if (typeof value === "number") return value;
-  return value !== undefined && value !== "" && Number.isFinite(Number(value)) ? Number(value) : null;
-}
-
 const smartSchema = z.object({
   health: z.string().optional(),
   attributes: z

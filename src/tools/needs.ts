@@ -3,10 +3,8 @@
  * Kept apart from the inventory so that tools and the token check can use it without
  * importing every tool.
  */
+import type { Permissions } from "../pve/model/visibility.js";
 import type { NeededPrivilege } from "./define.js";
-
-/** GET /access/permissions: path -> privilege -> propagate flag. */
-export type Permissions = Record<string, Record<string, number>>;
 
 /**
  * "VM.PowerMgmt on /vms/{vmid}" for each need the token holds nowhere it could

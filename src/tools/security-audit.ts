@@ -33,7 +33,7 @@ export const securityAudit = defineTool({
       .optional()
       .describe("Check ids to run (default all), as in a finding's check field"),
     // Findings come most severe first: the first page holds what matters most.
-    ...pagingInput(100),
+    ...pagingInput(40),
   },
   output: {
     generatedAt: z.string(),

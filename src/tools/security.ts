@@ -9,16 +9,14 @@ import { z } from "zod";
 import type { PveReader } from "../pve/client.js";
 import { PveApiError } from "../pve/errors.js";
 import { pveNode, pveVmid } from "../pve/formats.js";
-import { guestType, locateGuest, offlineNodesOf, type ClusterResource } from "./cluster.js";
+import { mapLimit, NODE_CONCURRENCY } from "../pve/model/concurrency.js";
+import { DAY, timeLeft } from "../pve/model/duration.js";
+import { guestType, locateGuest, offlineNodesOf, type ClusterResource } from "../pve/model/resources.js";
+import { getOrGap, type Gap } from "../pve/model/visibility.js";
+import { clusterResources } from "./cluster.js";
 import { defineTool, type AnyTool } from "./define.js";
-import { gapsField, gapText, getOrGap, type Gap } from "./visibility.js";
-import { timeLeft } from "../time-left.js";
+import { gapsField, gapText } from "./visibility.js";
 import { cleanText, fence } from "../untrusted.js";
-import { mapLimit } from "./cluster.js";
-
-const DAY = 86_400;
-/** Nodes read at once (pveproxy runs 3 workers; the reader's pool has 4 connections). */
-const NODE_CONCURRENCY = 4;
 /** Certificates expiring within this many days are flagged. */
 export const CERT_WARN_DAYS = 30;
 
@@ -237,7 +235,7 @@ export async function readFirewall(
     };
   } else {
     const vmid = args.vmid!;
-    const g = await locateGuest(pve, vmid, args.node, signal);
+    const g = locateGuest(await clusterResources(pve, signal), vmid, args.node);
     guest = { node: g.node, type: g.type, vmid };
     where = {
       template: `/nodes/{node}/${g.type}/{vmid}/firewall`,

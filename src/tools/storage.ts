@@ -10,10 +10,10 @@ import { PveApiError } from "../pve/errors.js";
 import { pveNode, pveStorageId, pveVmid } from "../pve/formats.js";
 import { defineTool, type ReadContext } from "./define.js";
 import { paginate, pagingInput, pagingOutput, PAGED_RESULT_CHARS } from "./paging.js";
-import type { Permissions } from "./needs.js";
+import { holds, type Gap, type Permissions } from "../pve/model/visibility.js";
 import { isoTime } from "./tasks.js";
 import { cleanText } from "../untrusted.js";
-import { type Gap, gapsField, gapText, holds, tokenPermissions } from "./visibility.js";
+import { gapsField, gapText, tokenPermissions } from "./visibility.js";
 
 const CONTENT_TYPES = ["images", "rootdir", "vztmpl", "iso", "backup", "snippets", "import"] as const;
 /** Listed with Datastore.Audit or Datastore.AllocateSpace on the storage. */

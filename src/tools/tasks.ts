@@ -13,13 +13,15 @@ import { PveApiError } from "../pve/errors.js";
 import { pveNode, pveUpid, pveVmid } from "../pve/formats.js";
 import { defineTool, type ReadContext } from "./define.js";
 import { PAGED_RESULT_CHARS } from "./paging.js";
-import { mapLimit, NODE_CONCURRENCY, type PveTask } from "./cluster.js";
-import type { Permissions } from "./needs.js";
-import { gapsField, gapText, holds, tokenPermissions, type Gap } from "./visibility.js";
+import { mapLimit, NODE_CONCURRENCY } from "../pve/model/concurrency.js";
+import { formatDuration, SHORT_AGE } from "../pve/model/duration.js";
+import type { PveTask } from "../pve/model/tasks.js";
+import { holds, type Gap, type Permissions } from "../pve/model/visibility.js";
+import { gapsField, gapText, tokenPermissions } from "./visibility.js";
 import { cleanText, fence, LIMITS, quoted } from "../untrusted.js";
 
 // ---------------------------------------------------------------------------------------------
-// Helpers shared with storage.ts and health.ts.
+// Helpers the other toolsets share (storage, health, backup, access).
 
 /** PVE's 595/596: the node is offline or unreachable from the node that answers. */
 export const isOffline = (err: unknown) =>
@@ -30,15 +32,6 @@ export const isoTime = (epoch: number) => new Date(epoch * 1000).toISOString().r
 
 /** "2026-11-20 01:00Z": compact, for text lines. */
 export const shortTime = (epoch: number) => `${isoTime(epoch).slice(0, 16).replace("T", " ")}Z`;
-
-/** "7m", "26h", "64d". */
-export function age(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 120) return `${s}s`;
-  if (s < 7200) return `${Math.round(s / 60)}m`;
-  if (s < 172800) return `${Math.round(s / 3600)}h`;
-  return `${Math.round(s / 86400)}d`;
-}
 
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
 
@@ -102,9 +95,9 @@ function taskLine(t: TaskOut): string {
   const start = `${t.start.slice(0, 16).replace("T", " ")}Z`;
   const took =
     t.durationS !== undefined
-      ? ` (${age(t.durationS)})`
+      ? ` (${formatDuration(t.durationS, SHORT_AGE)})`
       : t.status === "running"
-        ? ` (for ${age(nowSeconds() - Date.parse(t.start) / 1000)})`
+        ? ` (for ${formatDuration(nowSeconds() - Date.parse(t.start) / 1000, SHORT_AGE)})`
         : "";
   const exit =
     t.status === "error" || t.status === "warning" ? ` exit ${JSON.stringify(t.exitStatus ?? "")}` : "";

@@ -3,7 +3,8 @@
  * among them, and doctor and the README's tool tables take their titles from here.
  * tests/tools/toolsets.test.ts keeps tools and declarations in agreement (ids and tiers).
  */
-import type { Tier } from "./define.js";
+/** Read tools get the read token only; dangerous ones the admin token, behind ENABLE_DANGEROUS_COMMANDS. */
+export type Tier = "read" | "dangerous";
 
 export interface ToolsetDeclaration {
   /** What PROXMOX_TOOLSETS lists: lower-case letters, digits and _ (the config's rule). */

@@ -427,6 +427,8 @@ describe("tokens that see little: every 403 or silent filter is a gap, none is a
     expect(report.findings.filter((f) => !isGapFinding(f)).map((f) => `${f.check} ${f.object}`)).toEqual([
       "node-offline pve3",
       "cert-expiry pveproxy-ssl.pem on pve2",
+      "cert-weak pve-ssl.pem on pve2",
+      "cert-weak pveproxy on pve1",
     ]);
     // One line per gap in the text, each with the privilege.
     expect(formatReportCompact(report)).toContain(

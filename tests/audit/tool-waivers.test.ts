@@ -40,11 +40,11 @@ const write = (waivers: unknown) => writeFileSync(file, JSON.stringify({ waivers
 
 /** Every page of the answer, as one structured answer, and the first page's text. */
 async function audit(tc: ToolClient): Promise<{ out: Structured; text: string; isError: boolean }> {
-  const first = await tc.call("security_audit", { limit: 100 });
+  const first = await tc.call("security_audit", { limit: 40 });
   if (first.isError) return { out: undefined as never, text: first.text, isError: true };
   const out = first.structuredContent as unknown as Structured & { nextOffset?: number };
   for (let offset = out.nextOffset; offset !== undefined;) {
-    const next = (await tc.call("security_audit", { limit: 100, offset }))
+    const next = (await tc.call("security_audit", { limit: 40, offset }))
       .structuredContent as unknown as typeof out;
     out.findings.push(...next.findings);
     offset = next.nextOffset;

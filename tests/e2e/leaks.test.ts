@@ -260,8 +260,8 @@ beforeAll(async () => {
     call("proxmox_api_get", { path: "/nodes/pve1/qemu/120/config" }),
   );
   await withPlantedError("/nodes/pve1/qemu/120/status/current", () => call("get_vm_status", { vmid: 120 }));
-  await withPlantedError("/nodes/pve1/storage/pbs-main/content", () =>
-    call("get_storage_content", { storage: "pbs-main", node: "pve1" }),
+  await withPlantedError("/nodes/pve1/storage/pbs-vault/content", () =>
+    call("get_storage_content", { storage: "pbs-vault", node: "pve1" }),
   );
   await withPlantedError("/cluster/ha/status/current", () => call("get_ha_status", {}));
   await withPlantedError("/nodes/pve2/disks/list", () => call("get_disks", { node: "pve2" }));

@@ -436,7 +436,7 @@ describe("core tools against the simulated cluster", () => {
       expect(text).not.toMatch(/^tank@pve1 .*NEARLY FULL/m);
       expect(data.storages.find((s) => s.storage === "nfs-backup")?.shared).toBe(true);
       expect(new Set(data.storages.map((s) => s.storage))).toEqual(
-        new Set(["local", "local-lvm", "nfs-backup", "tank"]),
+        new Set(["local", "local-lvm", "nfs-backup", "pbs-main", "pbs-offsite", "tank", "vmstore"]),
       );
       expect(requestPaths()).toEqual(["/cluster/resources"]);
       expect(sim.requests()[0]!.query).toEqual({ type: "storage" });
@@ -444,7 +444,14 @@ describe("core tools against the simulated cluster", () => {
 
     it("node=pve1: that node's view only", async () => {
       const { data } = await ok<{ storages: Storage[] }>("get_storage", { node: "pve1" });
-      expect(data.storages.map((s) => s.storage)).toEqual(["local", "local-lvm", "nfs-backup", "tank"]);
+      expect(data.storages.map((s) => s.storage)).toEqual([
+        "local",
+        "local-lvm",
+        "nfs-backup",
+        "pbs-main",
+        "pbs-offsite",
+        "tank",
+      ]);
       expect(data.storages.every((s) => s.node === "pve1" && s.status === "available")).toBe(true);
       expect(requestPaths()).toEqual(["/nodes/pve1/storage"]);
     });

@@ -2,7 +2,8 @@
  * A small, well-kept cluster: what the demo would look like with every planted problem
  * fixed. The security audit must find nothing above info here.
  *
- * Two PVE 9.1 nodes, both online (quorate) with two encrypted corosync links each,
+ * Two PVE 9.1 nodes, both online (quorate) with two encrypted corosync links each and a
+ * QDevice for the third vote, each serving a CA-signed (ACME) certificate,
  * subscribed, no pending updates, healthy disks, valid certificates, the firewall on at
  * every level with DROP policies and no management port open to the world, guests
  * filtered against address spoofing; three guests, each in an enabled backup job with a
@@ -55,6 +56,15 @@ function node(name: string, nodeid: number): Node {
     memUsed: 18 * GiB,
     rootfsTotal: 100 * GiB,
     rootfsUsed: 12 * GiB,
+    certificates: {
+      custom: {
+        subject: `/CN=${name}.clean.example`,
+        issuer: "/C=US/O=Let's Encrypt/CN=R11",
+        notbefore: "now-20d",
+        notafter: "now+70d",
+        san: [`${name}.clean.example`],
+      },
+    },
     subscription: {
       status: "active",
       key: `pve1c-${nodeid}a2b3c4d5e`,
@@ -170,6 +180,7 @@ export function cleanScenario(): ScenarioInput {
     clusterName: "clean",
     // Two corosync links per node, encrypted (secauth on, as pvecm create writes it).
     corosync: { secauth: "on", links: 2 },
+    qdevice: { host: "192.0.2.60" },
     localNode: "pve1",
     nodes: [node("pve1", 1), node("pve2", 2)],
     storages: [

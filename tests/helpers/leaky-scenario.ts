@@ -714,7 +714,7 @@ export function leakyScenario(): LeakyCluster {
       used: 1024 ** 4,
     },
     {
-      storage: "pbs-main",
+      storage: "pbs-vault",
       type: "pbs",
       content: "backup",
       shared: 1,
@@ -759,7 +759,7 @@ export function leakyScenario(): LeakyCluster {
     {
       id: "backup-c0ffee01-crm0",
       schedule: "02:00",
-      storage: "pbs-main",
+      storage: "pbs-vault",
       mode: "snapshot",
       vmid: "120,121,122,220,221",
       comment: plant(
@@ -776,7 +776,7 @@ export function leakyScenario(): LeakyCluster {
   ];
 
   const vzdumpCommand =
-    "vzdump 120 121 122 220 221 --mode snapshot --notes-template '{{guestname}}' --quiet 1 --storage pbs-main";
+    "vzdump 120 121 122 220 221 --mode snapshot --notes-template '{{guestname}}' --quiet 1 --storage pbs-vault";
   const tasks: TaskInput[] = [
     {
       node: "pve1",
@@ -997,7 +997,7 @@ export function leakyScenario(): LeakyCluster {
     },
     {
       place: "PVE error: storage content",
-      path: "/nodes/pve1/storage/pbs-main/content",
+      path: "/nodes/pve1/storage/pbs-vault/content",
       status: 500,
       message: `error fetching datastores - 401 Unauthorized https://backup@pbs:${S.urlPbs}@pbs.lab.example:8007/ ${ESC_CLEAR}`,
     },

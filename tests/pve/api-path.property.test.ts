@@ -53,6 +53,7 @@ const VALID: Record<string, fc.Arbitrary<string>> = {
       ([node, pid, pstart, start, type]) => `UPID:${node}:${pid}:${pstart}:${start}:${type}:100:root@pam:`,
     ),
   userid: fc.stringMatching(/^[a-z][a-z0-9._-]{0,10}@(pam|pve|ldap-1)$/),
+  realm: fc.stringMatching(/^[a-zA-Z][a-zA-Z0-9._-]{1,20}$/),
   volume: fc.stringMatching(/^[a-z][a-z0-9]{0,8}:(iso|backup|vztmpl)(\/[a-z0-9_-][a-z0-9._-]{0,11}){1,3}$/),
   cidr: fc
     .tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255), fc.integer({ min: 8, max: 32 }))

@@ -15,7 +15,7 @@ import {
   type CheckedApiPath,
 } from "../../src/pve/api-path.js";
 import { API_PATHS } from "../../src/pve/api-paths.js";
-import type { ApiMethod } from "../../src/pve/client.js";
+import type { ApiMethod } from "../../src/pve/api-path.js";
 import { PveInputError } from "../../src/pve/errors.js";
 import { RULES } from "../../src/pve/formats.js";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";

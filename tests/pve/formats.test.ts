@@ -10,6 +10,7 @@ import {
   PATH_PARAM_FORMATS,
   pveConfigId,
   pveNode,
+  pveRealm,
   pveStorageId,
   pveTokenId,
   pveUpid,
@@ -125,6 +126,13 @@ const cases: { name: string; schema: z.ZodType; rule: string; valid: unknown[]; 
     valid: ["mcp@pve!readonly", "root@pam!t.1"],
     invalid: ["mcp@pve", "mcp@pve!", "mcp@pve!1abc", "mcp!readonly", `${"a".repeat(61)}@pve!readonly`],
   },
+  {
+    name: "pveRealm",
+    schema: pveRealm,
+    rule: RULES.realm,
+    valid: ["pam", "corp.example", "ad-1", "x".repeat(32)],
+    invalid: ["p", "1corp", "corp/x", "corp x", "..", "x".repeat(33), ""],
+  },
 ];
 
 describe.each(cases)("$name", ({ schema, rule, valid, invalid }) => {
@@ -171,6 +179,7 @@ describe("checkPathParam", () => {
     for (const name of Object.keys(PATH_PARAM_FORMATS)) expect(RULES).toHaveProperty(name);
     expect(Object.keys(PATH_PARAM_FORMATS).sort()).toEqual([
       "node",
+      "realm",
       "snapname",
       "storage",
       "upid",

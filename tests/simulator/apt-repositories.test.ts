@@ -1,9 +1,9 @@
 /**
  * GET /nodes/{node}/apt/repositories: the answer has the shape of PVE's schema (plus
  * what proxmox-apt returns beyond it), files and standard repositories follow the
- * node's `aptRepositories` (a fresh install without them), PVE 8 answers with
- * bookworm's one-line files, the permission check comes before forwarding (403 with
- * PVE's text), and an offline node answers the proxy's 595.
+ * node's `aptRepositories` (a fresh install without them) and its extra entries, PVE 8
+ * answers with bookworm's one-line files, the permission check comes before forwarding
+ * (403 with PVE's text), and an offline node answers the proxy's 595.
  */
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -57,13 +57,17 @@ function entries(answer: Entry): string[] {
 describe("the demo's nodes", () => {
   it("pve2: enterprise disabled in place (Enabled: false), no-subscription added in proxmox.sources", async () => {
     const answer = await repositories(sim, "pve2");
+    // The bookworm sources.list left by the upgrade comes first, as proxmox-apt reads it first.
     expect(entries(answer)).toEqual([
+      "/etc/apt/sources.list: http://ftp.debian.org/debian main contrib true",
+      "/etc/apt/sources.list: http://ftp.debian.org/debian main contrib true",
+      "/etc/apt/sources.list: http://security.debian.org main contrib true",
       "/etc/apt/sources.list.d/debian.sources: http://deb.debian.org/debian/ main contrib non-free-firmware true",
-      "/etc/apt/sources.list.d/debian.sources: http://security.debian.org/debian-security/ main contrib non-free-firmware true",
       "/etc/apt/sources.list.d/pve-enterprise.sources: https://enterprise.proxmox.com/debian/pve pve-enterprise false",
       "/etc/apt/sources.list.d/proxmox.sources: http://download.proxmox.com/debian/pve pve-no-subscription true",
+      "/etc/apt/sources.list.d/proxmox.sources: http://download.proxmox.com/debian/pve pve-test false",
     ]);
-    const enterprise = answer["files"][1]["repositories"][0];
+    const enterprise = answer["files"][2]["repositories"][0];
     expect(enterprise).toEqual({
       Types: ["deb"],
       URIs: ["https://enterprise.proxmox.com/debian/pve"],
@@ -77,7 +81,7 @@ describe("the demo's nodes", () => {
       Enabled: false,
     });
     expect(answer["standard-repos"].map((r: Entry) => r["handle"])).toEqual(TRIXIE_HANDLES);
-    expect(statuses(answer)).toEqual({ enterprise: false, "no-subscription": true });
+    expect(statuses(answer)).toEqual({ enterprise: false, "no-subscription": true, test: false });
     expect(answer["standard-repos"][3]).toEqual({
       handle: "ceph-squid-enterprise",
       name: "Ceph Squid Enterprise",
@@ -86,18 +90,26 @@ describe("the demo's nodes", () => {
     expect(answer["errors"]).toEqual([]);
   });
 
-  it("pve1: the enterprise repository enabled; every repository has an origin info", async () => {
+  it("pve1: enterprise and test enabled; per file the suite warnings (of disabled entries too), then an origin per repository", async () => {
     const answer = await repositories(sim, "pve1");
-    expect(statuses(answer)).toEqual({ enterprise: true });
+    expect(statuses(answer)).toEqual({ enterprise: true, test: true });
+    const old = (index: number) => ({
+      path: "/etc/apt/sources.list",
+      index,
+      property: "Suites",
+      kind: "warning",
+      message: "old suite 'bookworm' configured!",
+    });
+    const origin = (path: string, message: string) => ({ path, index: 0, kind: "origin", message });
     expect(answer["infos"]).toEqual([
-      { path: "/etc/apt/sources.list.d/debian.sources", index: 0, kind: "origin", message: "Debian" },
-      { path: "/etc/apt/sources.list.d/debian.sources", index: 1, kind: "origin", message: "Debian" },
-      {
-        path: "/etc/apt/sources.list.d/pve-enterprise.sources",
-        index: 0,
-        kind: "origin",
-        message: "Proxmox",
-      },
+      old(0),
+      old(1),
+      origin("/etc/apt/sources.list", "Debian"),
+      { ...origin("/etc/apt/sources.list", "Debian"), index: 1 },
+      origin("/etc/apt/sources.list.d/debian.sources", "Debian"),
+      origin("/etc/apt/sources.list.d/pve-enterprise.sources", "Proxmox"),
+      origin("/etc/apt/sources.list.d/proxmox.sources", "Proxmox"),
+      origin("/etc/apt/sources.list.d/security-mirror.sources", "Debian"),
     ]);
   });
 
@@ -114,8 +126,9 @@ describe("the demo's nodes", () => {
         .digest("hex");
       expect(answer["digest"]).toBe(common);
     }
-    expect(pve1["files"][0]["digest"]).toEqual(pve2["files"][0]["digest"]);
-    expect(pve1["files"][1]["digest"]).not.toEqual(pve2["files"][1]["digest"]);
+    // The same debian.sources, a different sources.list.
+    expect(pve1["files"][1]["digest"]).toEqual(pve2["files"][1]["digest"]);
+    expect(pve1["files"][0]["digest"]).not.toEqual(pve2["files"][0]["digest"]);
     expect((await repositories(sim, "pve2"))["digest"]).toBe(pve2["digest"]);
   });
 
@@ -168,15 +181,17 @@ describe("PVE 8: bookworm's one-line .list files", () => {
   afterAll(() => pve8.close());
 
   it("Debian and added PVE repositories in sources.list, enterprise commented out in pve-enterprise.list", async () => {
+    // A stock 8.4 node: the scenario's PVE 9 leftovers and missing security entry are not its own.
     const answer = await repositories(pve8, "pve2");
     expect(entries(answer)).toEqual([
       "/etc/apt/sources.list: http://ftp.debian.org/debian main contrib true",
       "/etc/apt/sources.list: http://ftp.debian.org/debian main contrib true",
       "/etc/apt/sources.list: http://security.debian.org main contrib true",
       "/etc/apt/sources.list: http://download.proxmox.com/debian/pve pve-no-subscription true",
+      "/etc/apt/sources.list: http://download.proxmox.com/debian/pve pvetest false",
       "/etc/apt/sources.list.d/pve-enterprise.list: https://enterprise.proxmox.com/debian/pve pve-enterprise false",
     ]);
-    const [, , security, , enterprise] = answer["files"].flatMap((f: Entry) => f["repositories"]);
+    const [, , security, , , enterprise] = answer["files"].flatMap((f: Entry) => f["repositories"]);
     expect(security).toEqual({
       Types: ["deb"],
       URIs: ["http://security.debian.org"],
@@ -187,6 +202,9 @@ describe("PVE 8: bookworm's one-line .list files", () => {
       Enabled: true,
     });
     expect(enterprise).not.toHaveProperty("Options");
+    expect(enterprise["Components"]).toEqual(["pve-enterprise"]);
+    // Current suites only: proxmox-apt has nothing to say but the origins.
+    expect(answer["infos"].filter((i: Entry) => i["kind"] !== "origin")).toEqual([]);
     expect(answer["standard-repos"]).toHaveLength(12);
     expect(answer["standard-repos"][4]).toEqual({
       handle: "ceph-quincy-no-subscription",

@@ -223,8 +223,11 @@ describe("storage", () => {
     const storages: Entry[] = await data("/storage");
     expect(storages.map((s) => [s["storage"], s["type"]])).toEqual([
       ["local", "dir"],
+      ["vmstore", "dir"],
       ["local-lvm", "lvmthin"],
       ["nfs-backup", "nfs"],
+      ["pbs-main", "pbs"],
+      ["pbs-offsite", "pbs"],
       ["tank", "zfspool"],
     ]);
     expect(storages.find((s) => s["storage"] === "nfs-backup")).toMatchObject({
@@ -292,12 +295,14 @@ describe("storage", () => {
 });
 
 describe("backups", () => {
-  it("GET /cluster/backup: two disabled jobs and the nightly prod job", async () => {
+  it("GET /cluster/backup: two disabled jobs, the nightly prod job, the PBS job and the container's local job", async () => {
     const jobs: Entry[] = await data("/cluster/backup");
     expect(jobs.map((j) => [j["id"], j["enabled"]])).toEqual([
       ["backup-5f2a91c3-7d1e", 0],
       ["backup-0c84e6b2-41aa", 0],
       ["backup-9e1d4c7a-2b6f", 1],
+      ["backup-3c1f8a27-6d40", 1],
+      ["backup-7b2e05d9-c3a8", 1],
     ]);
     expect(jobs[0]).toMatchObject({ all: 1, type: "vzdump", storage: "nfs-backup" });
     expect(jobs[2]).toMatchObject({ vmid: "100,103,104,200,202,205", schedule: "01:00" });

@@ -127,7 +127,7 @@ describe("/cluster/resources", () => {
     }
     const storages = ofType(all, "storage");
     expect(new Set(storages.map((s) => s["storage"]))).toEqual(
-      new Set(["local", "local-lvm", "nfs-backup", "tank"]),
+      new Set(["local", "vmstore", "local-lvm", "nfs-backup", "pbs-main", "pbs-offsite", "tank"]),
     );
     expect(storages.filter((s) => s["storage"] === "nfs-backup").map((s) => s["node"])).toEqual([
       "pve1",

@@ -111,6 +111,11 @@ const SYNTHESIZED: Record<string, Case> = {
       "sparse",
       "blocksize",
       "mountpoint",
+      // pbs: the datastore, its user, the pinned fingerprint and the encryption key's fingerprint
+      "datastore",
+      "username",
+      "fingerprint",
+      "encryption-key",
     ],
   },
   "access_permissions.token-privsep-auditor.json": {
@@ -159,6 +164,7 @@ const SYNTHESIZED: Record<string, Case> = {
       "prune-backups",
       "notification-mode",
       "repeat-missed",
+      "mailto",
     ],
   },
   "qemu_100_snapshot.json": { request: { path: "/nodes/pve1/qemu/100/snapshot" }, who: "auditor" },
@@ -335,7 +341,7 @@ const CAPTURED: Record<string, Case> = {
   "cluster_backup.json": {
     request: { path: "/cluster/backup" },
     who: "auditor",
-    optional: ["mailnotification", "vmid"],
+    optional: ["mailnotification", "vmid", "mailto"],
   },
   "access_users.json": {
     request: { path: "/access/users" },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compileAllowlist, isCommandAllowed, MAX_COMMAND_LENGTH } from "../../src/ssh/allowlist.js";
+import { compileAllowlist, isCommandAllowed, MAX_COMMAND_LENGTH } from "../../src/config/ssh-allowlist.js";
 
 describe("compileAllowlist + isCommandAllowed", () => {
   const list = compileAllowlist(["uptime", "pveversion( -v)?"]);

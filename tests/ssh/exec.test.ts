@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { Secret } from "../../src/config/secret.js";
-import { compileAllowlist, isCommandAllowed } from "../../src/ssh/allowlist.js";
+import { compileAllowlist, isCommandAllowed } from "../../src/config/ssh-allowlist.js";
 import {
   runSshCommand,
   SshError,

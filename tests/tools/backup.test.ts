@@ -79,7 +79,7 @@ describe("get_backup_jobs", () => {
       ],
       failedGuests: [{ vmid: 103, error: "VM 103 qmp command 'backup' failed - got timeout" }],
     });
-    expect(res.text).toContain("1 enabled, 2 DISABLED");
+    expect(res.text).toContain("5 backup job(s): 3 enabled, 2 DISABLED");
     expect(res.text).toMatch(/backup-9e1d4c7a-2b6f enabled.*\n {2}last run .*FAILED.*VM 103/);
     // One call each for jobs, storage.cfg and the cluster's tasks, then one log per vzdump run.
     const paths = sim.requests().map((r) => r.path);
@@ -108,7 +108,7 @@ describe("get_backup_coverage with a token that sees backup volumes", () => {
     const res = await root.call("get_backup_coverage", { limit: 100 });
     expect(res.isError).toBeFalsy();
     const s = res.structuredContent as Record<string, unknown>;
-    expect(s["summary"]).toMatchObject({ guests: 20, enabledJobs: 1, notCovered: 14, onlyDisabledJobs: 3 });
+    expect(s["summary"]).toMatchObject({ guests: 20, enabledJobs: 3, notCovered: 14, onlyDisabledJobs: 3 });
     const rows = s["guests"] as Row[];
     expect(rows.filter((r) => r.flags.includes("not-covered")).map((r) => r.vmid)).toEqual(NOT_COVERED);
     expect(rows.filter((r) => r.flags.includes("disabled-jobs-only")).map((r) => r.vmid)).toEqual([
@@ -144,9 +144,11 @@ describe("get_backup_coverage with a token that sees backup volumes", () => {
     expect(paths.filter((p) => p.endsWith("/content")).sort()).toEqual([
       "/nodes/pve1/storage/local/content",
       "/nodes/pve1/storage/nfs-backup/content",
+      "/nodes/pve1/storage/pbs-main/content",
+      "/nodes/pve1/storage/pbs-offsite/content",
       "/nodes/pve2/storage/local/content",
     ]);
-    expect(paths).toHaveLength(7);
+    expect(paths).toHaveLength(9);
     expect(sim.requests().find((r) => r.path.endsWith("/content"))?.query).toEqual({ content: "backup" });
   });
 
@@ -156,7 +158,7 @@ describe("get_backup_coverage with a token that sees backup volumes", () => {
     expect(s).toMatchObject({ total: 20, returned: 5, truncated: true, nextOffset: 5 });
     expect(byVmid(s["guests"], 100)).toMatchObject({
       flags: [],
-      enabledJobs: ["backup-9e1d4c7a-2b6f"],
+      enabledJobs: ["backup-9e1d4c7a-2b6f", "backup-3c1f8a27-6d40"],
       lastBackup: { storage: "nfs-backup", ageDays: 1 },
     });
     expect(res.text).toContain("TRUNCATED: call again with offset=5");
@@ -263,6 +265,8 @@ describe("get_backup_coverage with backup visibility on some guests only", () =>
       expect(gaps.map((g) => g.what)).toEqual([
         "backup volumes on local (PVE lists the storage without them)",
         expect.stringMatching(/^backup volumes of 21 guest\(s\) on nfs-backup: 101,102,103,/),
+        "backup volumes on pbs-main (PVE lists the storage without them)",
+        "backup volumes on pbs-offsite (PVE lists the storage without them)",
       ]);
       expect(gaps[1]?.needs).toBe("VM.Backup on /vms/<vmid>");
       expect(byVmid(out["guests"], 100)).toMatchObject({

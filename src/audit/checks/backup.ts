@@ -5,8 +5,10 @@
  * storage and VM.Backup on the guest (or Datastore.Allocate): PVE silently hides the
  * rest, which is stated as a gap, never reported as "no backup".
  */
+import { jobEnabled } from "../../pve/model/backup.js";
+import { notificationSystem, routesOf, type NotificationSystem } from "../notification-routes.js";
 import { REFERENCES } from "../references.js";
-import { cleanText, quoted } from "../../untrusted.js";
+import { cleanText, LIMITS, quoted } from "../../untrusted.js";
 import {
   age,
   clusterTasks,
@@ -18,6 +20,7 @@ import {
   inspectedGuests,
   isOn,
   listOf,
+  onlineNodes,
   pveBoolean,
   reachableGuests,
   taskFailed,
@@ -40,6 +43,12 @@ interface BackupJob {
   storage?: string;
   schedule?: string;
   comment?: string;
+  /** A property string; newer PVE lists it as an object. */
+  "prune-backups"?: string | Record<string, unknown>;
+  /** PVE 8 and older: keep-last=N (0 keeps all); PVE 9 dropped it. */
+  maxfiles?: number | string;
+  mailto?: string;
+  "notification-mode"?: string;
 }
 
 /** The jobs, or undefined when the token may not read them (gap recorded). */
@@ -436,10 +445,376 @@ export const backupExcludedDisk = defineCheck({
   },
 });
 
+/** The online nodes a job runs on: those of the guests it selects (vzdump backs up each guest on its node). */
+async function jobNodes(ctx: AuditContext, job: BackupJob, list: Guest[]): Promise<string[]> {
+  const online = new Set(await onlineNodes(ctx));
+  const selected = await jobSelection(ctx, job, list);
+  return [
+    ...new Set(list.filter((g) => selected.has(g.vmid) && online.has(g.node)).map((g) => g.node)),
+  ].sort();
+}
+
+/** storage.cfg as GET /storage lists it (secrets such as a PBS password live in /etc/pve/priv, never here). */
+interface StorageConfig {
+  storage: string;
+  type?: string;
+  disable?: number | string;
+  "prune-backups"?: string | Record<string, unknown>;
+  maxfiles?: number | string;
+  server?: string;
+  port?: number | string;
+  datastore?: string;
+  namespace?: string;
+  fingerprint?: string;
+  /** PBS: the fingerprint of the client-side encryption key (or 1); the key is in /etc/pve/priv/storage/<id>.enc. */
+  "encryption-key"?: string;
+}
+
+async function storageConfig(ctx: AuditContext): Promise<StorageConfig[]> {
+  return ctx.get<StorageConfig[]>("/storage");
+}
+
+/** What `vzdump` falls back to on a node (/etc/vzdump.conf, the storage's retention, PVE's defaults). */
+interface VzdumpDefaults {
+  storage?: string;
+  "prune-backups"?: string;
+  mailto?: string;
+  "notification-mode"?: string;
+}
+
+/** GET /nodes/{node}/vzdump/defaults, for the job's storage (the node's default storage when it names none). */
+function vzdumpDefaults(
+  ctx: AuditContext,
+  node: string,
+  storage: string | undefined,
+): Promise<VzdumpDefaults | undefined> {
+  const sid = cleanText(storage ?? "local", 60);
+  return ctx.getOrGap<VzdumpDefaults>(
+    "/nodes/{node}/vzdump/defaults",
+    { node },
+    `the backup defaults of ${node} (/etc/vzdump.conf) for storage ${sid}`,
+    `Datastore.Audit on /storage/${sid}`,
+    storage ? { storage } : undefined,
+  );
+}
+
+interface Retention {
+  text: string;
+  keepsAll: boolean;
+}
+
+/**
+ * A prune-backups value (property string or object). PVE keeps every backup when
+ * keep-all is on or no keep-* option is above 0 (prune_mark_backup_group).
+ */
+function retentionOf(value: unknown): Retention | undefined {
+  let pairs: [string, string][];
+  if (typeof value === "string") {
+    pairs = value
+      .split(",")
+      .map((part) => part.trim())
+      .filter(Boolean)
+      .map((part) => [part.split("=")[0]!.trim(), part.slice(part.indexOf("=") + 1).trim()]);
+  } else if (value && typeof value === "object") {
+    pairs = Object.entries(value).map(([k, v]) => [k, String(v)]);
+  } else {
+    return undefined;
+  }
+  if (pairs.length === 0) return undefined;
+  const keepsAll =
+    pairs.some(([k, v]) => k === "keep-all" && isOn(v)) ||
+    !pairs.some(([k, v]) => k.startsWith("keep-") && k !== "keep-all" && Number(v) > 0);
+  return { text: cleanText(pairs.map(([k, v]) => `${k}=${v}`).join(","), 120), keepsAll };
+}
+
+/** PVE 8's maxfiles: keep-last=N, 0 for keep all. */
+function maxfilesOf(value: unknown): Retention | undefined {
+  const n = Number(value);
+  if (value === undefined || value === "" || !Number.isInteger(n) || n < 0) return undefined;
+  return { text: `maxfiles=${n}`, keepsAll: n === 0 };
+}
+
+const retentionExample = "keep-daily=7,keep-weekly=4,keep-monthly=6";
+
+/** "server 192.0.2.60:8008, datastore main": where a PBS storage sends backups (storage.cfg text, cleaned). */
+function pbsTarget(s: StorageConfig): string {
+  const port = s.port !== undefined && String(s.port) !== "8007" ? `:${cleanText(String(s.port), 8)}` : "";
+  const ns = s.namespace ? `, namespace ${cleanText(s.namespace, LIMITS.name)}` : "";
+  return `server ${cleanText(s.server ?? "?", 253)}${port}, datastore ${cleanText(s.datastore ?? "?", LIMITS.name)}${ns}`;
+}
+
+/** Why a job keeps every backup, or undefined when it prunes (or that cannot be told). */
+async function keepsEverything(
+  ctx: AuditContext,
+  job: BackupJob,
+  storages: StorageConfig[],
+  list: Guest[],
+): Promise<{ why: string; storage: string | undefined } | undefined> {
+  const own = retentionOf(job["prune-backups"]) ?? maxfilesOf(job.maxfiles);
+  if (own && !own.keepsAll) return undefined;
+  const sid = job.storage ? cleanText(job.storage, 60) : undefined;
+  if (own) return { why: `the job sets prune-backups ${own.text}, which keeps all`, storage: job.storage };
+  const storage = job.storage ? storages.find((s) => s.storage === job.storage) : undefined;
+  if (job.storage && !storage) {
+    ctx.gap(
+      `the retention of storage ${sid} (backup job ${cleanText(job.id, 60)})`,
+      `Datastore.Audit on /storage/${sid}`,
+    );
+    return undefined;
+  }
+  const onStorage = storage
+    ? (retentionOf(storage["prune-backups"]) ?? maxfilesOf(storage.maxfiles))
+    : undefined;
+  if (onStorage && !onStorage.keepsAll) return undefined;
+  if (onStorage) {
+    return {
+      why: `no prune-backups on the job, and storage ${sid} sets ${onStorage.text}, which keeps all`,
+      storage: job.storage,
+    };
+  }
+  // Neither sets one: vzdump falls back to the node's /etc/vzdump.conf, and then to keep-all.
+  const keepAll: string[] = [];
+  const unread: string[] = [];
+  let used = job.storage;
+  for (const node of await jobNodes(ctx, job, list)) {
+    const defaults = await vzdumpDefaults(ctx, node, job.storage);
+    if (!defaults) {
+      unread.push(node);
+      continue;
+    }
+    used ??= defaults.storage;
+    const fallback = retentionOf(defaults["prune-backups"]);
+    if (!fallback || fallback.keepsAll) keepAll.push(node);
+  }
+  if (keepAll.length === 0 && (unread.length === 0 || !job.storage)) return undefined;
+  const usedText = used ? cleanText(used, 60) : "its default storage";
+  const conf = keepAll.length > 0 ? ` or in /etc/vzdump.conf of ${keepAll.join(", ")}` : "";
+  const unreadText = unread.length > 0 ? ` (/etc/vzdump.conf of ${unread.join(", ")} not readable)` : "";
+  return {
+    why: `no prune-backups on the job, on storage ${usedText}${conf}${unreadText}, so PVE's default applies: keep all`,
+    storage: used,
+  };
+}
+
+export const backupRetention = defineCheck({
+  id: "backup-retention",
+  code: "PVE-BAK-005",
+  references: [REFERENCES.backup],
+  severity: "medium",
+  title: "Enabled backup jobs that keep every backup (no retention on the job, its storage or the node)",
+  needs: "Sys.Audit on / and Datastore.Audit on /storage",
+  async run(ctx) {
+    const jobs = await backupJobs(ctx);
+    const enabled = (jobs ?? []).filter(jobEnabled);
+    if (enabled.length === 0) return [];
+    const [storages, list] = await Promise.all([storageConfig(ctx), guests(ctx)]);
+    const findings: CheckFinding[] = [];
+    await ctx.each(
+      enabled,
+      (job) => `backup job ${cleanText(job.id, 60)}`,
+      async (job) => {
+        const kept = await keepsEverything(ctx, job, storages, list);
+        if (!kept) return;
+        const id = cleanText(job.id, 60);
+        const sid = kept.storage ? cleanText(kept.storage, 60) : "its storage";
+        const pbs = storages.find((s) => s.storage === kept.storage && s.type === "pbs");
+        findings.push({
+          check: "backup-retention",
+          severity: pbs ? "low" : "medium",
+          title: `Backup job ${id} keeps every backup on ${sid}`,
+          object: id,
+          evidence: pbs
+            ? `${kept.why}; a prune job on the PBS (${pbsTarget(pbs)}) is not visible from PVE`
+            : `${kept.why}; backups pile up until ${sid} is full, and then every backup fails`,
+          remediation: pbs
+            ? `if the PBS datastore has no prune job (PBS GUI: Datastore > Prune & GC), set one there or here: pvesh set /cluster/backup/${id} --prune-backups ${retentionExample}`
+            : `pvesh set /cluster/backup/${id} --prune-backups ${retentionExample} (or for every job on it: pvesm set ${sid} --prune-backups ${retentionExample})`,
+        });
+      },
+    );
+    return findings.sort((a, b) => (a.object < b.object ? -1 : 1));
+  },
+});
+
+/** Who hears of a failed run of `job` on `node`, or why nobody does; undefined when it cannot be told. */
+async function silence(
+  ctx: AuditContext,
+  job: BackupJob,
+  node: string,
+  system: () => Promise<NotificationSystem | undefined>,
+): Promise<{ why: string; severity: "medium" | "low"; fix: string } | undefined> {
+  const id = cleanText(job.id, 60);
+  let mode = job["notification-mode"];
+  let mailto = job.mailto;
+  // What the job leaves unset comes from /etc/vzdump.conf; the notification system ignores mailto.
+  if (mode !== "notification-system" && (mode === undefined || mailto === undefined)) {
+    const defaults = await vzdumpDefaults(ctx, node, job.storage);
+    if (!defaults) return undefined;
+    if (mailto === undefined && !(await ctx.holds(`/nodes/${node}`, "Sys.Audit"))) {
+      ctx.gap(
+        `mail recipients in /etc/vzdump.conf of ${node} (PVE leaves them out)`,
+        `Sys.Audit on /nodes/${node}`,
+      );
+      return undefined;
+    }
+    mode ??= defaults["notification-mode"];
+    mailto ??= defaults.mailto;
+  }
+  const recipients = listOf(mailto);
+  const shown = cleanText(mode ?? "auto", 40);
+  if (shown === "legacy-sendmail" || (shown === "auto" && recipients.length > 0)) {
+    if (recipients.length > 0) return undefined;
+    return {
+      why: "notification-mode legacy-sendmail and no mailto on the job or in /etc/vzdump.conf: vzdump mails nobody and bypasses the notification system",
+      severity: "medium",
+      fix: `pvesh set /cluster/backup/${id} --notification-mode notification-system (then Datacenter > Notifications decides), or --mailto <address>`,
+    };
+  }
+  const notifications = await system();
+  if (!notifications) return undefined;
+  const routing = routesOf(notifications, {
+    severity: "error",
+    fields: { type: "vzdump", hostname: node, "job-id": job.id },
+  });
+  if (routing.reached.length > 0 || routing.unknown.length > 0) return undefined;
+  const via = `notification-mode ${shown}${shown === "auto" ? " without mailto" : ""}: the notification system`;
+  const fixUser = routing.withoutEmail[0];
+  const fix = fixUser
+    ? `pveum user modify ${fixUser} --email <address> (or route errors elsewhere: Datacenter > Notifications)`
+    : "pvesh create /cluster/notifications/matchers --name backup-errors --match-severity error --target <a target that reaches someone>";
+  if (routing.limited.length > 0) {
+    return {
+      why: `${via}; only a route that depends on the hour or on a rule not judged here may reach someone: ${routing.limited.slice(0, 2).join("; ")}`,
+      severity: "low",
+      fix,
+    };
+  }
+  return {
+    why: `${via}, where a vzdump error reaches nobody: ${routing.blocked.slice(0, 4).join("; ")}${routing.blocked.length > 4 ? "; ..." : ""}`,
+    severity: "medium",
+    fix,
+  };
+}
+
+export const backupNotify = defineCheck({
+  id: "backup-notify",
+  code: "PVE-BAK-006",
+  references: [REFERENCES.backup, REFERENCES.notifications],
+  severity: "medium",
+  title: "Enabled backup jobs whose failures notify nobody",
+  needs: "Sys.Audit on /, Mapping.Audit on /mapping/notifications and Datastore.Audit on /storage",
+  async run(ctx) {
+    const jobs = await backupJobs(ctx);
+    const enabled = (jobs ?? []).filter(jobEnabled);
+    if (enabled.length === 0) return [];
+    const list = await guests(ctx);
+    let loaded: Promise<NotificationSystem | undefined> | undefined;
+    const system = () => (loaded ??= notificationSystem(ctx));
+    const findings: CheckFinding[] = [];
+    await ctx.each(
+      enabled,
+      (job) => `backup job ${cleanText(job.id, 60)}`,
+      async (job) => {
+        const nodes = await jobNodes(ctx, job, list);
+        const silent = new Map<
+          string,
+          { why: string; severity: "medium" | "low"; fix: string; nodes: string[] }
+        >();
+        for (const node of nodes) {
+          const found = await silence(ctx, job, node, system);
+          if (!found) continue;
+          const known = silent.get(found.why);
+          if (known) known.nodes.push(node);
+          else silent.set(found.why, { ...found, nodes: [node] });
+        }
+        const id = cleanText(job.id, 60);
+        for (const s of silent.values()) {
+          const where = s.nodes.length < nodes.length ? ` on ${s.nodes.join(", ")}` : "";
+          findings.push({
+            check: "backup-notify",
+            severity: s.severity,
+            title: `Failures of backup job ${id}${where} notify nobody`,
+            object: id,
+            evidence: s.why,
+            remediation: s.fix,
+          });
+        }
+      },
+    );
+    return findings.sort((a, b) => (a.object < b.object ? -1 : a.object > b.object ? 1 : 0));
+  },
+});
+
+/** Enabled PBS storages as storage.cfg lists them, and a gap for those PVE hides. */
+async function pbsStorages(ctx: AuditContext): Promise<StorageConfig[]> {
+  const list = await storageConfig(ctx);
+  if (!(await ctx.holds("/storage", ["Datastore.Audit", "Datastore.AllocateSpace"]))) {
+    ctx.gap(
+      "storages this token may not see (PVE lists only storages with Datastore.Audit)",
+      "Datastore.Audit on /storage",
+    );
+  }
+  return list
+    .filter((s) => s.type === "pbs" && !isOn(s.disable))
+    .sort((a, b) => (a.storage < b.storage ? -1 : 1));
+}
+
+export const pbsEncryption = defineCheck({
+  id: "pbs-encryption",
+  code: "PVE-BAK-007",
+  references: [REFERENCES.backup, REFERENCES.pbsStorage],
+  severity: "medium",
+  title: "Proxmox Backup Server storages without client-side encryption",
+  needs: "Datastore.Audit on /storage",
+  async run(ctx) {
+    return (await pbsStorages(ctx))
+      .filter((s) => !s["encryption-key"])
+      .map((s) => {
+        const sid = cleanText(s.storage, 60);
+        return {
+          check: "pbs-encryption",
+          severity: "medium",
+          title: `PBS storage ${sid} sends backups unencrypted`,
+          object: sid,
+          evidence: `${pbsTarget(s)}; no encryption-key in storage.cfg (PVE records the key's fingerprint there once one is set): whoever reads the datastore reads the guests' data`,
+          remediation: `pvesm set ${sid} --encryption-key autogen, then keep a copy of the key off the cluster (Datacenter > Storage > ${sid} > Encryption); it applies to new backups`,
+        } satisfies CheckFinding;
+      });
+  },
+});
+
+export const pbsFingerprint = defineCheck({
+  id: "pbs-fingerprint",
+  code: "PVE-BAK-008",
+  references: [REFERENCES.pbsStorage],
+  severity: "low",
+  title: "Proxmox Backup Server storages without a pinned certificate fingerprint",
+  needs: "Datastore.Audit on /storage",
+  async run(ctx) {
+    return (await pbsStorages(ctx))
+      .filter((s) => !s.fingerprint)
+      .map((s) => {
+        const sid = cleanText(s.storage, 60);
+        return {
+          check: "pbs-fingerprint",
+          severity: "low",
+          title: `PBS storage ${sid} has no certificate fingerprint pinned`,
+          object: sid,
+          evidence: `${pbsTarget(s)}, no fingerprint: the nodes trust any certificate their system CA store accepts (fine for a publicly signed one; a self-signed PBS then only works if its CA was added to that store)`,
+          remediation: `pvesm set ${sid} --fingerprint <SHA-256 fingerprint from proxmox-backup-manager cert info on the PBS>`,
+        } satisfies CheckFinding;
+      });
+  },
+});
+
 export const backupChecks = [
   backupCoverage,
   backupAge,
   backupFailed,
   snapshotAge,
   backupExcludedDisk,
+  backupRetention,
+  backupNotify,
+  pbsEncryption,
+  pbsFingerprint,
 ] as const;

@@ -395,12 +395,71 @@ export const corosyncSingleLink = defineCheck({
   },
 });
 
+/** What GET /cluster/config/qdevice keeps of corosync-qdevice's status; {} without a QDevice. */
+interface QDeviceStatus {
+  Model?: string;
+  State?: string;
+  "QNetd host"?: string;
+}
+
+export const clusterEvenVotes = defineCheck({
+  id: "cluster-even-votes",
+  code: "PVE-CLU-007",
+  references: [REFERENCES.qdevice],
+  severity: "medium",
+  title: "Clusters with an even number of votes and no QDevice",
+  needs: "Sys.Audit on /",
+  async run(ctx) {
+    const name = await clusterNameOf(ctx);
+    if (name === undefined) return [];
+    const nodes = await ctx.getOrGap<Record<string, unknown>[]>(
+      "/cluster/config/nodes",
+      {},
+      COROSYNC_CONFIG,
+      "Sys.Audit on /",
+    );
+    if (!nodes || nodes.length < 2) return [];
+    // corosync counts a node without quorum_votes as one vote.
+    const votes = nodes.reduce((sum, n) => {
+      const v = Number.parseInt(String(n["quorum_votes"] ?? "1"), 10);
+      return sum + (Number.isFinite(v) ? v : 1);
+    }, 0);
+    if (votes % 2 !== 0) return [];
+    const qdevice = await ctx.getOrGap<QDeviceStatus>(
+      "/cluster/config/qdevice",
+      {},
+      COROSYNC_CONFIG,
+      "Sys.Audit on /",
+    );
+    if (!qdevice) return [];
+    const state = cleanText(qdevice.State ?? "", 40);
+    if (state === "Connected") return [];
+    const configured = qdevice.Model !== undefined || qdevice.State !== undefined;
+    const two = nodes.length === 2;
+    const consequence = two
+      ? "when either node or the link between them fails, the other loses quorum too"
+      : `a split into two halves of ${votes / 2} votes (a switch, a rack) leaves neither with quorum`;
+    return [
+      {
+        check: "cluster-even-votes",
+        severity: two ? "medium" : "low",
+        title: `Cluster ${name} has ${votes} votes on ${nodes.length} nodes and no working QDevice`,
+        object: `cluster ${name}`,
+        evidence: `${configured ? `QDevice ${cleanText(qdevice["QNetd host"] ?? "?", 80)} in state ${state || "unknown"}` : "no QDevice"}: quorum needs ${votes / 2 + 1} of ${votes} votes; ${consequence}: /etc/pve turns read-only, HA fences, no guest starts`,
+        remediation:
+          "add a QDevice: apt install corosync-qnetd on a host outside the cluster, apt install corosync-qdevice on every node, then pvecm qdevice setup <qnetd host IP> (or add a node with a vote)",
+      },
+    ];
+  },
+});
+
 export const healthChecks = [
   clusterQuorum,
   nodeOffline,
   haError,
   corosyncCryptoOff,
   corosyncSingleLink,
+  clusterEvenVotes,
   storageUsage,
   tasksFailed,
   replicationFailed,

@@ -1,4 +1,4 @@
-/** Every audit check, in report order of their groups: access, firewall, nodes, health, backups, guests, containers. */
+/** Every audit check, in report order of their groups: access, firewall, nodes, health, storage, backups, guests, containers. */
 import type { AuditCheck } from "../types.js";
 import { accessChecks } from "./access.js";
 import { backupChecks } from "./backup.js";
@@ -7,12 +7,16 @@ import { firewallChecks } from "./firewall.js";
 import { guestChecks } from "./guests.js";
 import { healthChecks } from "./health.js";
 import { nodeChecks } from "./nodes.js";
+import { repositoryChecks } from "./repositories.js";
+import { storageChecks } from "./storage.js";
 
 export const AUDIT_CHECKS: readonly AuditCheck[] = [
   ...accessChecks,
   ...firewallChecks,
   ...nodeChecks,
+  ...repositoryChecks,
   ...healthChecks,
+  ...storageChecks,
   ...backupChecks,
   ...guestChecks,
   ...containerChecks,

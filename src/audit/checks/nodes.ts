@@ -4,11 +4,11 @@
  * offline node is skipped (node-offline reports it).
  */
 import { REFERENCES } from "../references.js";
-import { LOW_WEAROUT, wearoutOf } from "../../tools/health.js";
+import { LOW_WEAROUT, wearoutOf } from "../../pve/model/disks.js";
 import { endOfLife } from "../eol.js";
 import { age, DAY, isOn, perNode } from "../shared.js";
 import { defineCheck, type CheckFinding } from "../types.js";
-import { timeLeft } from "../../time-left.js";
+import { timeLeft } from "../../pve/model/duration.js";
 import { cleanText } from "../../untrusted.js";
 
 const CERT_WARN_DAYS = 30;
@@ -448,12 +448,175 @@ export const authFailures = defineCheck({
   },
 });
 
+/** The fields of GET /nodes/{node}/certificates/info that say how strong a certificate is. */
+interface CertificateStrength extends CertificateInfo {
+  issuer?: string;
+  pem?: string;
+  "public-key-type"?: string;
+  "public-key-bits"?: number;
+}
+
+/** Signature algorithms over SHA-1 or MD5, by the DER content of their OID (hex). */
+const WEAK_SIGNATURES: Record<string, string> = {
+  "2a864886f70d010105": "SHA-1", // sha1WithRSAEncryption
+  "2b0e03021d": "SHA-1", // sha1WithRSA (OIW)
+  "2a8648ce3d0401": "SHA-1", // ecdsa-with-SHA1
+  "2a8648ce380403": "SHA-1", // dsa-with-sha1
+  "2a864886f70d010104": "MD5", // md5WithRSAEncryption
+};
+
+/** One DER header at `at` with tag `tag`: where its content starts and ends (undefined when it is not there). */
+function derContent(der: Buffer, at: number, tag: number): { start: number; end: number } | undefined {
+  if (der[at] !== tag || at + 1 >= der.length) return undefined;
+  let length = der[at + 1]!;
+  let start = at + 2;
+  if (length & 0x80) {
+    const bytes = length & 0x7f;
+    if (bytes === 0 || bytes > 4 || start + bytes > der.length) return undefined;
+    length = 0;
+    for (let i = 0; i < bytes; i++) length = length * 256 + der[start + i]!;
+    start += bytes;
+  }
+  return start + length <= der.length ? { start, end: start + length } : undefined;
+}
+
+/**
+ * "SHA-1" or "MD5" when the certificate is signed with it. PVE does not list the
+ * signature algorithm, but it sends the PEM: Certificate ::= SEQUENCE { tbsCertificate
+ * SEQUENCE, signatureAlgorithm SEQUENCE { OID, ... }, ... }.
+ */
+export function weakSignature(pem: string | undefined): string | undefined {
+  const body = pem
+    ? /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/.exec(pem)?.[1]
+    : "";
+  if (!body) return undefined;
+  const der = Buffer.from(body.replace(/\s+/g, ""), "base64");
+  const certificate = derContent(der, 0, 0x30);
+  const tbs = certificate && derContent(der, certificate.start, 0x30);
+  const algorithm = tbs && derContent(der, tbs.end, 0x30);
+  const oid = algorithm && derContent(der, algorithm.start, 0x06);
+  return oid ? WEAK_SIGNATURES[der.subarray(oid.start, oid.end).toString("hex")] : undefined;
+}
+
+function weakKey(cert: CertificateStrength): string | undefined {
+  const type = cleanText(String(cert["public-key-type"] ?? ""), 32);
+  const bits = cert["public-key-bits"];
+  if (typeof bits !== "number") return undefined;
+  if (/rsa/i.test(type) && bits < 2048) return `RSA key of ${bits} bits (minimum 2048)`;
+  if (/^(id-ecPublicKey|ec)/i.test(type) && bits < 256) return `EC key of ${bits} bits (minimum 256)`;
+  return undefined;
+}
+
+function strongerCertificate(filename: string, node: string): string {
+  if (filename === "pve-ssl.pem") {
+    return `on ${node}: rm /etc/pve/nodes/${node}/pve-ssl.key /etc/pve/nodes/${node}/pve-ssl.pem && pvecm updatecerts --force && systemctl restart pveproxy (a new 2048-bit key, signed by the cluster CA)`;
+  }
+  if (filename === "pve-root-ca.pem") {
+    return "renew the cluster CA: rm /etc/pve/pve-root-ca.pem /etc/pve/priv/pve-root-ca.key, then pvecm updatecerts --force and systemctl restart pveproxy on every node";
+  }
+  if (filename === "pveproxy-ssl.pem") {
+    return `replace it with an RSA 2048 or EC P-256 certificate: pvenode acme cert order --force on ${node} (ACME), or upload one in ${node} > System > Certificates`;
+  }
+  return `replace ${filename} on ${node} with an RSA 2048 or EC P-256 certificate signed with SHA-256`;
+}
+
+export const certWeak = defineCheck({
+  id: "cert-weak",
+  code: "PVE-NOD-005",
+  references: [REFERENCES.certificates],
+  severity: "medium",
+  title: "Certificates with weak keys or signatures, and nodes serving only the self-signed default",
+  needs: "nothing (any token may read certificate info)",
+  async run(ctx) {
+    // The same answers as cert-expiry's: one request per node for both.
+    const answers = await perNode<CertificateStrength[]>(
+      ctx,
+      "/nodes/{node}/certificates/info",
+      (nodes) => `certificates of ${nodes}`,
+      "Sys.Audit",
+    );
+    const findings: CheckFinding[] = [];
+    for (const { node, data } of answers) {
+      for (const cert of data) {
+        // A self-signed certificate's own signature is never checked by anyone: only its key counts.
+        const selfSigned = cert.issuer !== undefined && cert.issuer === cert.subject;
+        const signature = selfSigned ? undefined : weakSignature(cert.pem);
+        const key = weakKey(cert);
+        const weak = [key, signature && `signed with ${signature}`].filter((w) => w !== undefined);
+        if (weak.length === 0) continue;
+        const filename = cleanText(cert.filename ?? "certificate", 80);
+        findings.push({
+          check: "cert-weak",
+          severity: "medium",
+          title: `Certificate ${filename} on ${node} has a ${key ? "weak key" : `${signature} signature`}`,
+          object: `${filename} on ${node}`,
+          evidence: `${weak.join(", ")}; subject ${cleanText(cert.subject ?? "?", 80)}`,
+          remediation: strongerCertificate(filename, node),
+        });
+      }
+      const ca = data.find((c) => c.filename === "pve-root-ca.pem");
+      const nodeCert = data.find((c) => c.filename === "pve-ssl.pem");
+      const issuer = nodeCert?.issuer ?? "";
+      const fromClusterCa = issuer === ca?.subject || /PVE Cluster Manager CA/.test(issuer);
+      if (!nodeCert || !fromClusterCa || data.some((c) => c.filename === "pveproxy-ssl.pem")) continue;
+      findings.push({
+        check: "cert-weak",
+        severity: "low",
+        title: `${node} serves only the self-signed certificate of the cluster CA`,
+        object: `pveproxy on ${node}`,
+        evidence: `pve-ssl.pem issued by ${cleanText(issuer, 100)}, no pveproxy-ssl.pem: browsers and API clients cannot verify ${node}, and users learn to click through the warning`,
+        remediation: `on ${node}, ACME: pvenode acme account register default <mail>; pvenode config set --acme domains=<its FQDN>; pvenode acme cert order. Or upload a CA-signed certificate in ${node} > System > Certificates`,
+      });
+    }
+    return findings;
+  },
+});
+
+const ROOTFS_WARN = 0.85;
+const ROOTFS_HIGH = 0.95;
+
+export const rootfsUsage = defineCheck({
+  id: "rootfs-usage",
+  code: "PVE-NOD-006",
+  references: [REFERENCES.updates],
+  severity: "medium",
+  title: `Node root filesystems more than ${ROOTFS_WARN * 100} % full`,
+  needs: "Sys.Audit on /nodes/{node}",
+  async run(ctx) {
+    const answers = await perNode<{ rootfs?: { total?: number; used?: number; avail?: number } }>(
+      ctx,
+      "/nodes/{node}/status",
+      (nodes) => `the root filesystem of ${nodes}`,
+      "Sys.Audit",
+    );
+    const findings: CheckFinding[] = [];
+    for (const { node, data } of answers) {
+      const { total, used, avail } = data.rootfs ?? {};
+      if (!total || used === undefined) continue;
+      const fill = used / total;
+      if (fill <= ROOTFS_WARN) continue;
+      const gib = (bytes: number) => (bytes / 1024 ** 3).toFixed(1);
+      findings.push({
+        check: "rootfs-usage",
+        severity: fill > ROOTFS_HIGH ? "high" : "medium",
+        title: `Root filesystem of ${node} is ${Math.round(fill * 100)} % full`,
+        object: node,
+        evidence: `${gib(used)} of ${gib(total)} GiB used${avail !== undefined ? `, ${gib(avail)} GiB available` : ""}: a full / stops pmxcfs (/etc/pve), logging, backups to local storage and guest starts`,
+        remediation: `free space on / of ${node}: apt clean; journalctl --vacuum-size=500M; apt autoremove --purge (old kernels); ISOs, templates and backups in /var/lib/vz (pvesm list local); ncdu -x / for the rest`,
+      });
+    }
+    return findings;
+  },
+});
+
 export const nodeChecks = [
   certExpiry,
+  certWeak,
   updatesPending,
   pveEol,
   subscription,
   diskSmart,
   ssdWearout,
   authFailures,
+  rootfsUsage,
 ] as const;

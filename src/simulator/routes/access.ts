@@ -1,20 +1,23 @@
 /**
- * /access: users, groups, ACL, roles, TFA, effective permissions, ticket login
+ * /access: users, groups, ACL, roles, TFA, realms, effective permissions, ticket login
  * and password change, as pve-access-control's API2/User.pm, Group.pm, ACL.pm,
- * Role.pm, TFA.pm and AccessControl.pm answer them (pve-reference §3.4, §4).
+ * Role.pm, TFA.pm, Domains.pm and AccessControl.pm answer them (pve-reference §3.4, §4).
  */
 import { normalizeAclPath, realmOf, splitTokenId } from "../acl.js";
 import { checkPassword, createCsrfToken, createTicket, userActive, verifyTicket } from "../auth.js";
 import { permissionDenied } from "../checks.js";
-import type { Cluster } from "../cluster.js";
+import { sha1, type Cluster } from "../cluster.js";
 import { parameterError, PveError } from "../errors.js";
-import type { UserSpec } from "../scenario.js";
+import type { RealmSpec, UserSpec } from "../scenario.js";
 import { param, route, type Route, type RouteContext } from "./route.js";
 
 const USER_AUDIT_PRIVS = ["User.Modify", "Sys.Audit"];
 const GROUP_LIST_PRIVS = ["User.Modify", "Sys.Audit", "Group.Allocate"];
-/** Realms of a default domains.cfg; users of any other realm have no realm-type. */
-const REALM_TYPES: Record<string, string> = { pam: "pam", pve: "pve" };
+/** The comments PVE::Auth::Plugin::parse_config gives the built-in realms when domains.cfg has none. */
+const BUILTIN_REALMS = {
+  pam: "Linux PAM standard authentication",
+  pve: "Proxmox VE authentication server",
+} as const;
 /** compute_api_permission(): the privileges each GUI section cares about. */
 const CAP_SECTIONS: [string, RegExp][] = [
   ["vms", /^(VM\.|Permissions\.Modify)/],
@@ -30,6 +33,84 @@ const CAP_REQUIRED_PATHS = ["/", "/nodes", "/access/groups", "/vms", "/storage",
 /** Perl's `sort`: plain code-unit order. */
 function byString(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * domains.cfg as PVE::Auth::Plugin::parse_config reads it: the scenario's sections, then
+ * pam and pve, which always exist, with their types forced and their comments defaulted.
+ * Only the first realm marked default keeps the mark.
+ */
+function realms(cluster: Cluster): RealmSpec[] {
+  const configured = cluster.scenario.realms;
+  const builtin = (["pam", "pve"] as const)
+    .filter((id) => !configured.some((r) => r.realm === id))
+    .map((id): RealmSpec => ({ realm: id, type: id }));
+  let defaultSeen = false;
+  return [...configured, ...builtin].map((r) => {
+    const realm: RealmSpec = { ...r };
+    if (r.type === "pam" || r.type === "pve") realm.comment = r.comment || BUILTIN_REALMS[r.type];
+    if (realm.default) {
+      if (defaultSeen) delete realm.default;
+      defaultSeen = true;
+    }
+    return realm;
+  });
+}
+
+/** A realm's keys as domains.cfg holds them (its id is the section's name, not a key). */
+function realmData(r: RealmSpec): Record<string, unknown> {
+  const { realm: _id, ...data } = r;
+  return Object.fromEntries(Object.entries(data).filter(([, v]) => v !== undefined));
+}
+
+/** domains.cfg's text as SectionConfig writes it: its sha1 is the `digest` of a realm's answer. */
+function domainsCfg(list: RealmSpec[]): string {
+  return list
+    .map((r) => {
+      const { type, comment, ...rest } = realmData(r);
+      const lines = Object.entries(rest)
+        .sort(([a], [b]) => byString(a, b))
+        .map(([k, v]) => `\t${k} ${String(v)}\n`);
+      return `${String(type)}: ${r.realm}\n${comment ? `\tcomment ${String(comment)}\n` : ""}${lines.join("")}\n`;
+    })
+    .join("");
+}
+
+/** The second factor a realm enforces ("type=oath,digits=6" -> "oath"), as the realm index lists it. */
+function realmTfa(r: RealmSpec | undefined): string | undefined {
+  return r?.tfa ? /(?:^|,)type=([^,]+)/.exec(r.tfa)?.[1] : undefined;
+}
+
+/** Perl hash order: realms come in no particular order. A stable shuffle keeps answers reproducible. */
+function hashOrder(text: string): number {
+  let h = 0x811c9dc5;
+  for (const c of text) h = Math.imul(h ^ c.codePointAt(0)!, 0x01000193);
+  return h >>> 0;
+}
+
+/** GET /access/domains: what the login box needs, open to anyone; `tfa` is only the enforced type. */
+function listRealms(ctx: RouteContext): unknown[] {
+  return realms(ctx.cluster)
+    .sort((a, b) => hashOrder(a.realm) - hashOrder(b.realm))
+    .map((r) => {
+      const entry: Record<string, unknown> = { realm: r.realm, type: r.type };
+      if (r.comment) entry["comment"] = r.comment;
+      if (r.default) entry["default"] = 1;
+      const tfa = realmTfa(r);
+      if (tfa) entry["tfa"] = tfa;
+      return entry;
+    });
+}
+
+/** GET /access/domains/{realm}: the section's keys as parsed (booleans and integers as numbers), and the file's digest. */
+function readRealm(ctx: RouteContext): unknown {
+  const id = param.str(ctx, "realm");
+  const list = realms(ctx.cluster);
+  const realm = list.find((r) => r.realm === id);
+  if (!realm) throw new PveError(500, `domain '${id}' does not exist\n`);
+  const data = realmData(realm);
+  if (realm.type === "pam") data["plugin"] = "PVE::Auth::PAM";
+  return { ...data, digest: sha1(domainsCfg(list)) };
 }
 
 function groupsOf(cluster: Cluster, userid: string): string[] {
@@ -85,6 +166,7 @@ function listUsers(ctx: RouteContext): unknown[] {
   const full = param.flag(ctx, "full");
   const enabled = param.optInt(ctx, "enabled");
   const visible = userVisibility(ctx);
+  const realmTypes = new Map(realms(cluster).map((r) => [r.realm, r.type]));
   return [...cluster.scenario.users]
     .sort((a, b) => byString(a.userid, b.userid))
     .filter((u) => visible(u.userid))
@@ -99,7 +181,7 @@ function listUsers(ctx: RouteContext): unknown[] {
               .map((t) => ({ tokenid: t.tokenid, ...tokenInfo(cluster, t) }))
           : null;
       }
-      const realmType = REALM_TYPES[realmOf(u.userid)];
+      const realmType = realmTypes.get(realmOf(u.userid));
       if (realmType) entry["realm-type"] = realmType;
       return entry;
     });
@@ -244,11 +326,12 @@ function computeCap(cluster: Cluster, userid: string): Record<string, Record<str
  * The half ticket PVE hands out while a second factor is pending ("PVE:!tfa!<challenge>:…"):
  * it names no user, so it never authenticates a request.
  */
-function tfaChallenge(user: UserSpec): string {
+function tfaChallenge(user: UserSpec, enforced: string | undefined): string {
   const enabled = user.tfa.filter((t) => t.enable === 1);
   const challenge: Record<string, unknown> = {};
-  if (enabled.some((t) => t.type === "totp")) challenge["totp"] = true;
-  if (enabled.some((t) => t.type === "yubico")) challenge["yubico"] = true;
+  // A realm enforcing Yubico OTP asks for it whatever the user has configured.
+  if (enforced !== "yubico" && enabled.some((t) => t.type === "totp")) challenge["totp"] = true;
+  if (enforced === "yubico" || enabled.some((t) => t.type === "yubico")) challenge["yubico"] = true;
   if (enabled.some((t) => t.type === "recovery")) challenge["recovery"] = "available";
   return `!tfa!${encodeURIComponent(JSON.stringify(challenge))}`;
 }
@@ -273,6 +356,10 @@ function createTicketRoute(ctx: RouteContext): unknown {
   const password = param.str(ctx, "password");
   const user = cluster.scenario.users.find((u) => u.userid === username);
   if (!user || !userActive(username, cluster)) throw authFailure();
+  const domain = realms(cluster).find((r) => r.realm === realmOf(username));
+  // The realm's plugin checks the password; an OpenID realm checks none (its users log in at the IdP).
+  const passwordValid = () =>
+    domain !== undefined && domain.type !== "openid" && checkPassword(username, password, cluster);
 
   const ticketUser = password.startsWith("PVE:") ? verifyTicket(password, cluster) : undefined;
   const path = param.optStr(ctx, "path");
@@ -280,7 +367,7 @@ function createTicketRoute(ctx: RouteContext): unknown {
   let result: Record<string, unknown>;
   if (path && privs) {
     // Verification mode: a ticket of this user or the password, then the privileges on the path.
-    if (ticketUser !== username && !checkPassword(username, password, cluster)) throw authFailure();
+    if (ticketUser !== username && !passwordValid()) throw authFailure();
     const normalized = normalizeAclPath(path);
     const wanted = privs.split(/[,;\s]+/).filter(Boolean);
     const held = normalized ? cluster.engine.permissions(username, normalized) : new Map();
@@ -289,14 +376,17 @@ function createTicketRoute(ctx: RouteContext): unknown {
   } else if (ticketUser === username || ticketUser === "root@pam") {
     result = ticketResult(cluster, username, username);
   } else {
-    if (!checkPassword(username, password, cluster)) throw authFailure();
-    const needsSecondFactor = user.tfa.some((t) => t.enable === 1);
+    if (!passwordValid()) throw authFailure();
+    const enforced = realmTfa(domain);
+    // A realm enforcing TFA refuses its users without a factor ("missing required 2nd keys").
+    if (enforced === "oath" && !user.tfa.some((t) => t.enable === 1)) throw authFailure();
+    const needsSecondFactor = enforced !== undefined || user.tfa.some((t) => t.enable === 1);
     // The simulator knows no TOTP secrets, so no second factor can ever be verified.
     if (needsSecondFactor && (ctx.params["otp"] !== undefined || ctx.params["tfa-challenge"] !== undefined)) {
       throw authFailure();
     }
     result = needsSecondFactor
-      ? { ...ticketResult(cluster, username, tfaChallenge(user)), NeedTFA: 1 }
+      ? { ...ticketResult(cluster, username, tfaChallenge(user, enforced)), NeedTFA: 1 }
       : ticketResult(cluster, username, username);
   }
   if (result["NeedTFA"] === undefined) result["cap"] = computeCap(cluster, username);
@@ -332,7 +422,11 @@ function changePassword(ctx: RouteContext): null {
     if (authid !== userid && realmOf(userid) === "pam") throw permissionDenied();
   }
   const realm = realmOf(userid);
-  if (!REALM_TYPES[realm]) throw new PveError(500, `auth domain '${realm}' does not exist\n`);
+  const type = realms(cluster).find((r) => r.realm === realm)?.type;
+  if (!type) throw new PveError(500, `auth domain '${realm}' does not exist\n`);
+  // Only the pam and pve plugins store passwords; a directory or IdP keeps its own.
+  if (type !== "pam" && type !== "pve")
+    throw new PveError(500, `can't set password on auth type '${type}'\n`);
   user.password = param.str(ctx, "password");
   return null;
 }
@@ -344,6 +438,8 @@ export const accessRoutes: Route[] = [
   route("GET /access/acl", listAcl),
   route("GET /access/roles", listRoles),
   route("GET /access/tfa", listTfa),
+  route("GET /access/domains", listRealms),
+  route("GET /access/domains/{realm}", readRealm),
   route("GET /access/permissions", effectivePermissions),
   route("POST /access/ticket", createTicketRoute),
   route("PUT /access/password", changePassword),

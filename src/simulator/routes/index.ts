@@ -6,6 +6,7 @@ import { clusterRoutes } from "./cluster.js";
 import { firewallRoutes } from "./firewall.js";
 import { guestRoutes } from "./guests.js";
 import { haRoutes } from "./ha.js";
+import { notificationRoutes } from "./notifications.js";
 import { powerRoutes } from "./power.js";
 import type { Route } from "./route.js";
 import { storageRoutes } from "./storage.js";
@@ -20,6 +21,7 @@ export const ALL_ROUTES: readonly Route[] = [
   ...agentRoutes,
   ...storageRoutes,
   ...backupRoutes,
+  ...notificationRoutes,
   ...taskRoutes,
   ...accessRoutes,
   ...firewallRoutes,

@@ -2,13 +2,15 @@
  * Node system information: certificates, pending updates, disks and SMART,
  * network interfaces, subscription, syslog and version, as pve-manager's
  * API2/{Certificates,APT,Disks,Network,Subscription,Nodes}.pm and pve-storage's
- * Diskmanage.pm answer them.
+ * Diskmanage.pm answer them; and the QDevice status pve-cluster's ClusterConfig.pm
+ * reads from the local node's corosync-qdevice.
  */
-import { createHash, X509Certificate } from "node:crypto";
+import { createHash, generateKeyPairSync, X509Certificate } from "node:crypto";
 import { MONTHS } from "../calendar.js";
-import type { Cluster } from "../cluster.js";
+import type { Cluster, NodeCertificate } from "../cluster.js";
 import type { NodeSpec } from "../scenario.js";
 import { PveError } from "../errors.js";
+import { fingerprint256, issueCertificate } from "../tls.js";
 import { param, route, type Route, type RouteContext } from "./route.js";
 
 type DiskSpec = NodeSpec["disks"][number];
@@ -23,8 +25,44 @@ function nodeOf(ctx: RouteContext): NodeSpec {
   return ctx.cluster.nodes.get(param.str(ctx, "node"))!;
 }
 
+const DEFAULT_KEY_BITS = 2048;
+/** Node certificates reissued with another key size, per cluster: a key is made once. */
+const reissued = new WeakMap<Cluster, Map<string, NodeCertificate>>();
+
+/**
+ * pve-ssl.pem with the scenario's key size: the same names, dates and SANs, signed by the
+ * cluster CA. The simulator's listener keeps serving the 2048-bit one it started with.
+ */
+function withKeySize(cluster: Cluster, node: NodeSpec, cert: NodeCertificate): NodeCertificate {
+  const bits = node.certificates.nodeKeyBits ?? DEFAULT_KEY_BITS;
+  if (cert.filename !== "pve-ssl.pem" || bits === DEFAULT_KEY_BITS) return cert;
+  let perNode = reissued.get(cluster);
+  if (!perNode) reissued.set(cluster, (perNode = new Map()));
+  let weak = perNode.get(node.name);
+  if (!weak) {
+    const ca = cluster.options.keys.ca;
+    const pem = issueCertificate({
+      subject: cert.subject,
+      issuer: cert.issuer,
+      notBefore: new Date(cert.notbefore * 1000),
+      notAfter: new Date(cert.notafter * 1000),
+      san: cert.san,
+      publicKey: generateKeyPairSync("rsa", { modulusLength: bits }).publicKey,
+      signingKey: ca.privateKey,
+      issuerKeyId: createHash("sha1")
+        .update(ca.publicKey.export({ type: "spki", format: "der" }))
+        .digest(),
+    });
+    weak = { ...cert, pem, fingerprint: fingerprint256(pem) };
+    perNode.set(node.name, weak);
+  }
+  return weak;
+}
+
 function certificatesInfo(ctx: RouteContext): unknown[] {
-  return (ctx.cluster.certificates.get(nodeOf(ctx).name) ?? []).map((cert) => {
+  const node = nodeOf(ctx);
+  return (ctx.cluster.certificates.get(node.name) ?? []).map((served) => {
+    const cert = withKeySize(ctx.cluster, node, served);
     const publicKey = new X509Certificate(cert.pem).publicKey;
     return {
       filename: cert.filename,
@@ -225,6 +263,22 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
+/**
+ * GET /cluster/config/qdevice: the `status verbose` keys PVE keeps, from the local node's
+ * corosync-qdevice socket; without a QDevice there is no socket, and the answer is {}.
+ */
+function qdeviceStatus(ctx: RouteContext): Record<string, string> {
+  const qdevice = ctx.cluster.scenario.qdevice;
+  if (!qdevice || !ctx.cluster.scenario.clusterName) return {};
+  return {
+    Model: "Net",
+    "QNetd host": `${qdevice.host}:5403`,
+    Algorithm: "Fifty-Fifty split",
+    "Tie-breaker": "Node with lowest node ID",
+    State: qdevice.state,
+  };
+}
+
 /** GET /version and /nodes/{node}/version: the node's pve-manager version. */
 export function versionInfo(cluster: Cluster, node: NodeSpec): Record<string, string> {
   const { version, release, repoid } = cluster.pveVersionOf(node);
@@ -240,4 +294,5 @@ export const systemRoutes: Route[] = [
   route("GET /nodes/{node}/subscription", subscription),
   route("GET /nodes/{node}/syslog", syslog),
   route("GET /nodes/{node}/version", (ctx) => versionInfo(ctx.cluster, nodeOf(ctx))),
+  route("GET /cluster/config/qdevice", qdeviceStatus),
 ];

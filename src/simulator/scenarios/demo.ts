@@ -44,6 +44,49 @@
  *    (unprivileged: 0) and with nesting on; CT 207 (unprivileged) has AppArmor off and
  *    every host device allowed through raw lxc keys. Decoys: CT 202 allows /dev/net/tun
  *    only, and unprivileged containers with nesting (200, 202, 203) are fine.
+ *  - Accounts and realms: hmueller@pam, a Linux account, holds PVEVMAdmin on /pool/prod
+ *    (its node password is its PVE login); decoy: backup@pam holds only NoAccess. Tokens
+ *    that never expire and hold admin privileges: ops@pve!ansible (privsep 0, Administrator
+ *    through @operators), automation@pve!mcp-admin (PVEAdmin on its own ACL), olddev@pve!deploy
+ *    (PVEVMAdmin on /pool/dev), root@pam!sim; decoys: monitor@pve!prometheus (privsep 1,
+ *    PVEAuditor, its user too) and mcp@pve!readonly (PVEAuditor, though its user holds
+ *    PVEAdmin) never expire but can only look. LDAP realm "corp" runs mode ldap (bind and
+ *    user passwords in the clear, verify unset) and enforces no TFA while jdoe@corp
+ *    (PVEVMUser on /pool/prod) and msmith@corp (PVEAuditor on /) hold roles; decoy: AD
+ *    realm "example-ad" is ldaps with verify 1 and enforces TOTP (tfa type=oath), so its
+ *    kim@example-ad, without a factor of her own, is covered.
+ *  - Updates and repositories: pve2's /etc/apt/sources.list still has enabled bookworm
+ *    entries on trixie (pve1's are commented out: fine), and pve2 has no trixie-security
+ *    entry, only the old bookworm-security (pve1 gets trixie-security from a mirror: fine).
+ *    pvetest is enabled on pve1 (on pve2 it is configured but disabled). pve1 still runs
+ *    kernel 6.14.11-4-pve with 6.17.2-1 installed: a pending reboot, and a kernel series
+ *    behind pve2's 6.17 (pve2 runs its newest kernel, an older one installed beside it:
+ *    fine). Both online nodes run pve-manager 9.1.9; offline pve3's 9.0.10 is not asked.
+ *  - Backup retention: job backup-7b2e05d9-c3a8 (CT 202 to "local") has no prune-backups,
+ *    and neither has "local" nor pve1's /etc/vzdump.conf: PVE keeps every backup until the
+ *    disk is full. Decoys: the prod nightly job sets its own (nfs-backup itself says
+ *    keep-all=1); backup-3c1f8a27-6d40 sets none but pbs-main has keep-last=3,...
+ *  - Backup notifications: backup-7b2e05d9-c3a8 runs in legacy-sendmail mode without a
+ *    mailto, so its failures mail nobody. Decoys: backup-3c1f8a27-6d40 mails
+ *    ops@example.com (mailto, legacy mode); the prod nightly job uses the notification
+ *    system as installed (default-matcher -> mail-to-root), and root@pam has an email.
+ *  - PBS storage pbs-offsite has no certificate fingerprint pinned and no encryption key:
+ *    backups would leave unencrypted. pbs-main (decoy) has both.
+ *  - Storage vmstore (dir /srv/vmstore on pve2, images and container volumes, no
+ *    is_mountpoint) has pve2's root filesystem's size, to the byte: it is /, and guests
+ *    filling it stop the node. Decoy: "local" is on / too, but holds only ISOs, templates
+ *    and backups.
+ *  - pve1's root filesystem is 91 % full (its "local" usage is left as the fixtures have
+ *    it, though in reality they are one filesystem); pve2's is not.
+ *  - ZFS: "tank" on pve2 is DEGRADED (/dev/sdb, the disk failing SMART, FAULTED with too
+ *    many errors) but was scrubbed 12 days ago (decoy for the scrub check); "tank" on pve1
+ *    is ONLINE (decoy for the health check) but has never been scrubbed.
+ *  - pve1's thin pool pve/data has 88 % of its metadata used (template 9000's clones and
+ *    snapshots); pve2's (sized by default) is fine.
+ *  - Certificates: pve2's pve-ssl.pem has a 1024-bit RSA key (pve1's has 2048: decoy);
+ *    pve1 serves only the cluster CA's self-signed pve-ssl.pem (pve2 serves its ACME
+ *    certificate: decoy).
+ *  - Three nodes, three votes: no QDevice needed (the even-votes check stays quiet).
  */
 import type { ScenarioInput } from "../scenario.js";
 
@@ -1179,7 +1222,8 @@ export const demoScenario: ScenarioInput = {
       swapTotal: 8589930496,
       swapUsed: 0,
       rootfsTotal: 100861726720,
-      rootfsUsed: 9876152320,
+      // Old ISOs, kernels and logs: 91 % of /.
+      rootfsUsed: 91784171520,
       subscription: {
         status: "active",
         key: "pve1c-4a8d2e6f19",
@@ -1191,7 +1235,37 @@ export const demoScenario: ScenarioInput = {
         checktime: "now-2d",
       },
       certificates: { nodeNotAfter: "now+600d" },
-      aptRepositories: { enterprise: true },
+      // Someone tried a fix from pvetest on the subscribed node.
+      aptRepositories: { enterprise: true, test: true },
+      // Debian's security updates come from the lab's mirror instead of security.debian.org.
+      aptDebianSecurity: "absent",
+      aptExtraRepositories: [
+        {
+          path: "/etc/apt/sources.list.d/security-mirror.sources",
+          uris: ["http://mirror.lab.example/debian-security"],
+          suites: ["trixie-security"],
+          components: ["main", "contrib", "non-free-firmware"],
+        },
+        // PVE 8's sources.list, every line commented out after the upgrade to PVE 9.
+        {
+          path: "/etc/apt/sources.list",
+          uris: ["http://ftp.debian.org/debian"],
+          suites: ["bookworm"],
+          components: ["main", "contrib"],
+          enabled: false,
+        },
+        {
+          path: "/etc/apt/sources.list",
+          uris: ["http://ftp.debian.org/debian"],
+          suites: ["bookworm-updates"],
+          components: ["main", "contrib"],
+          enabled: false,
+        },
+      ],
+      // Upgraded from PVE 9.0 and not rebooted since: 6.17 installed, 6.14 still running.
+      kernel: "6.14.11-4-pve",
+      kernelBuild: "#1 SMP PREEMPT_DYNAMIC PMX 6.14.11-4 (2025-10-10T08:04Z)",
+      installedKernels: ["6.17.2-1-pve"],
       aptUpdates: [
         {
           Package: "pve-manager",
@@ -1248,6 +1322,36 @@ export const demoScenario: ScenarioInput = {
           smartText: SAMSUNG_870_EVO_SMART(11870, 7),
         },
       ],
+      zfsPools: [
+        {
+          name: "tank",
+          size: 1992864825344,
+          alloc: 581132427264,
+          frag: 7,
+          // Created by hand, and zfsutils-linux's monthly scrub was switched off.
+          scan: "none requested",
+          vdevs: [
+            {
+              name: "mirror-0",
+              devices: [
+                { name: "/dev/disk/by-id/ata-Samsung_SSD_870_EVO_2TB_S6PNNM0T901234K-part1" },
+                { name: "/dev/disk/by-id/ata-Samsung_SSD_870_EVO_2TB_S6PNNM0T901298H-part1" },
+              ],
+            },
+          ],
+        },
+      ],
+      lvmThinPools: [
+        {
+          lv: "data",
+          vg: "pve",
+          lv_size: 374538764288,
+          used: 61203283968,
+          // Template 9000's linked clones and their snapshots: 88 % of the metadata.
+          metadata_size: 3774873600,
+          metadata_used: 3321888768,
+        },
+      ],
       network: bridgedNetwork("192.0.2.11"),
       firewall: {
         options: { enable: 1 },
@@ -1292,6 +1396,7 @@ export const demoScenario: ScenarioInput = {
       subscription: { status: "notfound" },
       certificates: {
         nodeNotAfter: "now+600d",
+        nodeKeyBits: 1024,
         custom: {
           subject: "/CN=pve2.lab.example",
           issuer: "/C=US/O=Let's Encrypt/CN=R11",
@@ -1300,7 +1405,34 @@ export const demoScenario: ScenarioInput = {
           san: ["pve2.lab.example"],
         },
       },
-      aptRepositories: { enterprise: false, "no-subscription": true },
+      // pvetest was tried once and switched off again.
+      aptRepositories: { enterprise: false, "no-subscription": true, test: false },
+      // Upgraded from PVE 8 with a debian.sources written by hand, without the security
+      // entry; the old sources.list still brings bookworm, bookworm-security included.
+      aptDebianSecurity: "absent",
+      aptExtraRepositories: [
+        {
+          path: "/etc/apt/sources.list",
+          uris: ["http://ftp.debian.org/debian"],
+          suites: ["bookworm"],
+          components: ["main", "contrib"],
+        },
+        {
+          path: "/etc/apt/sources.list",
+          uris: ["http://ftp.debian.org/debian"],
+          suites: ["bookworm-updates"],
+          components: ["main", "contrib"],
+        },
+        {
+          path: "/etc/apt/sources.list",
+          uris: ["http://security.debian.org"],
+          suites: ["bookworm-security"],
+          components: ["main", "contrib"],
+          comment: " security updates\n",
+        },
+      ],
+      // The previous kernel is still installed beside the running, newest one.
+      installedKernels: ["6.14.11-4-pve"],
       aptUpdates: [KERNEL_UPDATE, ...OPENSSL_UPDATES],
       disks: [
         {
@@ -1343,6 +1475,36 @@ export const demoScenario: ScenarioInput = {
           smartText: WD_RED_SMART("ok"),
         },
       ],
+      zfsPools: [
+        {
+          name: "tank",
+          health: "DEGRADED",
+          size: 996432412672,
+          alloc: 936646467584,
+          frag: 41,
+          status:
+            "One or more devices are faulted in response to persistent errors. Sufficient replicas exist for the pool to continue functioning in a degraded state.",
+          action: "Replace the faulted device, or use 'zpool clear' to mark the device repaired.",
+          see: "https://openzfs.github.io/openzfs-docs/msg/ZFS-8000-K4",
+          scan: { at: "now-12d", duration: 9131 },
+          vdevs: [
+            {
+              name: "mirror-0",
+              state: "DEGRADED",
+              devices: [
+                {
+                  name: "/dev/disk/by-id/ata-WDC_WD10EFRX-68FYTN0_WD-WCC4J1234567-part1",
+                  state: "FAULTED",
+                  read: 3,
+                  cksum: 88,
+                  msg: "too many errors",
+                },
+                { name: "/dev/disk/by-id/ata-WDC_WD10EFRX-68FYTN0_WD-WCC4J7654321-part1" },
+              ],
+            },
+          ],
+        },
+      ],
       network: [
         ...bridgedNetwork("192.0.2.12"),
         {
@@ -1376,6 +1538,8 @@ export const demoScenario: ScenarioInput = {
       nodeid: 3,
       ip: "192.0.2.13",
       online: false,
+      // Offline since before the upgrade to 9.1: not asked, so no version skew is claimed.
+      pveManager: "9.0.10",
       cpuModel: "Intel(R) Core(TM) i7-7700 CPU @ 3.60GHz",
       sockets: 1,
       cores: 4,
@@ -1457,6 +1621,16 @@ export const demoScenario: ScenarioInput = {
       ],
     },
     {
+      // A directory for qcow2 images, made with mkdir on / rather than on a disk of its own.
+      storage: "vmstore",
+      type: "dir",
+      content: "images,rootdir",
+      nodes: ["pve2"],
+      config: { path: "/srv/vmstore" },
+      total: 68404772864,
+      used: 7402721280,
+    },
+    {
       storage: "local-lvm",
       type: "lvmthin",
       content: "images,rootdir",
@@ -1524,6 +1698,54 @@ export const demoScenario: ScenarioInput = {
         }),
         backupVolume("nfs-backup", winTest, "2026_09_18-02_41_37", "now-64d", 24696061952),
       ],
+    },
+    {
+      storage: "pbs-main",
+      type: "pbs",
+      content: "backup",
+      shared: 1,
+      config: {
+        server: "192.0.2.60",
+        datastore: "main",
+        username: "pve-lab@pbs",
+        fingerprint:
+          "4f:1a:9c:e2:07:b3:58:d6:21:8e:c4:7a:0f:93:b5:6d:e8:12:4c:a7:39:f0:6b:d5:82:1e:c9:74:0a:b3:5f:e6",
+        "encryption-key":
+          "b7:2d:91:4e:c0:58:a3:1f:6e:d2:07:9b:84:c5:3a:f1:20:6d:e9:47:b8:13:5c:a0:f6:29:7e:d4:0b:83:c1:5a",
+        "prune-backups": "keep-daily=7,keep-last=3,keep-weekly=4",
+      },
+      total: 7696581394432,
+      used: 2308974418329,
+      volumes: [
+        {
+          volid: "pbs-main:backup/vm/100/2026-11-19T02:00:04Z",
+          content: "backup",
+          format: "pbs-vm",
+          size: 34359738368,
+          ctime: "now-2d",
+          vmid: 100,
+          notes: "web01",
+        },
+        {
+          volid: "pbs-main:backup/vm/104/2026-11-19T02:03:51Z",
+          content: "backup",
+          format: "pbs-vm",
+          size: 34359738368,
+          ctime: "now-2d",
+          vmid: 104,
+          notes: "web02",
+        },
+      ],
+    },
+    {
+      storage: "pbs-offsite",
+      type: "pbs",
+      content: "backup",
+      shared: 1,
+      // Added in a hurry from the GUI: no fingerprint, no encryption key.
+      config: { server: "pbs.offsite.example", datastore: "pve-lab", username: "lab@pbs" },
+      total: 3848290697216,
+      used: 384829069721,
     },
     {
       storage: "tank",
@@ -1601,6 +1823,54 @@ export const demoScenario: ScenarioInput = {
       comment: "left the company",
       tokens: [{ tokenid: "deploy", secret: "e9b2c4d6-8a1f-4e3b-b7d9-6c0a2f5e1d84", privsep: 1 }],
     },
+    {
+      userid: "hmueller@pam",
+      firstname: "Hans",
+      lastname: "Mueller",
+      email: "hmueller@example.com",
+      comment: "Linux admin, also manages the prod VMs",
+    },
+    { userid: "backup@pam", comment: "rsync target account on the nodes" },
+    {
+      userid: "monitor@pve",
+      comment: "Prometheus exporter",
+      tokens: [
+        {
+          tokenid: "prometheus",
+          secret: "b8e3f1a6-2c4d-4e9b-a7f0-3d5c9e1b6a24",
+          privsep: 1,
+          comment: "pve-exporter, read only",
+        },
+      ],
+    },
+    { userid: "jdoe@corp", firstname: "Jane", lastname: "Doe", email: "jdoe@corp.example" },
+    { userid: "msmith@corp", firstname: "Mark", lastname: "Smith", email: "msmith@corp.example" },
+    { userid: "kim@example-ad", firstname: "Kim", lastname: "Lee", email: "kim@ad.example" },
+  ],
+  realms: [
+    {
+      realm: "corp",
+      type: "ldap",
+      comment: "Corporate directory",
+      server1: "ldap.corp.example",
+      base_dn: "ou=People,dc=corp,dc=example",
+      user_attr: "uid",
+      bind_dn: "cn=pve-sync,ou=Services,dc=corp,dc=example",
+      mode: "ldap",
+    },
+    {
+      realm: "example-ad",
+      type: "ad",
+      comment: "Active Directory (TOTP required)",
+      server1: "dc1.ad.example",
+      server2: "dc2.ad.example",
+      domain: "ad.example",
+      mode: "ldaps",
+      verify: 1,
+      capath: "/etc/ssl/certs",
+      tfa: "type=oath,digits=6",
+      "case-sensitive": 0,
+    },
   ],
   groups: [
     {
@@ -1614,6 +1884,13 @@ export const demoScenario: ScenarioInput = {
     { path: "/", ugid: "@operators", roleid: "Administrator", propagate: 1 },
     { path: "/pool/dev", ugid: "olddev@pve", roleid: "PVEVMAdmin" },
     { path: "/pool/dev", ugid: "olddev@pve!deploy", roleid: "PVEVMAdmin" },
+    { path: "/pool/prod", ugid: "hmueller@pam", roleid: "PVEVMAdmin" },
+    { path: "/", ugid: "backup@pam", roleid: "NoAccess" },
+    { path: "/", ugid: "monitor@pve", roleid: "PVEAuditor" },
+    { path: "/", ugid: "monitor@pve!prometheus", roleid: "PVEAuditor" },
+    { path: "/pool/prod", ugid: "jdoe@corp", roleid: "PVEVMUser" },
+    { path: "/", ugid: "msmith@corp", roleid: "PVEAuditor" },
+    { path: "/", ugid: "kim@example-ad", roleid: "PVEAuditor" },
   ],
   tasks: [
     {
@@ -1893,6 +2170,26 @@ export const demoScenario: ScenarioInput = {
       "notes-template": "{{guestname}}",
       "notification-mode": "notification-system",
       "prune-backups": "keep-daily=7,keep-weekly=4",
+    },
+    {
+      id: "backup-3c1f8a27-6d40",
+      schedule: "sat 02:00",
+      storage: "pbs-main",
+      mode: "snapshot",
+      vmid: "100,104",
+      comment: "weekly to PBS",
+      "notes-template": "{{guestname}}",
+      mailto: "ops@example.com",
+    },
+    {
+      id: "backup-7b2e05d9-c3a8",
+      schedule: "*-*-* 04:00",
+      storage: "local",
+      mode: "snapshot",
+      compress: "zstd",
+      vmid: "202",
+      comment: "proxy01 before config changes",
+      "notification-mode": "legacy-sendmail",
     },
   ],
   replication: [

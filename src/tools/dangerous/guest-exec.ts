@@ -8,7 +8,7 @@ import { z } from "zod";
 import { pveNode, pveVmid } from "../../pve/formats.js";
 import { defineTool } from "../define.js";
 import { cleanText, exactly, fence } from "../../untrusted.js";
-import { assertUnchanged, describeGuest, locateGuest } from "./guests.js";
+import { assertUnchanged, describeGuest, locateAsAdmin } from "./guests.js";
 
 /** Per stream, in the answer; qemu-ga itself keeps up to 16 MiB. */
 export const MAX_OUTPUT_CHARS = 8000;
@@ -79,7 +79,7 @@ export const executeVmCommand = defineTool({
     { path: "/vms/{vmid}", privileges: ["VM.Audit"] },
   ],
   async handle(args, ctx) {
-    const guest = await locateGuest(ctx.admin, args.vmid, args.node, ctx.signal);
+    const guest = await locateAsAdmin(ctx.admin, args.vmid, args.node, ctx.signal);
     if (guest.type !== "qemu") {
       throw new Error(
         `CT ${guest.vmid} is a container: containers have no guest agent; run \`pct exec ${guest.vmid} -- ...\` on ${guest.node} with execute_command instead.`,

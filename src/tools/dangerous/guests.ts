@@ -3,8 +3,8 @@
  * token, and following a task to its end.
  */
 import { setTimeout as delay } from "node:timers/promises";
-import { z } from "zod";
 import type { PveAdmin } from "../../pve/admin.js";
+import { locateGuest, type ClusterResource } from "../../pve/model/resources.js";
 import { exactly } from "../../untrusted.js";
 
 export interface LocatedGuest {
@@ -15,24 +15,14 @@ export interface LocatedGuest {
   status: string;
 }
 
-const guestType = z.enum(["qemu", "lxc"]);
-
-interface Resource {
-  type?: string;
-  vmid?: number;
-  node?: string;
-  name?: string;
-  status?: string;
-}
-
-/** The guest's node and type from one /cluster/resources call; the node, if given, must agree. */
-export async function locateGuest(
+/** The guest's node and type from one /cluster/resources call with the admin token; the node, if given, must agree. */
+export async function locateAsAdmin(
   admin: PveAdmin,
   vmid: number,
   node: string | undefined,
   signal: AbortSignal,
 ): Promise<LocatedGuest> {
-  const resources = await admin.request<Resource[]>(
+  const resources = await admin.request<ClusterResource[]>(
     "GET",
     "/cluster/resources",
     {},
@@ -41,20 +31,11 @@ export async function locateGuest(
       signal,
     },
   );
-  const guest = resources.find((r) => r.vmid === vmid && (r.type === "qemu" || r.type === "lxc"));
-  if (!guest?.node) {
-    throw new Error(
-      `VM/CT ${vmid} not found: it does not exist, or the admin token lacks VM.Audit on /vms/${vmid} (PVE hides guests it may not see).`,
-    );
-  }
-  if (node && guest.node !== node) {
-    throw new Error(`VM/CT ${vmid} is on node ${guest.node}, not ${node}: omit "node" or use ${guest.node}.`);
-  }
-  // The type goes into a request path: taken from PVE's answer only if it is one we know.
+  const guest = locateGuest(resources, vmid, node, "the admin token");
   return {
     vmid,
     node: guest.node,
-    type: guestType.parse(guest.type),
+    type: guest.type,
     name: guest.name ?? "",
     status: guest.status ?? "unknown",
   };
@@ -107,7 +88,7 @@ export async function assertUnchanged(
   before: LocatedGuest,
   signal: AbortSignal,
 ): Promise<void> {
-  const now = await locateGuest(admin, before.vmid, before.node, signal);
+  const now = await locateAsAdmin(admin, before.vmid, before.node, signal);
   if (now.type !== before.type || now.name !== before.name) {
     throw new Error(
       `${describeGuest(before)} changed while you were asked (now ${describeGuest(now)}); nothing was sent: ask again.`,

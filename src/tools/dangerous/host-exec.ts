@@ -4,7 +4,7 @@
  * before any connection is opened.
  */
 import { z } from "zod";
-import { isCommandAllowed } from "../../ssh/allowlist.js";
+import { isCommandAllowed } from "../../config/ssh-allowlist.js";
 import { runSshCommand } from "../../ssh/exec.js";
 import { defineTool } from "../define.js";
 import { cleanText, exactly, fence } from "../../untrusted.js";

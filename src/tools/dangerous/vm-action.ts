@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { pveNode, pveVmid } from "../../pve/formats.js";
 import { defineTool } from "../define.js";
-import { assertUnchanged, describeGuest, locateGuest, waitForTask } from "./guests.js";
+import { assertUnchanged, describeGuest, locateAsAdmin, waitForTask } from "./guests.js";
 
 const ACTIONS = ["start", "stop", "shutdown", "reboot", "reset", "suspend", "resume"] as const;
 /** How long `wait` follows the task before answering "still running" (a shutdown may take minutes). */
@@ -40,7 +40,7 @@ export const vmAction = defineTool({
     { path: "/vms/{vmid}", privileges: ["VM.Audit"] },
   ],
   async handle(args, ctx) {
-    const guest = await locateGuest(ctx.admin, args.vmid, args.node, ctx.signal);
+    const guest = await locateAsAdmin(ctx.admin, args.vmid, args.node, ctx.signal);
     if (guest.type === "lxc" && args.action === "reset") {
       throw new Error(`CT ${guest.vmid}: containers have no reset; use reboot, or stop then start.`);
     }

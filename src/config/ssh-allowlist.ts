@@ -1,5 +1,7 @@
 /**
- * The command allow-list of `execute_command` (PROXMOX_SSH_COMMAND_ALLOWLIST).
+ * The command allow-list of `execute_command` (PROXMOX_SSH_COMMAND_ALLOWLIST). It is
+ * configuration, compiled when the configuration loads; the tool checks each command
+ * against it before the SSH client (ssh/exec.ts) is called.
  *
  * Each pattern is a JavaScript regular expression that must match the WHOLE command:
  * it is compiled as `^(?:pattern)$` with no flags, so `.` never matches a line break

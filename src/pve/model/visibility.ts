@@ -1,0 +1,92 @@
+/**
+ * Visibility as data. PVE answers a token that may not see something with a 403, or by
+ * silently leaving it out of a list; a reader of the model turns neither into "none": a
+ * refused read becomes a Gap (what could not be seen, and what would show it), which the
+ * tools list in their answers and the audit reports as findings.
+ */
+import type { GetOptions, PveReader, QueryValue } from "../client.js";
+import { PveApiError } from "../errors.js";
+
+/** Something this token could not see, and what would show it. */
+export interface Gap {
+  /** "pending updates on pve1" */
+  what: string;
+  /** "Sys.Modify on /nodes/pve1" */
+  needs: string;
+}
+
+/** GET /access/permissions: path -> privilege -> propagate flag (1: applies below the path too). */
+export type Permissions = Record<string, Record<string, number>>;
+
+/** What reading PVE takes: GET, nothing else (a PveReader is one). */
+export type GetReader = Pick<PveReader, "get">;
+
+export type PathParams = Record<string, string | number>;
+export type Query = Record<string, QueryValue>;
+
+/**
+ * What the model's readers need for one run (one audit, one tool call): GETs memoised,
+ * so the same GET costs one request; the token's effective privileges; and a place for
+ * what PVE filtered silently. The audit's context is one.
+ */
+export interface ModelReader {
+  get<T>(template: string, params?: PathParams, query?: Query): Promise<T>;
+  holds(path: string, privilege: string | readonly string[]): Promise<boolean>;
+  gap(what: string, needs: string): void;
+}
+
+/** PVE refused this token (403): something to report as a gap, not a failure. */
+export function isRefusal(err: unknown): err is PveApiError {
+  return err instanceof PveApiError && err.status === 403;
+}
+
+/** PVE's 403 text "Permission check failed (/nodes/pve1, Sys.Modify)" -> "Sys.Modify on /nodes/pve1". */
+export function neededBy(err: PveApiError): string | undefined {
+  const m = /^Permission check failed \(([^,]+), ([^)]+)\)/.exec(err.pveMessage);
+  return m ? `${(m[2] ?? "").split("|").join(" or ")} on ${m[1]}` : undefined;
+}
+
+export type ReadOrGap<T> = { data: T; gap?: undefined } | { data?: undefined; gap: Gap };
+
+/**
+ * A GET whose 403 is a gap, not an error: `{ data }` when PVE answered, `{ gap }` when
+ * it refused this token. `needs` is used when PVE's message names no privilege.
+ */
+export async function getOrGap<T>(
+  reader: GetReader,
+  template: string,
+  params: PathParams,
+  what: string,
+  needs: string,
+  options?: GetOptions,
+): Promise<ReadOrGap<T>> {
+  try {
+    return { data: await reader.get<T>(template, params, options) };
+  } catch (err) {
+    if (isRefusal(err)) return { gap: { what, needs: neededBy(err) ?? needs } };
+    throw err;
+  }
+}
+
+/**
+ * Whether one of `privileges` applies on `path`. PVE lists the effective privileges of
+ * every path with an ACL (and of pool members); a path without an entry inherits from
+ * the nearest listed path above it, where only propagated privileges count.
+ */
+export function holds(
+  perms: Permissions | undefined,
+  path: string,
+  privileges: string | readonly string[],
+): boolean {
+  if (!perms) return false;
+  const wanted = typeof privileges === "string" ? [privileges] : privileges;
+  let current = path.length > 1 ? path.replace(/\/+$/, "") : path;
+  let exact = true;
+  for (;;) {
+    const held = perms[current];
+    if (held) return wanted.some((p) => (exact ? Object.hasOwn(held, p) : held[p] === 1));
+    if (current === "/") return false;
+    current = current.slice(0, current.lastIndexOf("/")) || "/";
+    exact = false;
+  }
+}
