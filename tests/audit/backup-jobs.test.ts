@@ -344,3 +344,25 @@ describe("PBS storages", () => {
     ]);
   });
 });
+
+describe("which guests a job backs up: PVE's get_included_guests order", () => {
+  it("a pool wins over all, a vmid list over all, and node limits a vmid list", async () => {
+    const report = await auditOf(
+      (s) => {
+        s.backupJobs = [
+          // Enabled, but its pool has none of the uncovered guests: "all" must not count.
+          job("backup-pool-and-all", { storage: "nfs-backup", pool: "prod", all: 1 }),
+          // 105 lives on pve1: a job for pve2 does not back it up.
+          job("backup-105-on-pve2", { storage: "nfs-backup", vmid: "105", node: "pve2" }),
+          job("backup-106", { storage: "nfs-backup", vmid: "106", all: 1 }),
+        ];
+      },
+      (t) => t.root,
+      ["backup-coverage"],
+    );
+    const uncovered = report.findings.flatMap((f) => (f.check === "backup-coverage" ? [f.object] : []));
+    expect(uncovered).toContain("VM 105");
+    expect(uncovered).toContain("VM 107");
+    expect(uncovered).not.toContain("VM 106");
+  });
+});

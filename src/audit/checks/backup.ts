@@ -56,13 +56,12 @@ async function backupJobs(ctx: AuditContext): Promise<BackupJob[] | undefined> {
   return ctx.getOrGap<BackupJob[]>("/cluster/backup", {}, "backup jobs", "Sys.Audit on /");
 }
 
-/** PVE::VZDump::get_included_guests: all (minus exclude), a vmid list, or a pool; optionally one node. */
+/**
+ * PVE::VZDump::get_included_guests, in its order: a pool's members, else a vmid list,
+ * else all (minus exclude); optionally one node. (tools/backup.ts selects the same way.)
+ */
 async function jobSelection(ctx: AuditContext, job: BackupJob, list: Guest[]): Promise<Set<number>> {
   const onNode = list.filter((g) => !job.node || g.node === job.node);
-  if (isOn(job.all)) {
-    const excluded = new Set(listOf(job.exclude).map(Number));
-    return new Set(onNode.filter((g) => !excluded.has(g.vmid)).map((g) => g.vmid));
-  }
   if (job.pool) {
     // /cluster/resources drops a guest's pool without Pool.Audit on that pool.
     if (!(await ctx.holds(`/pool/${job.pool}`, "Pool.Audit"))) {
@@ -73,7 +72,16 @@ async function jobSelection(ctx: AuditContext, job: BackupJob, list: Guest[]): P
     }
     return new Set(onNode.filter((g) => g.pool === job.pool).map((g) => g.vmid));
   }
-  return new Set(listOf(job.vmid).map(Number));
+  const vmids = listOf(job.vmid).map(Number);
+  if (vmids.length > 0) {
+    const here = new Set(onNode.map((g) => g.vmid));
+    return new Set(job.node ? vmids.filter((vmid) => here.has(vmid)) : vmids);
+  }
+  if (isOn(job.all)) {
+    const excluded = new Set(listOf(job.exclude).map(Number));
+    return new Set(onNode.filter((g) => !excluded.has(g.vmid)).map((g) => g.vmid));
+  }
+  return new Set();
 }
 
 interface Coverage {
