@@ -270,7 +270,10 @@ function jobOf(job: BackupJob): InventoryBackupJob {
   };
 }
 
-/** PVE::VZDump::get_included_guests: all (minus exclude), a vmid list, or a pool; optionally one node. */
+/**
+ * PVE::VZDump::get_included_guests, in its order: a pool's members, else a vmid list,
+ * else all (minus exclude); optionally one node (as checks/backup.ts selects).
+ */
 async function selection(
   run: InventorySource,
   job: BackupJob,
@@ -278,10 +281,6 @@ async function selection(
   inventory: AuditInventory,
 ): Promise<number[]> {
   const onNode = guests.filter((g) => !job.node || g.node === job.node);
-  if (isOn(job.all)) {
-    const excluded = new Set(listOf(job.exclude).map(Number));
-    return onNode.filter((g) => !excluded.has(g.vmid)).map((g) => g.vmid);
-  }
   if (job.pool) {
     // /cluster/resources drops a guest's pool without Pool.Audit on that pool.
     if (!(await run.holds(`/pool/${job.pool}`, "Pool.Audit"))) {
@@ -294,7 +293,16 @@ async function selection(
     }
     return onNode.filter((g) => g.pool === job.pool).map((g) => g.vmid);
   }
-  return listOf(job.vmid).map(Number);
+  const vmids = listOf(job.vmid).map(Number);
+  if (vmids.length > 0) {
+    const here = new Set(onNode.map((g) => g.vmid));
+    return job.node ? vmids.filter((vmid) => here.has(vmid)) : vmids;
+  }
+  if (isOn(job.all)) {
+    const excluded = new Set(listOf(job.exclude).map(Number));
+    return onNode.filter((g) => !excluded.has(g.vmid)).map((g) => g.vmid);
+  }
+  return [];
 }
 
 /**
