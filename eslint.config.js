@@ -5,7 +5,7 @@ import tseslint from "typescript-eslint";
  * The layers of src/: the read model (src/pve/model/) is what the tools and the audit
  * share, so neither imports the other; start-up code (token-check.ts) sits above both;
  * the configuration does not reach into the SSH client; src/pve/ imports nothing above
- * it. The patterns match import specifiers ("../../tools/x.js"); tests/architecture.test.ts
+ * it; tools and checks read PVE through a run's reader, never the client itself. The patterns match import specifiers ("../../tools/x.js"); tests/architecture.test.ts
  * checks the same rules on the resolved import graph, dynamic import() included (this
  * rule does not see those), and that src/ has no import cycle.
  */
@@ -14,6 +14,10 @@ const restrict = (message, ...regexes) => regexes.map((regex) => ({ regex, messa
 const NO_TOKEN_CHECK = restrict(
   "start-up code (token-check.ts) is above the tools and the audit; shared pieces belong in src/pve/",
   `${UP}token-check\\.js$`,
+);
+const NO_CLIENT = restrict(
+  "tools and checks read PVE through the run's reader (pve/model/reader.ts): one request per GET per run, gaps kept",
+  `${UP}pve/client\\.js$`,
 );
 const layers = (...patterns) => ({ "no-restricted-imports": ["error", { patterns: patterns.flat() }] });
 
@@ -38,6 +42,7 @@ export default tseslint.config(
     files: ["src/audit/**/*.ts"],
     rules: layers(
       NO_TOKEN_CHECK,
+      NO_CLIENT,
       restrict(
         "the audit does not import the tools: what both need belongs in src/pve/model/",
         `${UP}tools/`,
@@ -48,6 +53,7 @@ export default tseslint.config(
     files: ["src/tools/**/*.ts"],
     rules: layers(
       NO_TOKEN_CHECK,
+      NO_CLIENT,
       restrict("the tools do not import the audit: what both need belongs in src/pve/model/", `${UP}audit/`),
     ),
   },
@@ -57,6 +63,7 @@ export default tseslint.config(
     files: ["src/tools/security-audit.ts"],
     rules: layers(
       NO_TOKEN_CHECK,
+      NO_CLIENT,
       restrict(
         "security_audit uses the audit through index.ts (and format, report-schema, waivers) only",
         "^\\.\\./audit/(?!(index|format|report-schema|waivers)\\.js$)",

@@ -177,7 +177,9 @@ export function registerResources(
               import("./audit/index.js"),
               import("./audit/format.js"),
             ]);
-            return formatReportCompact(cleanReport(await runAudit(ctx.pve, { signal: ctx.signal })));
+            return formatReportCompact(
+              cleanReport(await runAudit(ctx.read.asSource(), { signal: ctx.signal })),
+            );
           }),
         ),
     );

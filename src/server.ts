@@ -22,6 +22,7 @@ import { clientCanAsk, ConfirmationNeeded, Confirmer, NotConfirmedError } from "
 import { explainCallError } from "./explain-error.js";
 import type { PveAdmin } from "./pve/admin.js";
 import type { PveReader } from "./pve/client.js";
+import { RunReader } from "./pve/model/reader.js";
 import type { TokenCheck } from "./token-check.js";
 import { registerPrompts } from "./prompts.js";
 import { Redactor } from "./redact.js";
@@ -150,7 +151,13 @@ export function serverFactory(deps: ServerDeps): ServerFactory {
         tool.checkArgs?.(args);
         await tokenCheck.ensure();
         assertOffered(tool.name);
-        return tool.handle(args, { pve, facts, signal: ctx.mcpReq.signal, access: tokenCheck.report });
+        const signal = ctx.mcpReq.signal;
+        return tool.handle(args, {
+          read: new RunReader(pve, signal),
+          facts,
+          signal,
+          access: tokenCheck.report,
+        });
       });
       writeAuditSafely(audit, () => record("ok"));
       return answer(out);
@@ -368,7 +375,7 @@ function resourceReader({ config, pve, tokenCheck, audit }: ServerDeps, redactor
       try {
         const out = await requestsOfCall.run(pveRequests, async () => {
           await tokenCheck.ensure();
-          return read({ pve, facts, signal, access: tokenCheck.report });
+          return read({ read: new RunReader(pve, signal), facts, signal, access: tokenCheck.report });
         });
         writeAuditSafely(audit, () =>
           audit.write({ ...line(name, args, started, pveRequests), outcome: "ok" }),

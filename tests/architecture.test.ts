@@ -162,6 +162,11 @@ const LAYER_RULES: readonly LayerRule[] = [
     to: is("token-check.ts"),
   },
   {
+    name: "the tools and the audit read PVE through the run's reader, not the client",
+    from: either(under("tools"), under("audit")),
+    to: is("pve/client.ts"),
+  },
+  {
     name: "the configuration does not import the SSH client",
     from: under("config"),
     to: under("ssh"),

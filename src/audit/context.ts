@@ -4,18 +4,11 @@
  * whatever the checks do), and per check a context that records its visibility gaps
  * and partial failures.
  */
-import type { GetOptions } from "../pve/client.js";
 import type { ClusterResource } from "../pve/model/resources.js";
-import {
-  getOrGap,
-  holds,
-  isRefusal,
-  neededBy,
-  type GetReader,
-  type Permissions,
-} from "../pve/model/visibility.js";
+import { RunReader, type RunSource } from "../pve/model/reader.js";
+import { isRefusal, neededBy, readOrGap, type PathParams, type Query } from "../pve/model/visibility.js";
 import { READ_ONLY_PRIVILEGES } from "../pve/privileges.js";
-import type { AuditContext, AuditReader, CheckFinding, PathParams, Query } from "./types.js";
+import type { AuditContext, CheckFinding } from "./types.js";
 
 /** The title every visibility-gap finding starts with (isGapFinding). */
 export const GAP_TITLE_PREFIX = "Could not check ";
@@ -46,58 +39,31 @@ export function gapFinding(check: string, what: string, needs: string, remediati
   };
 }
 
-/** The per-run state every check shares. */
+/** The per-run state every check shares: one run reader (cache and limiter) and the clock. */
 export class AuditRun {
   readonly nowSeconds: number;
-  private readonly cache = new Map<string, Promise<unknown>>();
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  readonly reader: RunReader;
 
   constructor(
-    private readonly pve: AuditReader,
-    readonly concurrency: number,
+    pve: RunSource,
+    concurrency: number,
     readonly now: Date,
     readonly signal: AbortSignal | undefined,
   ) {
     this.nowSeconds = Math.floor(now.getTime() / 1000);
+    this.reader = new RunReader(pve, signal, concurrency);
   }
 
-  /** GET through the cache and the limiter. A failed read stays failed for the whole run. */
   get<T>(template: string, params: PathParams = {}, query?: Query): Promise<T> {
-    const key = JSON.stringify([template, sortedEntries(params), sortedEntries(query ?? {})]);
-    let answer = this.cache.get(key);
-    if (!answer) {
-      answer = this.limited(() =>
-        this.pve.get<T>(template, params, query ? { query, signal: this.signal } : { signal: this.signal }),
-      );
-      // Every caller awaits it; this keeps a rejection nobody awaited yet from being "unhandled".
-      answer.catch(() => undefined);
-      this.cache.set(key, answer);
-    }
-    return answer as Promise<T>;
-  }
-
-  /** Runs `fn` once fewer than `concurrency` limited calls are in flight. */
-  async limited<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.concurrency) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.active++;
-    try {
-      this.signal?.throwIfAborted();
-      return await fn();
-    } finally {
-      // Hand the slot straight to the next waiter, so the count never dips and refills.
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.active--;
-    }
+    return this.reader.get<T>(template, params, query);
   }
 
   async resources(): Promise<ClusterResource[]> {
     return this.get<ClusterResource[]>("/cluster/resources");
   }
 
-  async holds(path: string, privilege: string | readonly string[]): Promise<boolean> {
-    return holds(await this.get<Permissions>("/access/permissions"), normalizePath(path), privilege);
+  holds(path: string, privilege: string | readonly string[]): Promise<boolean> {
+    return this.reader.holds(path, privilege);
   }
 
   /** A context for one check; its gaps and failures are collected for the report. */
@@ -114,26 +80,13 @@ export class AuditRun {
     const fail = (message: string) => {
       failures.push(message);
     };
-    const cached: GetReader = {
-      get: <T>(template: string, params?: PathParams, options?: GetOptions) =>
-        this.get<T>(template, params, options?.query),
-    };
     const ctx: AuditContext = {
       now: this.now,
       nowSeconds: this.nowSeconds,
       signal: this.signal,
       get: (template, params, query) => this.get(template, params, query),
-      getOrGap: async <T>(
-        template: string,
-        params: PathParams,
-        what: string,
-        needs: string,
-        query?: Query,
-      ) => {
-        const answer = await getOrGap<T>(cached, template, params, what, needs, query ? { query } : {});
-        if (answer.gap) gap(answer.gap.what, answer.gap.needs);
-        return answer.data;
-      },
+      getOrGap: <T>(template: string, params: PathParams, what: string, needs: string, query?: Query) =>
+        readOrGap<T>(ctx, template, params, what, needs, query),
       gap,
       fail,
       resources: () => this.resources(),
@@ -162,16 +115,4 @@ export class AuditRun {
 
 export function errorMessage(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split("\n")[0] ?? "";
-}
-
-function sortedEntries(object: Record<string, unknown>): [string, unknown][] {
-  return Object.entries(object)
-    .filter(([, value]) => value !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-/** PVE's ACL path normalisation: no doubled or trailing slashes. */
-function normalizePath(path: string): string {
-  const collapsed = `/${path.split("/").filter(Boolean).join("/")}`;
-  return collapsed;
 }

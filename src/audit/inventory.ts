@@ -3,12 +3,13 @@
  * node-local one per node) and which enabled backup jobs cover each guest, with its
  * newest backup when the token may see it. It is read after the checks through the same
  * run cache, with the same requests the backup checks make, so it costs nothing more
- * when they ran and a few requests when they did not. Coverage follows PVE::VZDump's job
- * selection over enabled jobs, as backup-coverage does; that check keeps its helpers to
- * itself, so the few lines are repeated here. What the token cannot see goes in
+ * when they ran and a few requests when they did not. Coverage is the read model's
+ * (jobCoverage, as backup-coverage counts it). What the token cannot see goes in
  * `notVisible` with the privilege that would show it, never as an empty list.
  */
-import { isRefusal } from "../pve/model/visibility.js";
+import { jobCoverage, jobEnabled, type PveBackupJob } from "../pve/model/backup.js";
+import type { ClusterResource, Guest } from "../pve/model/resources.js";
+import { isRefusal, type ModelReader } from "../pve/model/visibility.js";
 import { cleanText, LIMITS } from "../untrusted.js";
 import { backupExcludedDisk } from "./checks/backup.js";
 import { errorMessage, type AuditRun } from "./context.js";
@@ -29,39 +30,6 @@ const MAX_TAGS = 12;
 
 /** What the inventory needs of a run: its cached GET and its permission look-up. */
 export type InventorySource = Pick<AuditRun, "get" | "holds">;
-
-/** The fields of /cluster/resources the inventory reads (PVE's names). */
-interface Resource {
-  type: string;
-  node?: string;
-  vmid?: number;
-  name?: string;
-  status?: string;
-  template?: number | string;
-  tags?: string;
-  pool?: string;
-  storage?: string;
-  plugintype?: string;
-  content?: string;
-  shared?: number | string;
-  disk?: number;
-  maxdisk?: number;
-}
-
-interface BackupJob {
-  id: string;
-  enabled?: number | string;
-  all?: number | string;
-  vmid?: string;
-  exclude?: string;
-  pool?: string;
-  node?: string;
-  storage?: string;
-  schedule?: string;
-  comment?: string;
-}
-
-type Guest = Resource & { vmid: number; node: string; type: "qemu" | "lxc" };
 
 const BACKUP_NEEDS = "Datastore.AllocateSpace on the backup storages and VM.Backup on /vms/{vmid}";
 
@@ -88,9 +56,9 @@ export async function buildInventory(
     notVisible: [],
     notes: [],
   };
-  let resources: Resource[];
+  let resources: ClusterResource[];
   try {
-    resources = await run.get<Resource[]>("/cluster/resources");
+    resources = await run.get<ClusterResource[]>("/cluster/resources");
   } catch (err) {
     if (isRefusal(err)) {
       inventory.notVisible.push(
@@ -124,7 +92,7 @@ export async function buildInventory(
   return inventory;
 }
 
-function storageUsage(resources: Resource[], inventory: AuditInventory): void {
+function storageUsage(resources: ClusterResource[], inventory: AuditInventory): void {
   const entries = new Map<string, InventoryStorage>();
   for (const r of resources) {
     if (r.type !== "storage" || !r.storage || !r.node) continue;
@@ -172,7 +140,7 @@ function storageUsage(resources: Resource[], inventory: AuditInventory): void {
 
 async function backupCoverage(
   run: InventorySource,
-  resources: Resource[],
+  resources: ClusterResource[],
   storagesVisible: boolean,
   partial: ReadonlySet<string>,
   inventory: AuditInventory,
@@ -192,9 +160,9 @@ async function backupCoverage(
     .sort((a, b) => a.vmid - b.vmid);
   inventory.guestsTotal = guests.length;
 
-  let jobs: BackupJob[] | null = null;
+  let jobs: PveBackupJob[] | null = null;
   try {
-    jobs = await run.get<BackupJob[]>("/cluster/backup");
+    jobs = await run.get<PveBackupJob[]>("/cluster/backup");
   } catch (err) {
     if (isRefusal(err)) {
       inventory.notVisible.push({ about: "backups", what: "backup jobs", needs: "Sys.Audit on /" });
@@ -207,17 +175,12 @@ async function backupCoverage(
   }
   inventory.backupJobs = jobs?.map(jobOf) ?? null;
 
-  const enabled = new Map<number, string[]>();
-  const disabled = new Map<number, string[]>();
-  const excludedBy = new Map<number, string[]>();
-  const add = (map: Map<number, string[]>, vmid: number, id: string) =>
-    map.set(vmid, [...(map.get(vmid) ?? []), id]);
-  for (const job of jobs ?? []) {
-    const id = clean(job.id, 60);
-    const on = job.enabled === undefined || isOn(job.enabled);
-    for (const vmid of await selection(run, job, guests, inventory)) add(on ? enabled : disabled, vmid, id);
-    if (on && isOn(job.all)) for (const vmid of listOf(job.exclude).map(Number)) add(excludedBy, vmid, id);
-  }
+  const notVisible: ModelReader = {
+    get: (template, params, query) => run.get(template, params, query),
+    holds: (path, privilege) => run.holds(path, privilege),
+    gap: (what, needs) => inventory.notVisible.push({ about: "backups", what, needs }),
+  };
+  const { enabled, disabled, excludedBy } = await jobCoverage(notVisible, jobs ?? [], guests);
 
   const backups = await lastBackups(run, resources, guests, storagesVisible, inventory);
   const rows: InventoryGuest[] = guests.map((g) => {
@@ -260,49 +223,14 @@ async function backupCoverage(
   }
 }
 
-function jobOf(job: BackupJob): InventoryBackupJob {
+function jobOf(job: PveBackupJob): InventoryBackupJob {
   return {
     id: clean(job.id, 60),
-    enabled: job.enabled === undefined || isOn(job.enabled),
+    enabled: jobEnabled(job),
     comment: clean(job.comment, 200),
     schedule: clean(job.schedule, 100),
     storage: clean(job.storage, LIMITS.name),
   };
-}
-
-/**
- * PVE::VZDump::get_included_guests, in its order: a pool's members, else a vmid list,
- * else all (minus exclude); optionally one node (as checks/backup.ts selects).
- */
-async function selection(
-  run: InventorySource,
-  job: BackupJob,
-  guests: Guest[],
-  inventory: AuditInventory,
-): Promise<number[]> {
-  const onNode = guests.filter((g) => !job.node || g.node === job.node);
-  if (job.pool) {
-    // /cluster/resources drops a guest's pool without Pool.Audit on that pool.
-    if (!(await run.holds(`/pool/${job.pool}`, "Pool.Audit"))) {
-      const pool = clean(job.pool, 40);
-      inventory.notVisible.push({
-        about: "backups",
-        what: `members of pool ${pool}`,
-        needs: `Pool.Audit on /pool/${pool}`,
-      });
-    }
-    return onNode.filter((g) => g.pool === job.pool).map((g) => g.vmid);
-  }
-  const vmids = listOf(job.vmid).map(Number);
-  if (vmids.length > 0) {
-    const here = new Set(onNode.map((g) => g.vmid));
-    return job.node ? vmids.filter((vmid) => here.has(vmid)) : vmids;
-  }
-  if (isOn(job.all)) {
-    const excluded = new Set(listOf(job.exclude).map(Number));
-    return onNode.filter((g) => !excluded.has(g.vmid)).map((g) => g.vmid);
-  }
-  return [];
 }
 
 /**
@@ -313,7 +241,7 @@ async function selection(
  */
 async function lastBackups(
   run: InventorySource,
-  resources: Resource[],
+  resources: ClusterResource[],
   guests: Guest[],
   storagesVisible: boolean,
   inventory: AuditInventory,

@@ -16,6 +16,7 @@ export { guests, offlineNodes, onlineNodes, reachableGuests, type Guest } from "
 export {
   acl,
   groupsOf,
+  hasSecondFactor,
   isEnabled,
   isExpired,
   principal,
@@ -23,6 +24,7 @@ export {
   roles,
   users,
   type AclEntry,
+  type PveTfaUser,
   type PveToken,
   type PveUser,
 } from "../pve/model/access.js";

@@ -3,8 +3,9 @@
  * what to do; a check is one small object (id, severity, what it needs, run); a report
  * is every finding of one run, most severe first, plus the checks that failed.
  */
-import type { PveReader, QueryValue } from "../pve/client.js";
+import type { RunSource } from "../pve/model/reader.js";
 import type { ClusterResource } from "../pve/model/resources.js";
+import type { PathParams, Query } from "../pve/model/visibility.js";
 
 export type Severity = "critical" | "high" | "medium" | "low" | "info";
 
@@ -150,11 +151,8 @@ export interface RunAuditOptions {
   inventory?: boolean;
 }
 
-/** What the audit needs of a Proxmox client: GET, nothing else (a PveReader is one). */
-export type AuditReader = Pick<PveReader, "get">;
-
-export type PathParams = Record<string, string | number>;
-export type Query = Record<string, QueryValue>;
+/** What the audit reads PVE through: GETs only (a PveReader is one, and so is a RunReader's asSource()). */
+export type AuditReader = RunSource;
 
 /**
  * What a check receives. Reads go through one per-run cache shared by every check (so

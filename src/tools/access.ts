@@ -2,23 +2,30 @@
  * Toolset "access": users with TFA and API tokens, ACL entries with their roles'
  * privileges, and what this server's read token may do. PVE filters users (and their
  * TFA entries) to those the caller may audit, and ACL entries to paths where it may
- * audit or change permissions: each answer checks the token's own rights once
- * (/access/permissions with a path) and states what it could not see.
+ * audit or change permissions: the read model (src/pve/model/access.ts) compares that with
+ * the token's own rights and each answer states what it could not see.
  */
 import { z } from "zod";
 import {
+  acl,
+  enabledFactors,
+  groups,
+  hasSecondFactor,
   isEnabled,
   isExpired,
   propagates,
   realmOf,
-  type AclEntry,
+  roleList,
+  tfaEntries,
+  users,
+  type PveTfaUser,
   type PveUser,
 } from "../pve/model/access.js";
 import { formatDuration, WHOLE_DAYS } from "../pve/model/duration.js";
 import { listOf } from "../pve/model/values.js";
-import { getOrGap, type Gap, type Permissions } from "../pve/model/visibility.js";
+import type { Permissions } from "../pve/model/visibility.js";
 import { READ_ONLY_PRIVILEGES } from "../pve/privileges.js";
-import { defineTool, type ReadContext } from "./define.js";
+import { defineTool } from "./define.js";
 import { paginate, pagingInput, pagingOutput, PAGED_RESULT_CHARS } from "./paging.js";
 import { cleanText, LIMITS } from "../untrusted.js";
 import { nowSeconds } from "./tasks.js";
@@ -39,36 +46,6 @@ const ESCALATION_PRIVILEGES = [
   "Sys.Console",
 ];
 const USER_AUDIT = ["Sys.Audit", "User.Modify"];
-
-interface PveTfaUser {
-  userid: string;
-  entries: { id: string; type: string; enable?: number; description?: string }[];
-}
-
-/**
- * The token's own privileges on /access and /access/groups, from one request: PVE's
- * effective-permission map always evaluates these default paths and lists them unless empty.
- */
-async function ownAccessPrivileges(ctx: ReadContext): Promise<{ access: string[]; groups: string[] }> {
-  const perms = await ctx.pve.get<Permissions>("/access/permissions", {}, { signal: ctx.signal });
-  return { access: Object.keys(perms["/access"] ?? {}), groups: Object.keys(perms["/access/groups"] ?? {}) };
-}
-
-/** Users (with groups and tokens) and their TFA entries; PVE filters both to the users the caller may audit. */
-async function usersAndTfa(ctx: ReadContext) {
-  const [users, tfa] = await Promise.all([
-    ctx.pve.get<PveUser[]>("/access/users", {}, { query: { full: 1 }, signal: ctx.signal }),
-    getOrGap<PveTfaUser[]>(
-      ctx.pve,
-      "/access/tfa",
-      {},
-      "TFA entries",
-      "Sys.Audit or User.Modify on /access/groups",
-      { signal: ctx.signal },
-    ),
-  ]);
-  return { users, tfa };
-}
 
 // ---------------------------------------------------------------------------------------
 // get_users
@@ -102,13 +79,12 @@ type UserRow = z.infer<typeof userSchema>;
 function userRow(u: PveUser, tfa: PveTfaUser | undefined | null, now: number): UserRow {
   const enabled = isEnabled(u);
   const expired = isExpired(u, now);
-  // A recovery key alone is not a second factor; disabled entries do not count.
-  const factors = (tfa?.entries ?? []).filter((e) => e.enable !== 0).map((e) => cleanText(e.type, 20));
+  const factors = tfa ? enabledFactors(tfa).map((f) => cleanText(f, 20)) : [];
   const flags: string[] = [];
   if (!enabled) flags.push("disabled");
   if (expired) flags.push("expired");
   if (tfa === null) flags.push("tfa-unknown");
-  else if (enabled && !expired && !factors.some((f) => f !== "recovery")) {
+  else if (enabled && !expired && !hasSecondFactor(tfa)) {
     flags.push(factors.length ? "tfa-recovery-only" : "no-tfa");
   }
   const tokens = (u.tokens ?? []).map((t) => {
@@ -209,16 +185,10 @@ export const getUsers = defineTool({
   needs: [{ path: "/access/groups/{group}", privileges: USER_AUDIT }],
   async handle(args, ctx) {
     const now = nowSeconds();
-    const [{ users, tfa }, own] = await Promise.all([usersAndTfa(ctx), ownAccessPrivileges(ctx)]);
-    const gaps: Gap[] = tfa.gap ? [tfa.gap] : [];
-    if (!USER_AUDIT.some((p) => own.groups.includes(p))) {
-      gaps.push({
-        what: "users outside the groups this token may audit (PVE leaves them out), with their TFA and tokens",
-        needs: "Sys.Audit or User.Modify on /access/groups",
-      });
-    }
-    const rows = users
-      .map((u) => userRow(u, tfa.data ? tfa.data.find((t) => t.userid === u.userid) : null, now))
+    const [list, tfa] = await Promise.all([users(ctx.read), tfaEntries(ctx.read)]);
+    const gaps = ctx.read.gaps;
+    const rows = list
+      .map((u) => userRow(u, tfa ? tfa.find((t) => t.userid === u.userid) : null, now))
       .sort((a, b) => a.userid.localeCompare(b.userid));
     const tokens = rows.flatMap((u) => u.tokens);
     const summary = {
@@ -307,33 +277,18 @@ export const getAcl = defineTool({
   needs: [{ path: "/access", privileges: ["Sys.Audit", "Permissions.Modify"] }],
   async handle(args, ctx) {
     const now = nowSeconds();
-    type PveRole = { roleid: string; privs?: string; special?: number };
-    type PveGroup = { groupid: string; users?: string };
-    const [acl, roles, groups, users, own] = await Promise.all([
-      ctx.pve.get<AclEntry[]>("/access/acl", {}, { signal: ctx.signal }),
-      ctx.pve.get<PveRole[]>("/access/roles", {}, { signal: ctx.signal }),
-      ctx.pve.get<PveGroup[]>("/access/groups", {}, { signal: ctx.signal }),
-      ctx.pve.get<PveUser[]>("/access/users", {}, { query: { full: 1 }, signal: ctx.signal }),
-      ownAccessPrivileges(ctx),
+    const [entries, roles, groupList, userList] = await Promise.all([
+      acl(ctx.read),
+      roleList(ctx.read),
+      groups(ctx.read),
+      users(ctx.read),
     ]);
-    const gaps: Gap[] = [];
-    if (!own.access.includes("Sys.Audit")) {
-      gaps.push({
-        what: "ACL entries on paths where this token may not change permissions (PVE leaves them out)",
-        needs: "Sys.Audit on /access",
-      });
-    }
-    if (!USER_AUDIT.some((p) => own.groups.includes(p))) {
-      gaps.push({
-        what: "members and state of groups and users outside those this token may audit",
-        needs: "Sys.Audit or User.Modify on /access/groups",
-      });
-    }
+    const gaps = ctx.read.gaps;
     const privsOf = new Map(roles.map((r) => [r.roleid, listOf(r.privs).sort()]));
-    const userById = new Map(users.map((u) => [u.userid, u]));
-    const membersOf = new Map(groups.map((g) => [g.groupid, listOf(g.users).sort()]));
+    const userById = new Map(userList.map((u) => [u.userid, u]));
+    const membersOf = new Map(groupList.map((g) => [g.groupid, listOf(g.users).sort()]));
 
-    const rows: AclRow[] = acl.map((e) => {
+    const rows: AclRow[] = entries.map((e) => {
       const propagate = propagates(e);
       const privileges = privsOf.get(e.roleid);
       const flags: string[] = [];
@@ -506,11 +461,7 @@ export const getPermissions = defineTool({
   },
   needs: [],
   async handle({ path }, ctx) {
-    const perms = await ctx.pve.get<Permissions>(
-      "/access/permissions",
-      {},
-      { query: path ? { path } : {}, signal: ctx.signal },
-    );
+    const perms = await ctx.read.get<Permissions>("/access/permissions", {}, path ? { path } : undefined);
     const paths = Object.entries(perms)
       .map(([p, held]) => {
         const privileges = Object.keys(held).sort();

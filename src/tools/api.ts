@@ -9,11 +9,10 @@
  */
 import { z } from "zod";
 import { parseApiPath } from "../pve/api-path.js";
-import { PveApiError } from "../pve/errors.js";
 import { assertReadAllowed, READ_ALLOWED } from "../pve/read-allowlist.js";
 import { defineTool, type AnyTool } from "./define.js";
 import { cleanText, fence } from "../untrusted.js";
-import { neededBy } from "../pve/model/visibility.js";
+import { isRefusal, neededBy } from "../pve/model/visibility.js";
 import { gapsField, gapText } from "./visibility.js";
 
 const PARAM_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
@@ -150,11 +149,14 @@ export const proxmoxApiGet = defineTool({
     const filteredBy = FILTERED_BY[template];
     let answer: unknown;
     try {
-      answer = await ctx.pve.getPath<unknown>(path, { query: args.params ?? {}, signal: ctx.signal });
+      answer = await ctx.read.getPath<unknown>(path, args.params ?? {});
     } catch (err) {
-      if (!(err instanceof PveApiError) || err.status !== 403) throw err;
-      const needs = neededBy(err) ?? `a privilege this token lacks (PVE: ${cleanText(err.pveMessage, 200)})`;
-      const gaps = [{ what: `GET ${path}`, needs }];
+      if (!isRefusal(err)) throw err;
+      ctx.read.gap(
+        `GET ${path}`,
+        neededBy(err) ?? `a privilege this token lacks (PVE: ${cleanText(err.pveMessage, 200)})`,
+      );
+      const gaps = ctx.read.gaps;
       return {
         text: `${request}: refused (403)\n${gapText(gaps)}`,
         structured: { path, endpoint: template, truncated: false, gaps },
@@ -175,7 +177,7 @@ export const proxmoxApiGet = defineTool({
         truncated: cut !== undefined,
         ...(cut ? { cut } : {}),
         ...(filteredBy ? { filteredBy } : {}),
-        gaps: [],
+        gaps: ctx.read.gaps,
       },
     };
   },

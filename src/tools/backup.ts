@@ -14,14 +14,18 @@ import { z } from "zod";
 import { pveNode, pveVmid } from "../pve/formats.js";
 import { PveApiError } from "../pve/errors.js";
 import { defineTool, type ReadContext } from "./define.js";
-import { jobEnabled, type PveBackupJob } from "../pve/model/backup.js";
+import {
+  jobCoverage,
+  jobEnabled,
+  jobSelection,
+  type JobSelection,
+  type PveBackupJob,
+} from "../pve/model/backup.js";
 import { mapLimit, NODE_CONCURRENCY } from "../pve/model/concurrency.js";
 import { DAY, formatDuration, PACKED_AGE } from "../pve/model/duration.js";
-import { isGuest, locateGuest, offlineNodesOf, type ClusterResource } from "../pve/model/resources.js";
+import { clusterResources, isGuest, locateGuest, offlineNodesOf } from "../pve/model/resources.js";
 import { taskSucceeded, type PveTask } from "../pve/model/tasks.js";
-import { isOn } from "../pve/model/values.js";
-import { getOrGap, holds, neededBy, type Gap, type Permissions } from "../pve/model/visibility.js";
-import { clusterResources } from "./cluster.js";
+import { holds, neededBy } from "../pve/model/visibility.js";
 import { nowSeconds, shortTime } from "./tasks.js";
 import { paginate, pagingInput, pagingOutput, PAGED_RESULT_CHARS } from "./paging.js";
 import { cleanText, fence, LIMITS, quoted } from "../untrusted.js";
@@ -50,44 +54,11 @@ function failureText(err: unknown, signal: AbortSignal): string {
 // ---------------------------------------------------------------------------------------
 // Jobs
 
-interface Selection {
-  kind: "all" | "vmids" | "pool";
-  vmids: number[];
-  pool?: string;
-  exclude: number[];
-  node?: string;
-}
-
-/** pve-vmid-list: separated by commas, semicolons or spaces. */
-function vmidList(text: string | undefined): number[] {
-  return (text ?? "")
-    .split(/[,;\s]+/)
-    .filter((v) => /^\d+$/.test(v))
-    .map(Number);
-}
-
-function selectionOf(job: PveBackupJob): Selection {
-  const base = { exclude: vmidList(job.exclude), node: job.node };
-  if (job.pool) return { kind: "pool", vmids: [], pool: job.pool, ...base };
-  if (job.vmid) return { kind: "vmids", vmids: vmidList(job.vmid), ...base };
-  return { kind: isOn(job.all) ? "all" : "vmids", vmids: [], ...base };
-}
-
-/** PVE::VZDump::get_included_guests: all but excluded, a pool's members or a vmid list; optionally one node only. */
-function jobIncludes(sel: Selection, g: ClusterResource): boolean {
-  const vmid = g.vmid as number;
-  if (sel.node && g.node !== sel.node) return false;
-  if (sel.exclude.includes(vmid)) return false;
-  if (sel.kind === "all") return true;
-  if (sel.kind === "pool") return g.pool === sel.pool;
-  return sel.vmids.includes(vmid);
-}
-
-function selectionText(sel: Selection): string {
+function selectionText(sel: JobSelection): string {
   const node = sel.node ? ` on node ${sel.node}` : "";
   const except = sel.exclude.length ? ` except ${sel.exclude.join(",")}` : "";
   if (sel.kind === "all") return `all guests${node}${except}`;
-  if (sel.kind === "pool") return `pool ${sel.pool}${node}${except}`;
+  if (sel.kind === "pool") return `pool ${sel.pool}${node}`;
   return `${sel.vmids.length ? `vmids ${sel.vmids.join(",")}` : "no guest"}${node}`;
 }
 
@@ -136,7 +107,6 @@ interface History {
   unread: number;
   /** Per node: every vzdump task since this time is known with its guests (get_backup_coverage). */
   nodeSince: Map<string, number>;
-  gaps: Gap[];
   warnings: string[];
 }
 
@@ -202,9 +172,8 @@ const sameSet = (a: readonly number[], b: readonly number[]) => {
 };
 
 /** The guests a command line asks for, read with the precedence of a job's (pool, vmid, all). */
-const commandSelection = (cmd: VzdumpCommand): Selection =>
-  selectionOf({
-    id: "",
+const commandSelection = (cmd: VzdumpCommand): JobSelection =>
+  jobSelection({
     vmid: cmd.get("vmid"),
     pool: cmd.get("pool"),
     all: cmd.get("all"),
@@ -212,7 +181,7 @@ const commandSelection = (cmd: VzdumpCommand): Selection =>
   });
 
 /** get_included_guests reads `exclude` only with `all`. */
-function sameSelection(a: Selection, b: Selection): boolean {
+function sameSelection(a: JobSelection, b: JobSelection): boolean {
   if (a.kind !== b.kind) return false;
   if (a.kind === "all") return sameSet(a.exclude, b.exclude);
   if (a.kind === "pool") return a.pool === b.pool;
@@ -277,7 +246,7 @@ interface Fit {
  * - a job without storage prints none: vzdump.conf's default is applied after printing.
  */
 function fitOf(run: VzdumpRun, cmd: VzdumpCommand, job: PveBackupJob): Fit | undefined {
-  if (!sameSelection(selectionOf(job), commandSelection(cmd))) return undefined;
+  if (!sameSelection(jobSelection(job), commandSelection(cmd))) return undefined;
   const storage = cmd.get("storage");
   if (job.storage && storage && storage !== job.storage) return undefined;
   const node = cmd.get("node");
@@ -366,8 +335,7 @@ async function readRuns(
   tasks: readonly PveTask[],
   offline: readonly string[],
   wantCommand: boolean,
-): Promise<{ runs: VzdumpRun[]; unread: PveTask[]; gaps: Gap[]; warnings: string[] }> {
-  const gaps: Gap[] = [];
+): Promise<{ runs: VzdumpRun[]; unread: PveTask[]; warnings: string[] }> {
   const warnings: string[] = [];
   const runs = tasks.map((t): VzdumpRun => {
     const finished = t.endtime !== undefined || (t.status !== undefined && t.status !== "RUNNING");
@@ -395,10 +363,10 @@ async function readRuns(
       return;
     }
     try {
-      const log = await ctx.pve.get<{ n: number; t: string }[]>(
+      const log = await ctx.read.get<{ n: number; t: string }[]>(
         "/nodes/{node}/tasks/{upid}/log",
         { node: run.node, upid: run.upid },
-        { query: { start: 0, limit: LOG_LINES }, signal: ctx.signal },
+        { start: 0, limit: LOG_LINES },
       );
       parseRunLog(
         run,
@@ -406,16 +374,16 @@ async function readRuns(
       );
     } catch (err) {
       if (err instanceof PveApiError && err.status === 403) {
-        gaps.push({
-          what: `logs of other users' vzdump tasks on ${run.node}`,
-          needs: neededBy(err) ?? `Sys.Audit on /nodes/${run.node}`,
-        });
+        ctx.read.gap(
+          `logs of other users' vzdump tasks on ${run.node}`,
+          neededBy(err) ?? `Sys.Audit on /nodes/${run.node}`,
+        );
       }
       run.logError = failureText(err, ctx.signal);
       warnings.push(`log of ${run.upid} not read: ${run.logError}`);
     }
   });
-  return { runs, unread: tasks.filter((t) => unreadUpids.has(t.upid)), gaps: dedupeGaps(gaps), warnings };
+  return { runs, unread: tasks.filter((t) => unreadUpids.has(t.upid)), warnings };
 }
 
 /**
@@ -425,18 +393,17 @@ async function readRuns(
 async function clusterHistory(ctx: ReadContext, windowDays: number): Promise<History> {
   const now = nowSeconds();
   const start = now - windowDays * DAY;
-  const tasks = await ctx.pve.get<PveTask[]>("/cluster/tasks", {}, { signal: ctx.signal });
+  const tasks = await ctx.read.get<PveTask[]>("/cluster/tasks");
   const recent = tasks
     .filter((t) => t.type === "vzdump" && t.starttime >= start)
     .sort((a, b) => b.starttime - a.starttime);
-  const { runs, unread, gaps, warnings } = await readRuns(ctx, recent, [], true);
+  const { runs, unread, warnings } = await readRuns(ctx, recent, [], true);
   const newestUnread = unread[0];
   return {
     runs: runs.filter((r) => !unread.some((t) => t.upid === r.upid)),
     since: newestUnread ? newestUnread.starttime + 1 : start,
     unread: unread.length,
     nodeSince: new Map(),
-    gaps,
     warnings,
   };
 }
@@ -449,15 +416,14 @@ async function clusterHistory(ctx: ReadContext, windowDays: number): Promise<His
 async function nodeHistory(ctx: ReadContext, nodes: readonly string[], windowDays: number): Promise<History> {
   const now = nowSeconds();
   const start = now - windowDays * DAY;
-  const gaps: Gap[] = [];
   const warnings: string[] = [];
   const nodeSince = new Map<string, number>();
   const perNode = await mapLimit(nodes, NODE_CONCURRENCY, async (node) => {
     try {
-      const { data, total } = await ctx.pve.getWithTotal<PveTask[]>(
+      const { data, total } = await ctx.read.getWithTotal<PveTask[]>(
         "/nodes/{node}/tasks",
         { node },
-        { query: { typefilter: "vzdump", since: start, limit: 100 }, signal: ctx.signal },
+        { typefilter: "vzdump", since: start, limit: 100 },
       );
       const tasks = data.filter((t) => t.type === "vzdump").map((t) => ({ ...t, node: t.node || node }));
       const oldest = tasks.reduce((m, t) => Math.min(m, t.starttime), now);
@@ -465,7 +431,7 @@ async function nodeHistory(ctx: ReadContext, nodes: readonly string[], windowDay
       return tasks;
     } catch (err) {
       if (err instanceof PveApiError && err.status === 403) {
-        gaps.push({ what: `task history of ${node}`, needs: neededBy(err) ?? `Sys.Audit on /nodes/${node}` });
+        ctx.read.gap(`task history of ${node}`, neededBy(err) ?? `Sys.Audit on /nodes/${node}`);
       } else {
         warnings.push(`task history of ${node} not read: ${failureText(err, ctx.signal)}`);
       }
@@ -486,19 +452,8 @@ async function nodeHistory(ctx: ReadContext, nodes: readonly string[], windowDay
     since: Math.min(start, ...nodeSince.values()),
     unread: read.unread.length,
     nodeSince,
-    gaps: dedupeGaps([...gaps, ...read.gaps]),
     warnings: [...warnings, ...read.warnings],
   };
-}
-
-function dedupeGaps(gaps: Gap[]): Gap[] {
-  const seen = new Set<string>();
-  return gaps.filter((g) => {
-    const key = `${g.what}\u0000${g.needs}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
 }
 
 const lastRunSchema = z.object({
@@ -596,14 +551,14 @@ export const getBackupJobs = defineTool({
     const warnings: string[] = [];
     type StorageCfg = { storage: string; "prune-backups"?: string; maxfiles?: number };
     const [raw, storages] = await Promise.all([
-      ctx.pve.get<PveBackupJob[]>("/cluster/backup", {}, { signal: ctx.signal }),
+      ctx.read.get<PveBackupJob[]>("/cluster/backup"),
       // Where a job sets no retention, the storage's prune-backups applies.
-      ctx.pve.get<StorageCfg[]>("/storage", {}, { signal: ctx.signal }).catch((err: unknown) => {
+      ctx.read.get<StorageCfg[]>("/storage").catch((err: unknown) => {
         warnings.push(`storage.cfg not read (retention defaults unknown): ${failureText(err, ctx.signal)}`);
         return undefined;
       }),
     ]);
-    const empty: History = { runs: [], since: now, unread: 0, nodeSince: new Map(), gaps: [], warnings: [] };
+    const empty: History = { runs: [], since: now, unread: 0, nodeSince: new Map(), warnings: [] };
     const history = raw.length
       ? await clusterHistory(ctx, 8).catch((err: unknown) => {
           warnings.push(`task history not read (last runs unknown): ${failureText(err, ctx.signal)}`);
@@ -611,7 +566,6 @@ export const getBackupJobs = defineTool({
         })
       : { ...empty, since: now - 8 * DAY };
     warnings.push(...history.warnings);
-    const gaps: Gap[] = [...history.gaps];
     const owners = jobsOfRuns(raw, history.runs);
     const jobs = raw.map((job) => {
       const enabled = jobEnabled(job);
@@ -623,10 +577,10 @@ export const getBackupJobs = defineTool({
         retentionText(storage?.["prune-backups"]) ??
         (storage?.maxfiles ? `maxfiles=${storage.maxfiles}` : undefined);
       if (!own && job.storage && storages && !storage) {
-        gaps.push({
-          what: `retention configured on storage ${job.storage}`,
-          needs: `Datastore.Audit on /storage/${job.storage}`,
-        });
+        ctx.read.gap(
+          `retention configured on storage ${job.storage}`,
+          `Datastore.Audit on /storage/${job.storage}`,
+        );
       }
       const lastRun = lastRunOf(job, history.runs, owners);
       const flags: string[] = [];
@@ -640,7 +594,7 @@ export const getBackupJobs = defineTool({
         schedule: cleanText(schedule, 100),
         nextRun: enabled ? (job["next-run"] ?? null) : null,
         storage: job.storage ?? null,
-        selection: selectionOf(job),
+        selection: jobSelection(job),
         mode: job.mode ?? "snapshot",
         retention: own ?? fromStorage ?? null,
         retentionFrom: own
@@ -703,14 +657,14 @@ export const getBackupJobs = defineTool({
         "; PVE's API does not link tasks to jobs: a run is matched by the selection, storage and node on its command line"
       : "";
     return {
-      text: [head, ...lines, historyNote, ...warnings.map((w) => `WARNING: ${w}`), gapText(dedupeGaps(gaps))]
+      text: [head, ...lines, historyNote, ...warnings.map((w) => `WARNING: ${w}`), gapText(ctx.read.gaps)]
         .filter(Boolean)
         .join("\n"),
       structured: {
         jobs,
         historySince: history.since,
         warnings,
-        gaps: dedupeGaps(gaps),
+        gaps: ctx.read.gaps,
       },
     };
   },
@@ -839,39 +793,21 @@ export const getBackupCoverage = defineTool({
     const now = nowSeconds();
     const maxAge = args.max_age_days;
     const [jobs, resources, pveReport, perms] = await Promise.all([
-      ctx.pve.get<PveBackupJob[]>("/cluster/backup", {}, { signal: ctx.signal }),
-      clusterResources(ctx.pve, ctx.signal),
-      getOrGap<{ vmid: number }[]>(
-        ctx.pve,
+      ctx.read.get<PveBackupJob[]>("/cluster/backup"),
+      clusterResources(ctx.read),
+      ctx.read.readOrGap<{ vmid: number }[]>(
         "/cluster/backup-info/not-backed-up",
         {},
         "PVE's own not-backed-up report",
         "Sys.Audit on /",
-        { signal: ctx.signal },
       ),
-      ctx.pve.get<Permissions>("/access/permissions", {}, { signal: ctx.signal }),
+      ctx.read.permissions(),
     ]);
-    const gaps: Gap[] = [];
     const warnings: string[] = [];
-    if (pveReport.gap) gaps.push(pveReport.gap);
     const offline = offlineNodesOf(resources);
     const guests = resources.filter(isGuest).sort((a, b) => (a.vmid as number) - (b.vmid as number));
-    const selections = jobs.map((j) => ({
-      id: cleanText(j.id, LIMITS.name),
-      enabled: jobEnabled(j),
-      sel: selectionOf(j),
-    }));
-    if (!guests.length) {
-      gaps.push({ what: "guests (none visible)", needs: "VM.Audit on /vms or on the guests" });
-    }
-    for (const s of selections) {
-      if (s.sel.kind === "pool" && !resources.some((r) => r.type === "pool" && r.pool === s.sel.pool)) {
-        gaps.push({
-          what: `members of pool ${s.sel.pool} (job ${s.id})`,
-          needs: `Pool.Audit on /pool/${s.sel.pool}`,
-        });
-      }
-    }
+    if (!guests.length) ctx.read.gap("guests (none visible)", "VM.Audit on /vms or on the guests");
+    const coverage = await jobCoverage(ctx.read, jobs, guests);
 
     // Backup volumes: which storages hold backups, and what this token may see there.
     const storageEntries = resources.filter(
@@ -879,7 +815,7 @@ export const getBackupCoverage = defineTool({
     );
     // No backup storage: either none exists, or this token cannot see the storages at all.
     const storagesHidden = !storageEntries.length && !holds(perms, "/storage", "Datastore.Audit");
-    if (storagesHidden) gaps.push({ what: "backup storages", needs: "Datastore.Audit on /storage" });
+    if (storagesHidden) ctx.read.gap("backup storages", "Datastore.Audit on /storage");
     else if (!storageEntries.length) warnings.push("no storage holds backups (content type 'backup')");
     const storageIds = [...new Set(storageEntries.map((r) => r.storage as string))].sort();
     const visibleFor = (storage: string, vmid: number) =>
@@ -894,17 +830,17 @@ export const getBackupCoverage = defineTool({
       if (hidden.length) hiddenOn.set(storage, hidden);
     }
     for (const [storage, hidden] of hiddenOn) {
-      gaps.push(
-        hidden.length === guests.length
-          ? {
-              what: `backup volumes on ${storage} (PVE lists the storage without them)`,
-              needs: `Datastore.AllocateSpace on /storage/${storage} and VM.Backup on /vms, or Datastore.Allocate on /storage/${storage}`,
-            }
-          : {
-              what: `backup volumes of ${hidden.length} guest(s) on ${storage}: ${hidden.slice(0, 20).join(",")}${hidden.length > 20 ? ",..." : ""}`,
-              needs: "VM.Backup on /vms/<vmid>",
-            },
-      );
+      if (hidden.length === guests.length) {
+        ctx.read.gap(
+          `backup volumes on ${storage} (PVE lists the storage without them)`,
+          `Datastore.AllocateSpace on /storage/${storage} and VM.Backup on /vms, or Datastore.Allocate on /storage/${storage}`,
+        );
+      } else {
+        ctx.read.gap(
+          `backup volumes of ${hidden.length} guest(s) on ${storage}: ${hidden.slice(0, 20).join(",")}${hidden.length > 20 ? ",..." : ""}`,
+          "VM.Backup on /vms/<vmid>",
+        );
+      }
     }
     // One request per shared storage, one per node for the others; none where nothing is visible.
     const targets: { storage: string; node: string; shared: boolean; local: boolean }[] = [];
@@ -938,10 +874,10 @@ export const getBackupCoverage = defineTool({
     const lastOn = new Map<number, { at: number; storage: string; node: string }>();
     await mapLimit(targets, NODE_CONCURRENCY, async (t) => {
       try {
-        const list = await ctx.pve.get<PveVolume[]>(
+        const list = await ctx.read.get<PveVolume[]>(
           "/nodes/{node}/storage/{storage}/content",
           { node: t.node, storage: t.storage },
-          { query: { content: "backup" }, signal: ctx.signal },
+          { content: "backup" },
         );
         for (const v of list) {
           if (v.content !== undefined && v.content !== "backup") continue;
@@ -960,10 +896,10 @@ export const getBackupCoverage = defineTool({
         if (t.local) unreadLocal.add(t.node);
         else unreadShared.add(t.storage);
         if (err instanceof PveApiError && err.status === 403) {
-          gaps.push({
-            what: `content of ${t.storage}@${t.node}`,
-            needs: neededBy(err) ?? `Datastore.Audit on /storage/${t.storage}`,
-          });
+          ctx.read.gap(
+            `content of ${t.storage}@${t.node}`,
+            neededBy(err) ?? `Datastore.Audit on /storage/${t.storage}`,
+          );
         } else {
           warnings.push(`backups on ${t.storage}@${t.node} not read: ${failureText(err, ctx.signal)}`);
         }
@@ -978,10 +914,7 @@ export const getBackupCoverage = defineTool({
       .map((r) => r.node as string)
       .sort();
     const history = useHistory ? await nodeHistory(ctx, onlineNodes, Math.max(8, maxAge + 1)) : undefined;
-    if (history) {
-      gaps.push(...history.gaps);
-      warnings.push(...history.warnings);
-    }
+    if (history) warnings.push(...history.warnings);
     const fromLogs = new Map<number, { ok?: number; failed?: { at: number; error: string } }>();
     for (const run of history?.runs ?? []) {
       for (const [vmid, outcome] of run.guests) {
@@ -996,8 +929,8 @@ export const getBackupCoverage = defineTool({
 
     const rows: CoverageGuest[] = guests.map((g) => {
       const vmid = g.vmid as number;
-      const enabledJobs = selections.filter((s) => s.enabled && jobIncludes(s.sel, g)).map((s) => s.id);
-      const disabledJobs = selections.filter((s) => !s.enabled && jobIncludes(s.sel, g)).map((s) => s.id);
+      const enabledJobs = coverage.enabled.get(vmid) ?? [];
+      const disabledJobs = coverage.disabled.get(vmid) ?? [];
       const flags: string[] = [];
       if (!enabledJobs.length) flags.push("not-covered");
       if (!enabledJobs.length && disabledJobs.length) flags.push("disabled-jobs-only");
@@ -1060,8 +993,8 @@ export const getBackupCoverage = defineTool({
     const notCovered = rows.filter((r) => r.flags.includes("not-covered"));
     const onlyDisabled = rows.filter((r) => r.flags.includes("disabled-jobs-only"));
     let pveNotBackedUp: { vmids: number[]; missedBecauseOfDisabledJobs: number[] } | null = null;
-    if (pveReport.data) {
-      const vmids = pveReport.data.map((e) => Number(e.vmid)).sort((a, b) => a - b);
+    if (pveReport) {
+      const vmids = pveReport.map((e) => Number(e.vmid)).sort((a, b) => a - b);
       pveNotBackedUp = {
         vmids,
         missedBecauseOfDisabledJobs: notCovered.map((r) => r.vmid).filter((v) => !vmids.includes(v)),
@@ -1072,7 +1005,7 @@ export const getBackupCoverage = defineTool({
     const summary = {
       guests: rows.length,
       jobs: jobs.length,
-      enabledJobs: selections.filter((s) => s.enabled).length,
+      enabledJobs: jobs.filter(jobEnabled).length,
       coveredByEnabledJob: rows.length - notCovered.length,
       notCovered: notCovered.length,
       onlyDisabledJobs: onlyDisabled.length,
@@ -1101,7 +1034,7 @@ export const getBackupCoverage = defineTool({
     }
     if (offline.length) lines.push(`offline node(s): ${offline.join(", ")}`);
     lines.push(...warnings.map((w) => `WARNING: ${w}`));
-    const gapLines = gapText(dedupeGaps(gaps));
+    const gapLines = gapText(ctx.read.gaps);
     if (gapLines) lines.push(gapLines);
     lines.push(
       page.header +
@@ -1122,7 +1055,7 @@ export const getBackupCoverage = defineTool({
           : null,
         offlineNodes: offline,
         warnings,
-        gaps: dedupeGaps(gaps),
+        gaps: ctx.read.gaps,
         guests: page.items,
       },
     };
@@ -1165,7 +1098,7 @@ export const getSnapshots = defineTool({
   needs: [{ path: "/vms/{vmid}", privileges: ["VM.Audit"] }],
   async handle({ vmid, node }, ctx) {
     const now = nowSeconds();
-    const g = locateGuest(await clusterResources(ctx.pve, ctx.signal), vmid, node);
+    const g = locateGuest(await clusterResources(ctx.read), vmid, node);
     type Entry = {
       name: string;
       snaptime?: number;
@@ -1174,11 +1107,10 @@ export const getSnapshots = defineTool({
       description?: string;
       snapstate?: string;
     };
-    const list = await ctx.pve.get<Entry[]>(
-      `/nodes/{node}/${g.type}/{vmid}/snapshot`,
-      { node: g.node, vmid },
-      { signal: ctx.signal },
-    );
+    const list = await ctx.read.get<Entry[]>(`/nodes/{node}/${g.type}/{vmid}/snapshot`, {
+      node: g.node,
+      vmid,
+    });
     const current = list.find((s) => s.name === "current");
     const snapshots = list
       .filter((s) => s !== current)

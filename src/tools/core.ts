@@ -5,19 +5,20 @@
  */
 import { z } from "zod";
 import { pveNode, pveVmid } from "../pve/formats.js";
-import { PveApiError } from "../pve/errors.js";
 import { redact } from "../redact.js";
 import { defineTool, type ReadContext } from "./define.js";
 import { formatDuration, WHOLE_DAYS, WHOLE_HOURS } from "../pve/model/duration.js";
 import {
+  clusterResources,
   guestType,
   isGuest,
   locateGuest,
   offlineNodesOf,
   type ClusterResource,
 } from "../pve/model/resources.js";
+import { isRefusal } from "../pve/model/visibility.js";
 import { tagsOf } from "../pve/model/values.js";
-import { clusterResources, clusterResourceSnapshots } from "./cluster.js";
+import { clusterResourceSnapshots } from "./cluster.js";
 import { cursorPagingInput, cursorPagingOutput, paginate, snapshotOf, PAGED_RESULT_CHARS } from "./paging.js";
 import { cleanText, fence, LIMITS } from "../untrusted.js";
 
@@ -72,17 +73,13 @@ export const getVersion = defineTool({
   },
   needs: [],
   async handle(_args, ctx) {
-    const version = await ctx.pve.get<{ version: string; release: string; repoid: string }>(
-      "/version",
-      {},
-      { signal: ctx.signal },
-    );
+    const version = await ctx.read.get<{ version: string; release: string; repoid: string }>("/version");
     // Without Sys.Audit on / PVE answers 403: the answering node is then unknown. Any other
     // failure is a real error and is reported as such.
-    const status = await ctx.pve
-      .get<{ type: string; name: string; local?: number }[]>("/cluster/status", {}, { signal: ctx.signal })
+    const status = await ctx.read
+      .get<{ type: string; name: string; local?: number }[]>("/cluster/status")
       .catch((err: unknown) => {
-        if (err instanceof PveApiError && err.status === 403) return [];
+        if (isRefusal(err)) return [];
         throw err;
       });
     const answeringNode = status.find((e) => e.type === "node" && e.local === 1)?.name ?? null;
@@ -151,7 +148,7 @@ export const getClusterStatus = defineTool({
       online?: number;
       local?: number;
     };
-    const entries = await ctx.pve.get<Entry[]>("/cluster/status", {}, { signal: ctx.signal });
+    const entries = await ctx.read.get<Entry[]>("/cluster/status");
     const c = entries.find((e) => e.type === "cluster");
     const cluster = c
       ? { name: c.name, quorate: c.quorate === 1, nodes: c.nodes ?? 0, version: c.version ?? 0 }
@@ -213,7 +210,7 @@ export const getNodes = defineTool({
       maxdisk?: number;
       uptime?: number;
     };
-    const list = await ctx.pve.get<Node[]>("/nodes", {}, { signal: ctx.signal });
+    const list = await ctx.read.get<Node[]>("/nodes");
     const nodes = list
       .map((n) => ({
         node: n.node,
@@ -273,7 +270,7 @@ export const getNodeStatus = defineTool({
       uptime: number;
       "boot-info"?: { mode: string };
     };
-    const s = await ctx.pve.get<Status>("/nodes/{node}/status", { node }, { signal: ctx.signal });
+    const s = await ctx.read.get<Status>("/nodes/{node}/status", { node });
     const out = {
       node,
       pveversion: s.pveversion,
@@ -387,8 +384,8 @@ export const getVms = defineTool({
       "get_vms",
       vmFilters(args),
       args.cursor,
-      ctx.pve,
-      () => clusterResources(ctx.pve, ctx.signal),
+      ctx.read.client,
+      () => clusterResources(ctx.read),
     );
     const resources = listing.data;
     const matching = matchingGuests(resources, args);
@@ -479,7 +476,7 @@ export const getVmStatus = defineTool({
   },
   needs: [{ path: "/vms/{vmid}", privileges: ["VM.Audit"] }],
   async handle({ vmid, node }, ctx) {
-    const g = locateGuest(await clusterResources(ctx.pve, ctx.signal), vmid, node);
+    const g = locateGuest(await clusterResources(ctx.read), vmid, node);
     type Status = {
       name?: string;
       status: string;
@@ -497,11 +494,10 @@ export const getVmStatus = defineTool({
       lock?: string;
       tags?: string;
     };
-    const s = await ctx.pve.get<Status>(
-      `/nodes/{node}/${g.type}/{vmid}/status/current`,
-      { node: g.node, vmid },
-      { signal: ctx.signal },
-    );
+    const s = await ctx.read.get<Status>(`/nodes/{node}/${g.type}/{vmid}/status/current`, {
+      node: g.node,
+      vmid,
+    });
     const out = {
       vmid,
       type: g.type,
@@ -562,12 +558,12 @@ export const getVmConfig = defineTool({
   },
   needs: [{ path: "/vms/{vmid}", privileges: ["VM.Audit"] }],
   async handle({ vmid, node }, ctx) {
-    const g = locateGuest(await clusterResources(ctx.pve, ctx.signal), vmid, node);
-    const raw = await ctx.pve.get<Record<string, unknown>>(
+    const g = locateGuest(await clusterResources(ctx.read), vmid, node);
+    const raw = await ctx.read.get<Record<string, unknown>>(
       `/nodes/{node}/${g.type}/{vmid}/config`,
       { node: g.node, vmid },
       // Without current=1 PVE answers the config with pending changes applied.
-      { query: { current: 1 }, signal: ctx.signal },
+      { current: 1 },
     );
     const cleaned: Record<string, string | number> = {};
     for (const [key, value] of Object.entries(raw)) {
@@ -641,11 +637,7 @@ export const getStorage = defineTool({
 });
 
 async function clusterStorages(ctx: ReadContext) {
-  const list = await ctx.pve.get<ClusterResource[]>(
-    "/cluster/resources",
-    {},
-    { query: { type: "storage" }, signal: ctx.signal },
-  );
+  const list = await ctx.read.get<ClusterResource[]>("/cluster/resources", {}, { type: "storage" });
   return list.map((s) => ({
     storage: s.storage ?? "",
     node: s.node ?? "",
@@ -671,7 +663,7 @@ async function nodeStorages(ctx: ReadContext, node: string) {
     total?: number;
     used_fraction?: number;
   };
-  const list = await ctx.pve.get<Entry[]>("/nodes/{node}/storage", { node }, { signal: ctx.signal });
+  const list = await ctx.read.get<Entry[]>("/nodes/{node}/storage", { node });
   return list.map((s) => ({
     storage: s.storage,
     node,

@@ -7,7 +7,7 @@
 import type { z } from "zod";
 import type { Config, DangerousConfig, TlsMode } from "../config/types.js";
 import type { PveAdmin } from "../pve/admin.js";
-import type { PveReader } from "../pve/client.js";
+import type { RunReader } from "../pve/model/reader.js";
 import type { Tier, ToolsetId } from "./toolsets.js";
 
 /** What the start-up checks found out about the tokens, for get_version. */
@@ -23,7 +23,8 @@ export interface AccessReport {
 /**
  * What read code may know of the configuration: names and modes, never a secret and
  * nothing a client could be built from. (The read token's secret lives in a private
- * field of the PveReader; the admin token is not reachable from here at all.)
+ * field of the PveReader behind the call's reader; the admin token is not reachable from
+ * here at all.)
  */
 export interface ReadFacts {
   readonly tokenId: string;
@@ -49,9 +50,12 @@ export function readFactsOf(config: Config): ReadFacts {
   };
 }
 
-/** What every read tool's handler receives: a client that cannot write, and facts without secrets. */
+/**
+ * What every read tool's handler receives: this call's reader (GET only, memoised for the
+ * call, collecting what the token could not see as gaps), and facts without secrets.
+ */
 export interface ReadContext {
-  pve: PveReader;
+  read: RunReader;
   facts: ReadFacts;
   signal: AbortSignal;
   access: AccessReport;

@@ -9,12 +9,11 @@ import { pveNode } from "../pve/formats.js";
 import { mapLimit, NODE_CONCURRENCY } from "../pve/model/concurrency.js";
 import { LOW_WEAROUT, wearoutOf, type PveDisk } from "../pve/model/disks.js";
 import { formatDuration, SHORT_AGE } from "../pve/model/duration.js";
-import { isGuest, offlineNodesOf } from "../pve/model/resources.js";
-import { getOrGap, holds, type Gap } from "../pve/model/visibility.js";
-import { clusterResources } from "./cluster.js";
+import { clusterResources, isGuest, offlineNodesOf } from "../pve/model/resources.js";
+import { holds } from "../pve/model/visibility.js";
 import { defineTool } from "./define.js";
 import { isOffline, isoTime, nowSeconds, shortTime } from "./tasks.js";
-import { gapsField, gapText, tokenPermissions } from "./visibility.js";
+import { gapsField, gapText } from "./visibility.js";
 import { cleanText, fence } from "../untrusted.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -101,8 +100,8 @@ export const getHaStatus = defineTool({
   needs: [{ path: "/", privileges: ["Sys.Audit"] }],
   async handle(_args, ctx) {
     const [status, config] = await Promise.all([
-      ctx.pve.get<HaStatusEntry[]>("/cluster/ha/status/current", {}, { signal: ctx.signal }),
-      ctx.pve.get<HaResource[]>("/cluster/ha/resources", {}, { signal: ctx.signal }),
+      ctx.read.get<HaStatusEntry[]>("/cluster/ha/status/current"),
+      ctx.read.get<HaResource[]>("/cluster/ha/resources"),
     ]);
     const problems: string[] = [];
     const q = status.find((e) => e.type === "quorum");
@@ -236,9 +235,9 @@ export const getReplication = defineTool({
   needs: [{ path: "/vms/{vmid}", privileges: ["VM.Audit"] }],
   async handle(_args, ctx) {
     const [configs, resources, perms] = await Promise.all([
-      ctx.pve.get<ReplicationConfig[]>("/cluster/replication", {}, { signal: ctx.signal }),
-      clusterResources(ctx.pve, ctx.signal),
-      tokenPermissions(ctx.pve, ctx.signal),
+      ctx.read.get<ReplicationConfig[]>("/cluster/replication"),
+      clusterResources(ctx.read),
+      ctx.read.permissionsIfKnown(),
     ]);
     const offline = new Set(offlineNodesOf(resources));
     const guests = new Map(resources.filter(isGuest).map((g) => [g.vmid as number, g]));
@@ -256,11 +255,7 @@ export const getReplication = defineTool({
     const nodeErrors = new Map<string, string>();
     await mapLimit(nodes, NODE_CONCURRENCY, async (node) => {
       try {
-        const list = await ctx.pve.get<ReplicationState[]>(
-          "/nodes/{node}/replication",
-          { node },
-          { signal: ctx.signal },
-        );
+        const list = await ctx.read.get<ReplicationState[]>("/nodes/{node}/replication", { node });
         for (const s of list) states.set(s.id, s);
       } catch (err) {
         if (isOffline(err)) offline.add(node);
@@ -319,14 +314,13 @@ export const getReplication = defineTool({
           lastSyncEpoch: s?.last_sync,
         };
       });
-    const gaps: Gap[] = holds(perms, "/vms", "VM.Audit")
-      ? []
-      : [
-          {
-            what: "replication jobs of guests this token may not see (PVE lists only jobs of guests with VM.Audit)",
-            needs: "VM.Audit on /vms",
-          },
-        ];
+    if (!holds(perms, "/vms", "VM.Audit")) {
+      ctx.read.gap(
+        "replication jobs of guests this token may not see (PVE lists only jobs of guests with VM.Audit)",
+        "VM.Audit on /vms",
+      );
+    }
+    const gaps = ctx.read.gaps;
     const lines = jobs.map((j) => {
       const kind = j.guestType === "lxc" ? "CT" : j.guestType === "qemu" ? "VM" : "guest";
       const route = `${j.source ?? "?"}${j.sourceOffline ? " (OFFLINE)" : ""} -> ${j.target}${j.targetOffline ? " (OFFLINE)" : ""}`;
@@ -409,7 +403,10 @@ const smartSchema = z.object({
 });
 type SmartOut = z.infer<typeof smartSchema>;
 
-function smartOut(smart: { health?: string; attributes?: SmartAttribute[]; text?: string }): SmartOut {
+/** GET /nodes/{node}/disks/smart: ATA attributes, or smartctl's text for NVMe. */
+type RawSmart = { health?: string; attributes?: SmartAttribute[]; text?: string };
+
+function smartOut(smart: RawSmart): SmartOut {
   const attributes = (smart.attributes ?? [])
     .filter((a) => {
       const id = Number(a.id.trim());
@@ -485,7 +482,7 @@ export const getDisks = defineTool({
   // PVE: Sys.Audit on / or on /nodes/{node}; SMART details need it on /.
   needs: [{ path: "/nodes/{node}", privileges: ["Sys.Audit"] }],
   async handle({ node }, ctx) {
-    const list = await ctx.pve.get<PveDisk[]>("/nodes/{node}/disks/list", { node }, { signal: ctx.signal });
+    const list = await ctx.read.get<PveDisk[]>("/nodes/{node}/disks/list", { node });
     const disks = list
       .map((d) => {
         const health = cleanText(d.health ?? "UNKNOWN", 20);
@@ -515,20 +512,18 @@ export const getDisks = defineTool({
       .sort((a, b) => a.devpath.localeCompare(b.devpath));
     // SMART attributes only for disks whose health is not fine (one request each, bounded).
     const failing = disks.filter((d) => !OK_HEALTH.has(d.health) && d.health !== "UNKNOWN");
-    const gaps: Gap[] = [];
     const smart = new Map<string, SmartOut>();
     await mapLimit(failing, NODE_CONCURRENCY, async (d) => {
-      const r = await getOrGap<{ health?: string; attributes?: SmartAttribute[]; text?: string }>(
-        ctx.pve,
+      const data = await ctx.read.readOrGap<RawSmart>(
         "/nodes/{node}/disks/smart",
         { node },
         `SMART attributes of ${d.devpath} on ${node}`,
         "Sys.Audit on /",
-        { query: { disk: d.devpath }, signal: ctx.signal },
+        { disk: d.devpath },
       );
-      if (r.gap) gaps.push(r.gap);
-      else smart.set(d.devpath, smartOut(r.data));
+      if (data) smart.set(d.devpath, smartOut(data));
     });
+    const gaps = ctx.read.gaps;
     const out = disks.map((d) => ({ ...d, smart: smart.get(d.devpath) }));
     const problems = out
       .filter((d) => d.problem)
@@ -647,11 +642,7 @@ export const getNetwork = defineTool({
   },
   needs: [],
   async handle({ node }, ctx) {
-    const answer = await ctx.pve.getWithTotal<PveInterface[]>(
-      "/nodes/{node}/network",
-      { node },
-      { signal: ctx.signal },
-    );
+    const answer = await ctx.read.getWithTotal<PveInterface[]>("/nodes/{node}/network", { node });
     // PVE puts the diff of /etc/network/interfaces.new beside `data` (result attribute "changes").
     const changes = (answer as { changes?: unknown }).changes;
     const pendingChanges =

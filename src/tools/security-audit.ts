@@ -68,7 +68,10 @@ export const securityAudit = defineTool({
     // Read at every call, before any request: an edited file counts at once, a broken one stops the audit.
     const waivers = ctx.facts.auditWaiversPath ? waiversOf(ctx.facts.auditWaiversPath) : [];
     const audited = cleanReport(
-      await runAudit(ctx.pve, { ...(args.checks ? { checks: args.checks } : {}), signal: ctx.signal }),
+      await runAudit(ctx.read.asSource(), {
+        ...(args.checks ? { checks: args.checks } : {}),
+        signal: ctx.signal,
+      }),
     );
     // Waivers see every finding, so one below min_severity is not called unused.
     const waivedReport = applyWaivers(audited, waivers, new Date(audited.generatedAt));

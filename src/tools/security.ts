@@ -6,32 +6,28 @@
  * "none" (the apt update list needs Sys.Modify, which a read-only token lacks).
  */
 import { z } from "zod";
-import type { PveReader } from "../pve/client.js";
 import { PveApiError } from "../pve/errors.js";
 import { pveNode, pveVmid } from "../pve/formats.js";
 import { mapLimit, NODE_CONCURRENCY } from "../pve/model/concurrency.js";
 import { DAY, timeLeft } from "../pve/model/duration.js";
-import { guestType, locateGuest, offlineNodesOf, type ClusterResource } from "../pve/model/resources.js";
-import { getOrGap, type Gap } from "../pve/model/visibility.js";
-import { clusterResources } from "./cluster.js";
+import type { RunReader } from "../pve/model/reader.js";
+import {
+  clusterResources,
+  guestType,
+  locateGuest,
+  offlineNodesOf,
+  type ClusterResource,
+} from "../pve/model/resources.js";
+import { isRefusal, neededBy, type Gap, type PathParams, type Query } from "../pve/model/visibility.js";
 import { defineTool, type AnyTool } from "./define.js";
 import { gapsField, gapText } from "./visibility.js";
 import { cleanText, fence } from "../untrusted.js";
 /** Certificates expiring within this many days are flagged. */
 export const CERT_WARN_DAYS = 30;
 
-type Options = { signal: AbortSignal };
-
 /** Node entries of /cluster/resources (always listed, whatever the token): online ones and offline ones. */
-async function clusterNodes(
-  pve: PveReader,
-  { signal }: Options,
-): Promise<{ online: string[]; offline: string[] }> {
-  const entries = await pve.get<ClusterResource[]>(
-    "/cluster/resources",
-    {},
-    { query: { type: "node" }, signal },
-  );
+async function clusterNodes(read: RunReader): Promise<{ online: string[]; offline: string[] }> {
+  const entries = await read.get<ClusterResource[]>("/cluster/resources", {}, { type: "node" });
   const offline = offlineNodesOf(entries);
   const online = [
     ...new Set(
@@ -48,6 +44,28 @@ function failureText(err: unknown): string {
 }
 
 const isOffline = (err: unknown) => err instanceof PveApiError && err.status === 595;
+
+type ReadOrGap<T> = { data: T; gap?: undefined } | { data?: undefined; gap: Gap };
+
+/**
+ * A GET whose 403 is handed back as a gap instead of being recorded on the reader: a
+ * node's gaps count only when the rest of that node could be read (nodeUpdates).
+ */
+async function readOrRefusal<T>(
+  read: RunReader,
+  template: string,
+  params: PathParams,
+  what: string,
+  needs: string,
+  query?: Query,
+): Promise<ReadOrGap<T>> {
+  try {
+    return { data: await read.get<T>(template, params, query) };
+  } catch (err) {
+    if (isRefusal(err)) return { gap: { what, needs: neededBy(err) ?? needs } };
+    throw err;
+  }
+}
 
 const nodeState = z.enum(["ok", "offline", "error"]);
 
@@ -215,11 +233,9 @@ type Scope = z.infer<typeof scopeSchema>;
 
 /** Reads one scope's firewall: options + rules (+ the cluster's options, + a guest's nets). */
 export async function readFirewall(
-  pve: PveReader,
+  read: RunReader,
   args: { scope: Scope; node?: string; vmid?: number },
-  { signal }: Options,
 ): Promise<FirewallResult> {
-  const gaps: Gap[] = [];
   const { scope } = args;
   let where: { template: string; params: Record<string, string | number>; what: string; needs: string };
   let guest: { node: string; type: "qemu" | "lxc"; vmid: number } | undefined;
@@ -235,7 +251,7 @@ export async function readFirewall(
     };
   } else {
     const vmid = args.vmid!;
-    const g = locateGuest(await clusterResources(pve, signal), vmid, args.node);
+    const g = locateGuest(await clusterResources(read), vmid, args.node);
     guest = { node: g.node, type: g.type, vmid };
     where = {
       template: `/nodes/{node}/${g.type}/{vmid}/firewall`,
@@ -244,59 +260,45 @@ export async function readFirewall(
       needs: `VM.Audit on /vms/${vmid}`,
     };
   }
-  const opts = { signal };
   const [clusterOptions, options, rules, config] = await Promise.all([
     scope === "cluster"
       ? undefined
-      : getOrGap<RawOptions>(
-          pve,
+      : read.readOrGap<RawOptions>(
           "/cluster/firewall/options",
           {},
           "cluster firewall state (whether any firewall is enforced)",
           "Sys.Audit on /",
-          opts,
         ),
-    getOrGap<RawOptions>(
-      pve,
+    read.readOrGap<RawOptions>(
       `${where.template}/options`,
       where.params,
       `${where.what} options`,
       where.needs,
-      opts,
     ),
-    getOrGap<RawRule[]>(
-      pve,
-      `${where.template}/rules`,
-      where.params,
-      `${where.what} rules`,
-      where.needs,
-      opts,
-    ),
+    read.readOrGap<RawRule[]>(`${where.template}/rules`, where.params, `${where.what} rules`, where.needs),
     guest
-      ? getOrGap<Record<string, string | number>>(
-          pve,
+      ? read.readOrGap<Record<string, string | number>>(
           `/nodes/{node}/${guest.type}/{vmid}/config`,
           { node: guest.node, vmid: guest.vmid },
           `network devices of VM/CT ${guest.vmid} (firewall=1)`,
           `VM.Audit on /vms/${guest.vmid}`,
-          { query: { current: 1 }, signal },
+          { current: 1 },
         )
       : undefined,
   ]);
-  for (const answer of [clusterOptions, options, rules, config]) if (answer?.gap) gaps.push(answer.gap);
 
-  const clusterRaw = scope === "cluster" ? options?.data : clusterOptions?.data;
+  const clusterRaw = scope === "cluster" ? options : clusterOptions;
   const clusterEnabled = clusterRaw ? Number(clusterRaw["enable"] ?? ENABLE_DEFAULT.cluster) === 1 : null;
-  const enabled = options?.data ? Number(options.data["enable"] ?? ENABLE_DEFAULT[scope]) === 1 : null;
+  const enabled = options ? Number(options["enable"] ?? ENABLE_DEFAULT[scope]) === 1 : null;
   // The host firewall has no policy of its own: it uses the cluster's policy_in/out.
-  const policySource = scope === "node" ? clusterRaw : options?.data;
+  const policySource = scope === "node" ? clusterRaw : options;
   const policyIn = policySource ? cleanText(String(policySource["policy_in"] ?? "DROP"), 16) : null;
   const policyOut = policySource ? cleanText(String(policySource["policy_out"] ?? "ACCEPT"), 16) : null;
-  const ruleList = rules?.data ? rules.data.map(toRule) : null;
+  const ruleList = rules ? rules.map(toRule) : null;
 
   let nets: z.infer<typeof netSchema>[] | undefined;
-  if (config?.data) {
-    nets = Object.entries(config.data)
+  if (config) {
+    nets = Object.entries(config)
       .filter(([key]) => /^net\d+$/.test(key))
       .sort(([a], [b]) => Number(a.slice(3)) - Number(b.slice(3)))
       .map(([key, value]) => {
@@ -355,11 +357,11 @@ export async function readFirewall(
     clusterEnabled,
     policyIn,
     policyOut,
-    options: options?.data ? cleanOptions(options.data) : null,
+    options: options ? cleanOptions(options) : null,
     rules: ruleList,
     ...(nets ? { nets } : {}),
     flags,
-    gaps,
+    gaps: read.gaps,
   };
 }
 
@@ -426,7 +428,7 @@ export const getFirewall = defineTool({
       throw new Error('scope "cluster" takes no node or vmid: use scope "node" or "guest" for those.');
     if (args.scope === "node" && args.vmid !== undefined)
       throw new Error('scope "node" takes no vmid: use scope "guest" for a guest\'s firewall.');
-    const result = await readFirewall(ctx.pve, args, { signal: ctx.signal });
+    const result = await readFirewall(ctx.read, args);
     return { text: firewallText(result), structured: result };
   },
 });
@@ -515,33 +517,32 @@ function toCert(raw: RawCert, files: Set<string>, now: number): NodeCertificateI
   };
 }
 
-async function nodeCertificates(pve: PveReader, node: string, now: number, { signal }: Options) {
-  const raw = await pve.get<RawCert[]>("/nodes/{node}/certificates/info", { node }, { signal });
+async function nodeCertificates(read: RunReader, node: string, now: number) {
+  const raw = await read.get<RawCert[]>("/nodes/{node}/certificates/info", { node });
   const files = new Set(raw.map((c) => c.filename ?? ""));
   return raw.map((c) => toCert(c, files, now));
 }
 
 /** Certificates of one node (errors thrown), or of every online node (offline and failing nodes reported). */
 async function readCertificates(
-  pve: PveReader,
+  read: RunReader,
   node: string | undefined,
   now: number,
-  options: Options,
 ): Promise<CertificatesResult> {
   let nodes: z.infer<typeof certNodeSchema>[];
   if (node) {
-    nodes = [{ node, state: "ok", certificates: await nodeCertificates(pve, node, now, options) }];
+    nodes = [{ node, state: "ok", certificates: await nodeCertificates(read, node, now) }];
   } else {
-    const { online, offline } = await clusterNodes(pve, options);
-    const read = await mapLimit(online, NODE_CONCURRENCY, async (name) => {
+    const { online, offline } = await clusterNodes(read);
+    const perNode = await mapLimit(online, NODE_CONCURRENCY, async (name) => {
       try {
         return {
           node: name,
           state: "ok" as const,
-          certificates: await nodeCertificates(pve, name, now, options),
+          certificates: await nodeCertificates(read, name, now),
         };
       } catch (err) {
-        if (options.signal.aborted) throw err;
+        if (read.signal?.aborted) throw err;
         return {
           node: name,
           state: isOffline(err) ? ("offline" as const) : ("error" as const),
@@ -551,7 +552,7 @@ async function readCertificates(
       }
     });
     nodes = [
-      ...read,
+      ...perNode,
       ...offline.map((name) => ({ node: name, state: "offline" as const, certificates: [] })),
     ].sort((a, b) => a.node.localeCompare(b.node));
   }
@@ -636,7 +637,7 @@ export const getCertificates = defineTool({
   needs: [],
   async handle({ node }, ctx) {
     const now = Math.floor(Date.now() / 1000);
-    const result = await readCertificates(ctx.pve, node, now, { signal: ctx.signal });
+    const result = await readCertificates(ctx.read, node, now);
     return { text: certificatesText(result, now), structured: result };
   },
 });
@@ -735,22 +736,21 @@ type RawSubscription = {
   serverid?: string;
 };
 
-async function nodeUpdates(
-  pve: PveReader,
-  node: string,
-  { signal }: Options,
-): Promise<{ entry: UpdatesNode; gaps: Gap[] }> {
+/**
+ * One node's updates, version and subscription, and what of them it could not see: the
+ * caller records the gaps of the nodes that could be read, in node order.
+ */
+async function nodeUpdates(read: RunReader, node: string): Promise<{ entry: UpdatesNode; gaps: Gap[] }> {
   const [apt, version, sub] = await Promise.all([
-    getOrGap<RawUpdate[]>(
-      pve,
+    readOrRefusal<RawUpdate[]>(
+      read,
       "/nodes/{node}/apt/update",
       { node },
       `pending updates on ${node}`,
       `Sys.Modify on /nodes/${node}`,
-      { signal },
     ),
-    pve.get<{ version?: string; release?: string }>("/nodes/{node}/version", { node }, { signal }),
-    pve.get<RawSubscription>("/nodes/{node}/subscription", { node }, { signal }),
+    read.get<{ version?: string; release?: string }>("/nodes/{node}/version", { node }),
+    read.get<RawSubscription>("/nodes/{node}/subscription", { node }),
   ]);
   const gaps: Gap[] = apt.gap ? [apt.gap] : [];
   // PVE answers serverid (and, for a key, product, level, due date) only with Sys.Audit on the node.
@@ -803,21 +803,18 @@ async function nodeUpdates(
 }
 
 /** Updates, version and subscription of one node (errors thrown), or of every online node. */
-export async function readUpdates(
-  pve: PveReader,
-  node: string | undefined,
-  options: Options,
-): Promise<UpdatesResult> {
+export async function readUpdates(read: RunReader, node: string | undefined): Promise<UpdatesResult> {
   if (node) {
-    const { entry, gaps } = await nodeUpdates(pve, node, options);
-    return { nodes: [entry], gaps };
+    const { entry, gaps } = await nodeUpdates(read, node);
+    for (const g of gaps) read.gap(g.what, g.needs);
+    return { nodes: [entry], gaps: read.gaps };
   }
-  const { online, offline } = await clusterNodes(pve, options);
-  const read = await mapLimit(online, NODE_CONCURRENCY, async (name) => {
+  const { online, offline } = await clusterNodes(read);
+  const perNode = await mapLimit(online, NODE_CONCURRENCY, async (name) => {
     try {
-      return await nodeUpdates(pve, name, options);
+      return await nodeUpdates(read, name);
     } catch (err) {
-      if (options.signal.aborted) throw err;
+      if (read.signal?.aborted) throw err;
       const entry: UpdatesNode = {
         node: name,
         state: isOffline(err) ? "offline" : "error",
@@ -828,10 +825,11 @@ export async function readUpdates(
     }
   });
   const nodes = [
-    ...read.map((r) => r.entry),
+    ...perNode.map((r) => r.entry),
     ...offline.map((name): UpdatesNode => ({ node: name, state: "offline", updates: null })),
   ].sort((a, b) => a.node.localeCompare(b.node));
-  return { nodes, gaps: read.flatMap((r) => r.gaps) };
+  for (const g of perNode.flatMap((r) => r.gaps)) read.gap(g.what, g.needs);
+  return { nodes, gaps: read.gaps };
 }
 
 function subscriptionText(s: NonNullable<UpdatesNode["subscription"]>, node: string): string {
@@ -910,7 +908,7 @@ export const getUpdates = defineTool({
   // Version and subscription are open to any token; the apt list (Sys.Modify) is reported as a gap.
   needs: [],
   async handle({ node }, ctx) {
-    const result = await readUpdates(ctx.pve, node, { signal: ctx.signal });
+    const result = await readUpdates(ctx.read, node);
     return { text: updatesText(result), structured: result };
   },
 });

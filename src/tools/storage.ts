@@ -10,10 +10,11 @@ import { PveApiError } from "../pve/errors.js";
 import { pveNode, pveStorageId, pveVmid } from "../pve/formats.js";
 import { defineTool, type ReadContext } from "./define.js";
 import { paginate, pagingInput, pagingOutput, PAGED_RESULT_CHARS } from "./paging.js";
-import { holds, type Gap, type Permissions } from "../pve/model/visibility.js";
+import type { RunReader } from "../pve/model/reader.js";
+import { holds, type Permissions } from "../pve/model/visibility.js";
 import { isoTime } from "./tasks.js";
 import { cleanText } from "../untrusted.js";
-import { gapsField, gapText, tokenPermissions } from "./visibility.js";
+import { gapsField, gapText } from "./visibility.js";
 
 const CONTENT_TYPES = ["images", "rootdir", "vztmpl", "iso", "backup", "snippets", "import"] as const;
 /** Listed with Datastore.Audit or Datastore.AllocateSpace on the storage. */
@@ -68,12 +69,8 @@ interface NodeStorage {
  */
 async function pickNode(ctx: ReadContext, storage: string): Promise<string> {
   const [configs, nodes] = await Promise.all([
-    ctx.pve.get<{ storage: string; shared?: number; nodes?: string; disable?: number }[]>(
-      "/storage",
-      {},
-      { signal: ctx.signal },
-    ),
-    ctx.pve.get<{ node: string; status: string }[]>("/nodes", {}, { signal: ctx.signal }),
+    ctx.read.get<{ storage: string; shared?: number; nodes?: string; disable?: number }[]>("/storage"),
+    ctx.read.get<{ node: string; status: string }[]>("/nodes"),
   ]);
   const cfg = configs.find((c) => c.storage === storage);
   if (!cfg) {
@@ -99,34 +96,33 @@ async function pickNode(ctx: ReadContext, storage: string): Promise<string> {
   );
 }
 
-/** What PVE left out of this listing, and which privileges would show it. */
+/** What PVE left out of this listing, and which privileges would show it, as gaps of the call. */
 function contentGaps(
+  read: RunReader,
   storage: string,
   node: string,
   types: readonly string[],
   perms: Permissions | undefined,
   vmid: number | undefined,
-): Gap[] {
+): void {
   const at = `/storage/${storage}`;
-  if (holds(perms, at, "Datastore.Allocate")) return [];
-  const gaps: Gap[] = [];
+  if (holds(perms, at, "Datastore.Allocate")) return;
   if (types.includes("backup")) {
     const vms = vmid === undefined ? "/vms" : `/vms/${vmid}`;
     if (!holds(perms, at, "Datastore.AllocateSpace") || !holds(perms, vms, "VM.Backup")) {
-      gaps.push({
-        what: `backup volumes on ${storage}@${node}${vmid === undefined ? "" : ` of guest ${vmid}`}: PVE leaves them out of this list, so backups may exist that are not shown`,
-        needs: `Datastore.AllocateSpace on ${at} and VM.Backup on ${vms}${vmid === undefined ? " (or on each guest)" : ""}`,
-      });
+      read.gap(
+        `backup volumes on ${storage}@${node}${vmid === undefined ? "" : ` of guest ${vmid}`}: PVE leaves them out of this list, so backups may exist that are not shown`,
+        `Datastore.AllocateSpace on ${at} and VM.Backup on ${vms}${vmid === undefined ? " (or on each guest)" : ""}`,
+      );
     }
   }
   const closed = types.filter((t) => !OPEN_CONTENT.has(t) && t !== "backup");
   if (closed.length > 0) {
-    gaps.push({
-      what: `${closed.join(", ")} volumes on ${storage}@${node} (guest disks and other files): PVE lists them only to storage administrators; guests' disks show in get_vm_config`,
-      needs: `Datastore.Allocate on ${at}`,
-    });
+    read.gap(
+      `${closed.join(", ")} volumes on ${storage}@${node} (guest disks and other files): PVE lists them only to storage administrators; guests' disks show in get_vm_config`,
+      `Datastore.Allocate on ${at}`,
+    );
   }
-  return gaps;
 }
 
 export const getStorageContent = defineTool({
@@ -164,18 +160,14 @@ export const getStorageContent = defineTool({
     const { storage, vmid } = args;
     const [node, perms] = await Promise.all([
       args.node ?? pickNode(ctx, storage),
-      tokenPermissions(ctx.pve, ctx.signal),
+      ctx.read.permissionsIfKnown(),
     ]);
     const [infoResult, contentResult] = await Promise.allSettled([
-      ctx.pve.get<NodeStorage[]>(
-        "/nodes/{node}/storage",
-        { node },
-        { query: { storage }, signal: ctx.signal },
-      ),
-      ctx.pve.get<PveVolume[]>(
+      ctx.read.get<NodeStorage[]>("/nodes/{node}/storage", { node }, { storage }),
+      ctx.read.get<PveVolume[]>(
         "/nodes/{node}/storage/{storage}/content",
         { node, storage },
-        { query: { content: args.content, vmid }, signal: ctx.signal },
+        { content: args.content, vmid },
       ),
     ]);
     if (infoResult.status === "rejected") {
@@ -239,7 +231,8 @@ export const getStorageContent = defineTool({
       totalSize += v.size ?? 0;
     }
     const page = paginate(all, args.limit, args.offset, "volume");
-    const gaps = contentGaps(storage, node, shown, perms, vmid);
+    contentGaps(ctx.read, storage, node, shown, perms, vmid);
+    const gaps = ctx.read.gaps;
     const usage =
       info.total && info.used !== undefined
         ? { used: info.used, total: info.total, usedFraction: info.used / info.total }

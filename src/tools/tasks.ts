@@ -16,8 +16,8 @@ import { PAGED_RESULT_CHARS } from "./paging.js";
 import { mapLimit, NODE_CONCURRENCY } from "../pve/model/concurrency.js";
 import { formatDuration, SHORT_AGE } from "../pve/model/duration.js";
 import type { PveTask } from "../pve/model/tasks.js";
-import { holds, type Gap, type Permissions } from "../pve/model/visibility.js";
-import { gapsField, gapText, tokenPermissions } from "./visibility.js";
+import { holds, type Permissions } from "../pve/model/visibility.js";
+import { gapsField, gapText } from "./visibility.js";
 import { cleanText, fence, LIMITS, quoted } from "../untrusted.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -135,11 +135,7 @@ async function nodeTasks(
     start: 0,
     limit,
   };
-  const answer = await ctx.pve.getWithTotal<PveTask[]>(
-    "/nodes/{node}/tasks",
-    { node },
-    { query, signal: ctx.signal },
-  );
+  const answer = await ctx.read.getWithTotal<PveTask[]>("/nodes/{node}/tasks", { node }, query);
   // PVE filters already; filtering again keeps a running task out of "archive" answers and the like.
   const tasks = answer.data.filter((t) => matches(t, f));
   return { tasks, total: Math.max(answer.total ?? tasks.length, tasks.length) };
@@ -194,37 +190,35 @@ export const getTasks = defineTool({
       vmid: args.vmid,
       since: args.since_hours === undefined ? undefined : nowSeconds() - Math.round(args.since_hours * 3600),
     };
-    const gaps: Gap[] = [];
     const notes: string[] = [];
     const offlineNodes: string[] = [];
     const sources: string[] = [];
     const found = new Map<string, PveTask>();
     let total = 0;
     const add = (tasks: PveTask[]) => tasks.forEach((t) => found.set(t.upid, t));
-    const missingAudit = (node: string, perms: Permissions | undefined) =>
-      !holds(perms, `/nodes/${node}`, "Sys.Audit")
-        ? [
-            {
-              what: `tasks of other users on ${node} (PVE lists only this token's own)`,
-              needs: `Sys.Audit on /nodes/${node}`,
-            },
-          ]
-        : [];
+    const missingAudit = (node: string, perms: Permissions | undefined) => {
+      if (!holds(perms, `/nodes/${node}`, "Sys.Audit")) {
+        ctx.read.gap(
+          `tasks of other users on ${node} (PVE lists only this token's own)`,
+          `Sys.Audit on /nodes/${node}`,
+        );
+      }
+    };
 
     if (args.node) {
       const node = args.node;
       const [perms, list] = await Promise.all([
-        tokenPermissions(ctx.pve, ctx.signal),
+        ctx.read.permissionsIfKnown(),
         nodeTasks(ctx, node, filter, args.limit),
       ]);
       sources.push(`/nodes/${node}/tasks`);
       add(list.tasks);
       total = list.total;
-      gaps.push(...missingAudit(node, perms));
+      missingAudit(node, perms);
     } else {
       const [perms, clusterList] = await Promise.all([
-        tokenPermissions(ctx.pve, ctx.signal),
-        ctx.pve.get<PveTask[]>("/cluster/tasks", {}, { signal: ctx.signal }),
+        ctx.read.permissionsIfKnown(),
+        ctx.read.get<PveTask[]>("/cluster/tasks"),
       ]);
       sources.push("/cluster/tasks");
       let perNode: string[];
@@ -250,23 +244,16 @@ export const getTasks = defineTool({
       } else {
         // Without Sys.Audit on / the cluster list holds only the caller's own tasks (none for a
         // token): ask each node, which shows all of its tasks where the token has Sys.Audit there.
-        const nodes = await ctx.pve.get<{ node: string; status: string }[]>(
-          "/nodes",
-          {},
-          { signal: ctx.signal },
-        );
+        const nodes = await ctx.read.get<{ node: string; status: string }[]>("/nodes");
         perNode = nodes.map((n) => n.node).sort();
         offlineNodes.push(...nodes.filter((n) => n.status !== "online").map((n) => n.node));
         perNode = perNode.filter((n) => !offlineNodes.includes(n));
         const own = clusterList.filter((t) => matches(t, filter) && !perNode.includes(t.node));
         add(own);
         total += own.length;
-        for (const node of perNode) gaps.push(...missingAudit(node, perms));
+        for (const node of perNode) missingAudit(node, perms);
         for (const node of offlineNodes) {
-          gaps.push({
-            what: `tasks on ${node} (offline: its task archive cannot be read now)`,
-            needs: `${node} online`,
-          });
+          ctx.read.gap(`tasks on ${node} (offline: its task archive cannot be read now)`, `${node} online`);
         }
       }
       const results = await mapLimit(perNode, NODE_CONCURRENCY, async (node) => {
@@ -291,6 +278,7 @@ export const getTasks = defineTool({
       }
     }
 
+    const gaps = ctx.read.gaps;
     const all = [...found.values()].sort(byNewest);
     total = Math.max(total, all.length);
     const tasks = all.slice(0, args.limit).map(taskOut);
@@ -380,18 +368,18 @@ export const getTaskLog = defineTool({
           )
         : err;
     const [statusResult, logResult] = await Promise.allSettled([
-      ctx.pve.get<{
+      ctx.read.get<{
         status: string;
         exitstatus?: string;
         type?: string;
         id?: string;
         user?: string;
         tokenid?: string;
-      }>("/nodes/{node}/tasks/{upid}/status", { node, upid }, { signal: ctx.signal }),
-      ctx.pve.getWithTotal<{ n: number; t: string }[]>(
+      }>("/nodes/{node}/tasks/{upid}/status", { node, upid }),
+      ctx.read.getWithTotal<{ n: number; t: string }[]>(
         "/nodes/{node}/tasks/{upid}/log",
         { node, upid },
-        { query: { start, limit }, signal: ctx.signal },
+        { start, limit },
       ),
     ]);
     if (logResult.status === "rejected") throw refused(logResult.reason);

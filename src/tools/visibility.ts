@@ -2,12 +2,11 @@
  * Visibility gaps in a tool's answer: PVE answers a token that may not see something
  * with a 403, or by silently leaving it out. A tool never turns either into "none": it
  * says what it could not see and which privilege would show it. What a gap is, and how
- * a refused read becomes one, is the read model's (src/pve/model/visibility.ts).
+ * a refused read becomes one, is the read model's (src/pve/model/visibility.ts); a call
+ * collects its gaps on its reader (ctx.read.gap, ctx.read.readOrGap, ctx.read.gaps).
  */
 import { z } from "zod";
-import type { PveReader } from "../pve/client.js";
-import { PveApiError } from "../pve/errors.js";
-import type { Gap, Permissions } from "../pve/model/visibility.js";
+import type { Gap } from "../pve/model/visibility.js";
 
 export const gapSchema = z.object({ what: z.string(), needs: z.string() });
 /** The output-schema field every tool with gaps carries. */
@@ -16,20 +15,4 @@ export const gapsField = z.array(gapSchema);
 /** One line per gap, for the text answer ("" when there is none). */
 export function gapText(gaps: readonly Gap[]): string {
   return gaps.map((g) => `NOT VISIBLE: ${g.what} (needs ${g.needs})`).join("\n");
-}
-
-/**
- * The read token's own permissions (any token may ask, one call); undefined when PVE
- * would not say: callers then state their gaps as possible rather than certain.
- */
-export async function tokenPermissions(
-  pve: PveReader,
-  signal: AbortSignal,
-): Promise<Permissions | undefined> {
-  try {
-    return await pve.get<Permissions>("/access/permissions", {}, { signal });
-  } catch (err) {
-    if (err instanceof PveApiError) return undefined;
-    throw err;
-  }
 }

@@ -7,7 +7,7 @@ import { PveApiError } from "../../src/pve/errors.js";
 import { users } from "../../src/pve/model/access.js";
 import { guests, locateGuest, reachableGuests, type ClusterResource } from "../../src/pve/model/resources.js";
 import { clusterTasks } from "../../src/pve/model/tasks.js";
-import { getOrGap, holds, type ModelReader, type Permissions } from "../../src/pve/model/visibility.js";
+import { holds, readOrGap, type ModelReader, type Permissions } from "../../src/pve/model/visibility.js";
 
 const RESOURCES: ClusterResource[] = [
   { id: "node/pve1", type: "node", node: "pve1", status: "online" },
@@ -57,37 +57,46 @@ describe("locateGuest", () => {
   });
 });
 
-describe("getOrGap", () => {
-  const refusing = {
-    get: async <T>(): Promise<T> => {
-      throw new PveApiError(
-        403,
-        "Permission check failed",
-        "Permission check failed (/nodes/pve1, Sys.Modify)",
-        "GET",
-        "/nodes/pve1/apt/update",
-      );
-    },
+describe("readOrGap", () => {
+  const refusal = new PveApiError(
+    403,
+    "Permission check failed",
+    "Permission check failed (/nodes/pve1, Sys.Modify)",
+    "GET",
+    "/nodes/pve1/apt/update",
+  );
+  const readerOf = (answer: () => Promise<unknown>) => {
+    const gaps: { what: string; needs: string }[] = [];
+    const reader: ModelReader = {
+      get: async <T>() => (await answer()) as T,
+      holds: async () => true,
+      gap: (what, needs) => gaps.push({ what, needs }),
+    };
+    return { reader, gaps };
   };
 
-  it("is the data when PVE answers, a gap naming PVE's privilege when it refuses", async () => {
-    await expect(
-      getOrGap({ get: async <T>() => [1] as T }, "/x", {}, "x", "Sys.Audit on /"),
-    ).resolves.toEqual({
-      data: [1],
+  it("is the data when PVE answers, and records no gap", async () => {
+    const { reader, gaps } = readerOf(async () => [1]);
+    await expect(readOrGap(reader, "/x", {}, "x", "Sys.Audit on /")).resolves.toEqual([1]);
+    expect(gaps).toEqual([]);
+  });
+
+  it("is undefined when PVE refuses, with a gap naming the privilege PVE's message names", async () => {
+    const { reader, gaps } = readerOf(async () => {
+      throw refusal;
     });
     await expect(
-      getOrGap(refusing, "/nodes/{node}/apt/update", { node: "pve1" }, "updates", "?"),
-    ).resolves.toEqual({ gap: { what: "updates", needs: "Sys.Modify on /nodes/pve1" } });
+      readOrGap(reader, "/nodes/{node}/apt/update", { node: "pve1" }, "updates", "?"),
+    ).resolves.toBe(undefined);
+    expect(gaps).toEqual([{ what: "updates", needs: "Sys.Modify on /nodes/pve1" }]);
   });
 
   it("lets every other failure through", async () => {
-    const failing = {
-      get: async <T>(): Promise<T> => {
-        throw new PveApiError(500, "boom", "boom", "GET", "/x");
-      },
-    };
-    await expect(getOrGap(failing, "/x", {}, "x", "y")).rejects.toThrow(PveApiError);
+    const { reader, gaps } = readerOf(async () => {
+      throw new PveApiError(500, "boom", "boom", "GET", "/x");
+    });
+    await expect(readOrGap(reader, "/x", {}, "x", "y")).rejects.toThrow(PveApiError);
+    expect(gaps).toEqual([]);
   });
 });
 
@@ -99,7 +108,12 @@ describe("the readers", () => {
   };
 
   it("read once through the reader and state no gap for a token that sees everything", async () => {
-    const { reader, gaps } = fakeReader(answers, { "/": { "Sys.Audit": 1, "VM.Audit": 1 } });
+    // PVE lists its default paths with what the token holds there (here, inherited from /).
+    const everywhere = { "Sys.Audit": 1, "VM.Audit": 1 };
+    const { reader, gaps } = fakeReader(
+      answers,
+      Object.fromEntries(["/", "/access", "/access/groups", "/vms"].map((path) => [path, everywhere])),
+    );
     expect((await guests(reader)).map((g) => g.vmid)).toEqual([100, 200, 9000]);
     expect((await reachableGuests(reader)).map((g) => g.vmid)).toEqual([100]);
     expect((await reachableGuests(reader, true)).map((g) => g.vmid)).toEqual([100, 9000]);

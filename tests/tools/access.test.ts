@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Secret } from "../../src/config/secret.js";
 import { PveReader } from "../../src/pve/client.js";
+import { RunReader } from "../../src/pve/model/reader.js";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";
 import { accessTools, getAcl, getPermissions } from "../../src/tools/access.js";
 import { readFactsOf, type AnyTool, type ReadContext } from "../../src/tools/define.js";
@@ -39,10 +40,11 @@ function directContext(
         }
       : {}),
   });
+  const signal = new AbortController().signal;
   return {
-    pve: new PveReader(config),
+    read: new RunReader(new PveReader(config), signal),
     facts: readFactsOf(config),
-    signal: new AbortController().signal,
+    signal,
     access: { readExtraPrivileges: [], hiddenTools: [], adminWarnings: [] },
   };
 }
@@ -159,11 +161,13 @@ describe("get_users", () => {
       expect(users.map((u) => u.userid)).toEqual(["alice@pve", "contractor@pve", "ops@pve"]);
       expect(res.structuredContent?.["gaps"]).toEqual([
         {
-          what: "users outside the groups this token may audit (PVE leaves them out), with their TFA and tokens",
-          needs: "Sys.Audit or User.Modify on /access/groups",
+          what: "users and their tokens (PVE lists only users of groups this token may audit)",
+          needs: "Sys.Audit on /access/groups",
         },
       ]);
-      expect(res.text).toContain("NOT VISIBLE: users outside the groups this token may audit");
+      expect(res.text).toContain(
+        "NOT VISIBLE: users and their tokens (PVE lists only users of groups this token may audit)",
+      );
       // get_acl needs Sys.Audit on /access: not offered to this token.
       const names = (await c.client.listTools()).tools.map((t) => t.name);
       expect(names).toEqual(["get_users", "get_permissions"]);
@@ -235,12 +239,10 @@ describe("get_acl", () => {
     const out = await getAcl.handle({ limit: 50, offset: 0 }, directContext(sim, GROUP_AUDITOR));
     expect(out.structured.entries).toEqual([]);
     expect(out.structured.gaps).toContainEqual({
-      what: "ACL entries on paths where this token may not change permissions (PVE leaves them out)",
+      what: "the ACL (PVE lists only entries this token may modify)",
       needs: "Sys.Audit on /access",
     });
-    expect(out.text).toContain(
-      "NOT VISIBLE: ACL entries on paths where this token may not change permissions",
-    );
+    expect(out.text).toContain("NOT VISIBLE: the ACL (PVE lists only entries this token may modify)");
   });
 });
 

@@ -263,12 +263,12 @@ describe("get_backup_coverage with backup visibility on some guests only", () =>
       const out = res.structuredContent as Record<string, unknown>;
       const gaps = out["gaps"] as { what: string; needs: string }[];
       expect(gaps.map((g) => g.what)).toEqual([
-        "backup volumes on local (PVE lists the storage without them)",
         expect.stringMatching(/^backup volumes of 21 guest\(s\) on nfs-backup: 101,102,103,/),
+        "backup volumes on local (PVE lists the storage without them)",
         "backup volumes on pbs-main (PVE lists the storage without them)",
         "backup volumes on pbs-offsite (PVE lists the storage without them)",
       ]);
-      expect(gaps[1]?.needs).toBe("VM.Backup on /vms/<vmid>");
+      expect(gaps[0]?.needs).toBe("VM.Backup on /vms/<vmid>");
       expect(byVmid(out["guests"], 100)).toMatchObject({
         backupsVisible: false,
         lastBackup: { storage: "nfs-backup", ageDays: 1, source: "storage" },

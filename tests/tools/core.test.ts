@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { Config } from "../../src/config/types.js";
 import type { PveReader } from "../../src/pve/client.js";
 import { PveApiError } from "../../src/pve/errors.js";
+import { RunReader } from "../../src/pve/model/reader.js";
 import { getStorage, getVersion, getVmConfig, getVms, getVmStatus } from "../../src/tools/core.js";
 import { readFactsOf, type ReadContext } from "../../src/tools/define.js";
 
@@ -26,7 +27,8 @@ function context(answers: Record<string, Answer>): { ctx: ReadContext; requests:
   } as unknown as PveReader;
   const config = { tokenId: "mcp@pve!ro", tls: { mode: "fingerprint" } } as unknown as Config;
   const access = { readExtraPrivileges: [], hiddenTools: [], adminWarnings: [] };
-  return { ctx: { pve, facts: readFactsOf(config), signal: new AbortController().signal, access }, requests };
+  const signal = new AbortController().signal;
+  return { ctx: { read: new RunReader(pve, signal), facts: readFactsOf(config), signal, access }, requests };
 }
 
 const apiError = (status: number) => new PveApiError(status, "refused", "refused", "GET", "/cluster/status");

@@ -10,6 +10,7 @@ import { z } from "zod";
 import type { Config } from "../../src/config/types.js";
 import { Secret } from "../../src/config/secret.js";
 import { PveReader } from "../../src/pve/client.js";
+import { RunReader } from "../../src/pve/model/reader.js";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";
 import type { ScenarioInput } from "../../src/simulator/scenario.js";
 import { readFactsOf, type AnyTool, type ReadContext } from "../../src/tools/define.js";
@@ -63,10 +64,11 @@ async function replicationAs(token: { id: string; secret: string }) {
 }
 
 function readContext(pve: PveReader, config: Config): ReadContext {
+  const signal = new AbortController().signal;
   return {
-    pve,
+    read: new RunReader(pve, signal),
     facts: readFactsOf(config),
-    signal: new AbortController().signal,
+    signal,
     access: { readExtraPrivileges: [], hiddenTools: [], adminWarnings: [] },
   };
 }

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { Secret } from "../../src/config/secret.js";
 import { PveReader } from "../../src/pve/client.js";
+import { RunReader } from "../../src/pve/model/reader.js";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";
 import { readFactsOf, type ReadContext } from "../../src/tools/define.js";
 import { getStorageContent, storageTools } from "../../src/tools/storage.js";
@@ -39,10 +40,11 @@ type Structured = z.infer<z.ZodObject<typeof getStorageContent.output>>;
 async function direct(sim: Simulator, token: { id: string; secret: string }, args: Record<string, unknown>) {
   const config = simConfig(sim, { tokenId: token.id, tokenSecret: new Secret(token.secret) });
   const pve = new PveReader(config);
+  const signal = new AbortController().signal;
   const ctx: ReadContext = {
-    pve,
+    read: new RunReader(pve, signal),
     facts: readFactsOf(config),
-    signal: new AbortController().signal,
+    signal,
     access: { readExtraPrivileges: [], hiddenTools: [], adminWarnings: [] },
   };
   try {

@@ -13,6 +13,7 @@ import {
   adminPrivilegesOf,
   age,
   groupsOf,
+  hasSecondFactor,
   isEnabled,
   isExpired,
   isOn,
@@ -21,6 +22,7 @@ import {
   roles,
   users,
   type AclEntry,
+  type PveTfaUser,
   type PveToken,
   type PveUser,
 } from "../shared.js";
@@ -123,14 +125,9 @@ const DIRECTORY_REALMS = new Set(["ldap", "ad"]);
 
 /** Users with a second factor of their own (an enabled entry other than recovery keys), and those with any entry. */
 async function ownFactors(ctx: AuditContext): Promise<{ enrolled: Set<string>; anyEntry: Set<string> }> {
-  const tfa =
-    await ctx.get<{ userid: string; entries?: { type?: string; enable?: number }[] }[]>("/access/tfa");
+  const tfa = await ctx.get<PveTfaUser[]>("/access/tfa");
   return {
-    enrolled: new Set(
-      tfa
-        .filter((u) => (u.entries ?? []).some((e) => e.type !== "recovery" && e.enable !== 0))
-        .map((u) => u.userid),
-    ),
+    enrolled: new Set(tfa.filter(hasSecondFactor).map((u) => u.userid)),
     anyEntry: new Set(tfa.filter((u) => (u.entries ?? []).length > 0).map((u) => u.userid)),
   };
 }

@@ -5,7 +5,13 @@
  * storage and VM.Backup on the guest (or Datastore.Allocate): PVE silently hides the
  * rest, which is stated as a gap, never reported as "no backup".
  */
-import { jobEnabled } from "../../pve/model/backup.js";
+import {
+  backupJobs,
+  includedGuests,
+  jobCoverage,
+  jobEnabled,
+  type PveBackupJob,
+} from "../../pve/model/backup.js";
 import { notificationSystem, routesOf, type NotificationSystem } from "../notification-routes.js";
 import { REFERENCES } from "../references.js";
 import { cleanText, LIMITS, quoted } from "../../untrusted.js";
@@ -31,83 +37,6 @@ import { guestConfig } from "./firewall.js";
 
 export const BACKUP_MAX_AGE_DAYS = 7;
 export const SNAPSHOT_MAX_AGE_DAYS = 30;
-
-interface BackupJob {
-  id: string;
-  enabled?: number | string;
-  all?: number | string;
-  vmid?: string;
-  exclude?: string;
-  pool?: string;
-  node?: string;
-  storage?: string;
-  schedule?: string;
-  comment?: string;
-  /** A property string; newer PVE lists it as an object. */
-  "prune-backups"?: string | Record<string, unknown>;
-  /** PVE 8 and older: keep-last=N (0 keeps all); PVE 9 dropped it. */
-  maxfiles?: number | string;
-  mailto?: string;
-  "notification-mode"?: string;
-}
-
-/** The jobs, or undefined when the token may not read them (gap recorded). */
-async function backupJobs(ctx: AuditContext): Promise<BackupJob[] | undefined> {
-  return ctx.getOrGap<BackupJob[]>("/cluster/backup", {}, "backup jobs", "Sys.Audit on /");
-}
-
-/**
- * PVE::VZDump::get_included_guests, in its order: a pool's members, else a vmid list,
- * else all (minus exclude); optionally one node. (tools/backup.ts selects the same way.)
- */
-async function jobSelection(ctx: AuditContext, job: BackupJob, list: Guest[]): Promise<Set<number>> {
-  const onNode = list.filter((g) => !job.node || g.node === job.node);
-  if (job.pool) {
-    // /cluster/resources drops a guest's pool without Pool.Audit on that pool.
-    if (!(await ctx.holds(`/pool/${job.pool}`, "Pool.Audit"))) {
-      ctx.gap(
-        `members of pool ${cleanText(job.pool, 40)} (backup job ${cleanText(job.id, 60)})`,
-        `Pool.Audit on /pool/${cleanText(job.pool, 40)}`,
-      );
-    }
-    return new Set(onNode.filter((g) => g.pool === job.pool).map((g) => g.vmid));
-  }
-  const vmids = listOf(job.vmid).map(Number);
-  if (vmids.length > 0) {
-    const here = new Set(onNode.map((g) => g.vmid));
-    return new Set(job.node ? vmids.filter((vmid) => here.has(vmid)) : vmids);
-  }
-  if (isOn(job.all)) {
-    const excluded = new Set(listOf(job.exclude).map(Number));
-    return new Set(onNode.filter((g) => !excluded.has(g.vmid)).map((g) => g.vmid));
-  }
-  return new Set();
-}
-
-interface Coverage {
-  /** vmid -> ids of the enabled jobs that back it up. */
-  enabled: Map<number, string[]>;
-  /** vmid -> ids of disabled jobs that would back it up. */
-  disabled: Map<number, string[]>;
-  /** vmid -> ids of "all" jobs that exclude it. */
-  excludedBy: Map<number, string[]>;
-}
-
-async function coverage(ctx: AuditContext, jobs: BackupJob[], list: Guest[]): Promise<Coverage> {
-  const result: Coverage = { enabled: new Map(), disabled: new Map(), excludedBy: new Map() };
-  const add = (map: Map<number, string[]>, vmid: number, id: string) =>
-    map.set(vmid, [...(map.get(vmid) ?? []), id]);
-  for (const job of jobs) {
-    const id = cleanText(job.id, 60);
-    const enabled = job.enabled === undefined || isOn(job.enabled);
-    for (const vmid of await jobSelection(ctx, job, list))
-      add(enabled ? result.enabled : result.disabled, vmid, id);
-    if (isOn(job.all) && enabled) {
-      for (const vmid of listOf(job.exclude).map(Number)) add(result.excludedBy, vmid, id);
-    }
-  }
-  return result;
-}
 
 interface BackupVisibility {
   /** vmid -> newest visible backup. */
@@ -196,7 +125,7 @@ export const backupCoverage = defineCheck({
     const jobs = await backupJobs(ctx);
     if (!jobs) return [];
     const list = await guests(ctx);
-    const [cover, seen] = await Promise.all([coverage(ctx, jobs, list), backupVolumes(ctx, list)]);
+    const [cover, seen] = await Promise.all([jobCoverage(ctx, jobs, list), backupVolumes(ctx, list)]);
     const findings: CheckFinding[] = [];
     for (const g of list) {
       if (cover.enabled.has(g.vmid)) continue;
@@ -240,7 +169,7 @@ export const backupAge = defineCheck({
   async run(ctx) {
     const list = await guests(ctx);
     const [jobs, seen] = await Promise.all([backupJobs(ctx), backupVolumes(ctx, list)]);
-    const cover = jobs ? await coverage(ctx, jobs, list) : undefined;
+    const cover = jobs ? await jobCoverage(ctx, jobs, list) : undefined;
     if (!seen.storagesVisible) {
       ctx.gap(
         "backup storages this token may not see (PVE lists only storages with Datastore.Audit)",
@@ -431,7 +360,7 @@ export const backupExcludedDisk = defineCheck({
   async run(ctx) {
     const jobs = await backupJobs(ctx);
     if (!jobs) return [];
-    const cover = await coverage(ctx, jobs, await guests(ctx));
+    const cover = await jobCoverage(ctx, jobs, await guests(ctx));
     const { guests: covered, note } = inspectedGuests(
       "backup-excluded-disk",
       (await reachableGuests(ctx)).filter((g) => cover.enabled.has(g.vmid)),
@@ -454,9 +383,9 @@ export const backupExcludedDisk = defineCheck({
 });
 
 /** The online nodes a job runs on: those of the guests it selects (vzdump backs up each guest on its node). */
-async function jobNodes(ctx: AuditContext, job: BackupJob, list: Guest[]): Promise<string[]> {
+async function jobNodes(ctx: AuditContext, job: PveBackupJob, list: Guest[]): Promise<string[]> {
   const online = new Set(await onlineNodes(ctx));
-  const selected = await jobSelection(ctx, job, list);
+  const selected = new Set(await includedGuests(ctx, job, list));
   return [
     ...new Set(list.filter((g) => selected.has(g.vmid) && online.has(g.node)).map((g) => g.node)),
   ].sort();
@@ -554,7 +483,7 @@ function pbsTarget(s: StorageConfig): string {
 /** Why a job keeps every backup, or undefined when it prunes (or that cannot be told). */
 async function keepsEverything(
   ctx: AuditContext,
-  job: BackupJob,
+  job: PveBackupJob,
   storages: StorageConfig[],
   list: Guest[],
 ): Promise<{ why: string; storage: string | undefined } | undefined> {
@@ -647,7 +576,7 @@ export const backupRetention = defineCheck({
 /** Who hears of a failed run of `job` on `node`, or why nobody does; undefined when it cannot be told. */
 async function silence(
   ctx: AuditContext,
-  job: BackupJob,
+  job: PveBackupJob,
   node: string,
   system: () => Promise<NotificationSystem | undefined>,
 ): Promise<{ why: string; severity: "medium" | "low"; fix: string } | undefined> {

@@ -4,7 +4,7 @@
  * audit or change permissions, silently: the readers state that as a gap.
  */
 import { isOnByDefault, listOf } from "./values.js";
-import type { ModelReader } from "./visibility.js";
+import { readOrGap, type ModelReader } from "./visibility.js";
 
 export interface PveToken {
   tokenid: string;
@@ -34,6 +34,36 @@ export interface AclEntry {
   roleid: string;
   /** Optional in PVE's schema, default 1. */
   propagate?: number;
+}
+
+export interface PveRole {
+  roleid: string;
+  privs?: string;
+  /** 1 for PVE's built-in roles. */
+  special?: number;
+}
+
+export interface PveGroup {
+  groupid: string;
+  /** Members, comma-separated. */
+  users?: string;
+  comment?: string;
+}
+
+/** A user's TFA entries as GET /access/tfa lists them. */
+export interface PveTfaUser {
+  userid: string;
+  entries?: { id?: string; type?: string; enable?: number; description?: string }[];
+}
+
+/** The types of a user's enabled TFA entries ("totp", "webauthn", "recovery"...): disabled ones do not count. */
+export function enabledFactors(u: PveTfaUser | undefined): string[] {
+  return (u?.entries ?? []).filter((e) => e.enable !== 0).map((e) => e.type ?? "unknown");
+}
+
+/** A second factor of the user's own: an enabled entry other than recovery keys (those alone are no factor). */
+export function hasSecondFactor(u: PveTfaUser | undefined): boolean {
+  return enabledFactors(u).some((type) => type !== "recovery");
 }
 
 /** `enable` defaults to 1. */
@@ -89,8 +119,33 @@ export async function acl(reader: ModelReader): Promise<AclEntry[]> {
   return entries;
 }
 
-/** Role -> privileges (GET /access/roles, any token may read it). */
+/** The roles (GET /access/roles, any token may read it). */
+export const roleList = (reader: ModelReader) => reader.get<PveRole[]>("/access/roles");
+
+/** Role -> privileges. */
 export async function roles(reader: ModelReader): Promise<Map<string, Set<string>>> {
-  const list = await reader.get<{ roleid: string; privs?: string }[]>("/access/roles");
-  return new Map(list.map((r) => [r.roleid, new Set(listOf(r.privs))]));
+  return new Map((await roleList(reader)).map((r) => [r.roleid, new Set(listOf(r.privs))]));
+}
+
+/**
+ * The groups with their members (GET /access/groups). PVE lists only groups the caller
+ * may audit or change, silently.
+ */
+export async function groups(reader: ModelReader): Promise<PveGroup[]> {
+  const list = await reader.get<PveGroup[]>("/access/groups");
+  if (!(await reader.holds("/access/groups", ["Sys.Audit", "User.Modify"]))) {
+    reader.gap(
+      "groups and their members (PVE lists only groups this token may audit)",
+      "Sys.Audit on /access/groups",
+    );
+  }
+  return list;
+}
+
+/**
+ * The TFA entries of the users this token may audit (GET /access/tfa), or undefined with
+ * a gap when PVE refuses them.
+ */
+export function tfaEntries(reader: ModelReader): Promise<PveTfaUser[] | undefined> {
+  return readOrGap<PveTfaUser[]>(reader, "/access/tfa", {}, "TFA entries", "Sys.Audit on /access/groups");
 }

@@ -80,14 +80,19 @@ export function locateGuest(
   return { ...guest, vmid, node: guest.node, type: guestType.parse(guest.type) };
 }
 
-const resources = (reader: ModelReader) => reader.get<ClusterResource[]>("/cluster/resources");
+/**
+ * All of /cluster/resources in one call, without a type filter: guests and node entries
+ * together (a node entry says whether the node is offline even when none of its guests
+ * is visible).
+ */
+export const clusterResources = (reader: ModelReader) => reader.get<ClusterResource[]>("/cluster/resources");
 
 /**
  * The guests PVE lists for this token, by vmid (VM.Audit on /vms/<vmid>; the rest are
  * silently left out, which is stated as a gap).
  */
 export async function guests(reader: ModelReader): Promise<Guest[]> {
-  const list = await resources(reader);
+  const list = await clusterResources(reader);
   if (!(await reader.holds("/vms", "VM.Audit"))) {
     reader.gap("guests this token may not see (PVE lists only guests with VM.Audit)", "VM.Audit on /vms");
   }
@@ -99,12 +104,12 @@ export async function guests(reader: ModelReader): Promise<Guest[]> {
 
 /** Nodes whose /cluster/resources entry says offline (nodes are always listed). */
 export async function offlineNodes(reader: ModelReader): Promise<Set<string>> {
-  return new Set(offlineNodesOf(await resources(reader)));
+  return new Set(offlineNodesOf(await clusterResources(reader)));
 }
 
 /** The online nodes, sorted: per-node reads go only to these (an offline node answers 595). */
 export async function onlineNodes(reader: ModelReader): Promise<string[]> {
-  const list = await resources(reader);
+  const list = await clusterResources(reader);
   return [
     ...new Set(list.filter((r) => r.type === "node" && r.status === "online" && r.node).map((r) => r.node!)),
   ].sort();

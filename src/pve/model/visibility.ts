@@ -4,7 +4,7 @@
  * refused read becomes a Gap (what could not be seen, and what would show it), which the
  * tools list in their answers and the audit reports as findings.
  */
-import type { GetOptions, PveReader, QueryValue } from "../client.js";
+import type { QueryValue } from "../client.js";
 import { PveApiError } from "../errors.js";
 
 /** Something this token could not see, and what would show it. */
@@ -17,9 +17,6 @@ export interface Gap {
 
 /** GET /access/permissions: path -> privilege -> propagate flag (1: applies below the path too). */
 export type Permissions = Record<string, Record<string, number>>;
-
-/** What reading PVE takes: GET, nothing else (a PveReader is one). */
-export type GetReader = Pick<PveReader, "get">;
 
 export type PathParams = Record<string, string | number>;
 export type Query = Record<string, QueryValue>;
@@ -46,32 +43,48 @@ export function neededBy(err: PveApiError): string | undefined {
   return m ? `${(m[2] ?? "").split("|").join(" or ")} on ${m[1]}` : undefined;
 }
 
-export type ReadOrGap<T> = { data: T; gap?: undefined } | { data?: undefined; gap: Gap };
-
 /**
- * A GET whose 403 is a gap, not an error: `{ data }` when PVE answered, `{ gap }` when
- * it refused this token. `needs` is used when PVE's message names no privilege.
+ * A model read whose 403 is a gap of the run (`reader.gap`), not an error: PVE's data,
+ * or undefined when it refused this token. `needs` is used when PVE's message names no
+ * privilege.
  */
-export async function getOrGap<T>(
-  reader: GetReader,
+export async function readOrGap<T>(
+  reader: ModelReader,
   template: string,
   params: PathParams,
   what: string,
   needs: string,
-  options?: GetOptions,
-): Promise<ReadOrGap<T>> {
+  query?: Query,
+): Promise<T | undefined> {
   try {
-    return { data: await reader.get<T>(template, params, options) };
+    return await reader.get<T>(template, params, query);
   } catch (err) {
-    if (isRefusal(err)) return { gap: { what, needs: neededBy(err) ?? needs } };
-    throw err;
+    if (!isRefusal(err)) throw err;
+    reader.gap(what, neededBy(err) ?? needs);
+    return undefined;
   }
 }
 
 /**
+ * The paths PVE's effective-permission map (GET /access/permissions without `path`)
+ * always evaluates: one of these missing from the map means nothing is held there.
+ */
+const ALWAYS_LISTED = new Set([
+  "/",
+  "/access",
+  "/access/groups",
+  "/nodes",
+  "/pool",
+  "/sdn",
+  "/storage",
+  "/vms",
+]);
+
+/**
  * Whether one of `privileges` applies on `path`. PVE lists the effective privileges of
- * every path with an ACL (and of pool members); a path without an entry inherits from
- * the nearest listed path above it, where only propagated privileges count.
+ * every path with an ACL (and of pool members) and of its default paths, each only when
+ * not empty; a path without an entry inherits from the nearest listed path above it,
+ * where only propagated privileges count, unless it is a default path (then it holds none).
  */
 export function holds(
   perms: Permissions | undefined,
@@ -85,7 +98,7 @@ export function holds(
   for (;;) {
     const held = perms[current];
     if (held) return wanted.some((p) => (exact ? Object.hasOwn(held, p) : held[p] === 1));
-    if (current === "/") return false;
+    if (current === "/" || ALWAYS_LISTED.has(current)) return false;
     current = current.slice(0, current.lastIndexOf("/")) || "/";
     exact = false;
   }
