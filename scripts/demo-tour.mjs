@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run demo:tour`: starts the MCP server against the built-in simulated cluster
-// (proxmox-mcp --demo, no Proxmox needed), connects as an MCP client over stdio the
+// and its Proxmox Backup Server (proxmox-mcp --demo, no Proxmox needed), connects as an MCP client over stdio the
 // way Claude Code does, and shows what each read tool answers.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,6 +30,10 @@ const calls = [
   ["get_storage", { node: "pve2" }],
   ["get_node_status", { node: "pve3" }],
   ["get_node_status", { node: "../access" }],
+  // The Proxmox Backup Server beside the cluster (--demo serves one; PBS_HOST for yours).
+  ["pbs_datastores", {}],
+  ["pbs_snapshots", { vmid: 101, limit: 5 }],
+  ["pbs_jobs", {}],
 ];
 for (const [name, args] of calls) {
   const result = await client.callTool({ name, arguments: args });

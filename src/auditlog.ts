@@ -40,7 +40,8 @@ export interface AuditRecord {
   /** Dangerous calls: the task they started or the command's exit code. */
   effect?: { upid?: string; exitCode?: number | null };
   durationMs: number;
-  pveRequests: { method: string; path: string; status: number | null }[];
+  /** Requests to Proxmox Backup Server carry service "PBS". */
+  pveRequests: { method: string; path: string; status: number | null; service?: "PBS" }[];
 }
 
 export type Confirmation =

@@ -79,8 +79,10 @@ async function serveOverStdio(demo: boolean): Promise<void> {
         toolsets: loaded.config.toolsets,
         dangerous: loaded.config.dangerous !== undefined,
         ssh: loaded.config.dangerous?.ssh !== undefined,
+        pbs: loaded.config.pbs !== undefined,
       }
-    : { toolsets: undefined, dangerous: demoDangerous(process.env), ssh: false };
+    : // The demo serves a simulated PBS beside the cluster.
+      { toolsets: undefined, dangerous: demoDangerous(process.env), ssh: false, pbs: true };
   const key = openingVariantKey(settings);
   const variant = key && readRecordedOpening(new URL("./opening/", import.meta.url), key, VERSION);
   let stdio: StdioStreams | undefined;

@@ -5,6 +5,7 @@
  * text from guests (agent errors), tasks and the server.
  */
 import type { Config } from "./config/types.js";
+import { PbsApiError } from "./pbs/errors.js";
 import { PveApiError, PveInputError, PveTransportError } from "./pve/errors.js";
 import { BUILTIN_ROLES } from "./pve/privileges.js";
 import { cleanText, LIMITS, quoted } from "./untrusted.js";
@@ -36,6 +37,7 @@ export const DOCTOR_HINT =
 function explain(err: unknown, config: Config, token: TokenRole): string {
   // The client's own messages already say what failed, where, and how to fix it.
   if (err instanceof PveInputError || err instanceof PveTransportError) return err.message;
+  if (err instanceof PbsApiError) return explainPbsApiError(err, config);
   if (err instanceof PveApiError) {
     return token === "admin" && config.dangerous
       ? explainAdminApiError(err, config.dangerous.adminTokenId)
@@ -48,6 +50,28 @@ function explain(err: unknown, config: Config, token: TokenRole): string {
 function permissionCheck(pveMessage: string): { path: string; wanted: string[] } | undefined {
   const m = /^Permission check failed \(([^,]+), ([^)]+)\)/.exec(pveMessage);
   return m ? { path: m[1] ?? "", wanted: (m[2] ?? "").split("|") } : undefined;
+}
+
+/** PBS's answers: its 403 texts name no role, so the fix is the auditor's roles on the path PBS names. */
+function explainPbsApiError(err: PbsApiError, config: Config): string {
+  const where = `${err.method} ${err.path}`;
+  const tokenId = config.pbs?.tokenId ?? "?";
+  const said = `PBS said ${quoted(err.pveMessage, LIMITS.pveMessage)}`;
+  if (err.status === 401) {
+    return `Proxmox Backup Server refused the token ${tokenId} (401): the secret is wrong, or the token or its user is expired or disabled. Check PBS_TOKEN_ID and PBS_TOKEN_SECRET (Configuration > Access Control > API Token).`;
+  }
+  if (err.status === 403) {
+    const user = tokenId.split("!")[0];
+    // The Audit role holds Sys.Audit and Datastore.Audit; remotes need RemoteAudit besides.
+    const [path, role] = /Remote\.Audit|\/remote/.test(err.pveMessage + err.path)
+      ? ["/remote", "RemoteAudit"]
+      : ["/", "Audit"];
+    return (
+      `The PBS token may not read ${where} (${said}). A PBS token gets its own ACL intersected with its user's: grant both ${role}, ` +
+      `e.g. proxmox-backup-manager acl update ${path} ${role} --auth-id ${user} and proxmox-backup-manager acl update ${path} ${role} --auth-id '${tokenId}'`
+    );
+  }
+  return `Proxmox Backup Server error ${err.status} for ${where}: ${said}.`;
 }
 
 function explainAdminApiError(err: PveApiError, adminTokenId: string): string {

@@ -178,7 +178,14 @@ export function registerResources(
               import("./audit/format.js"),
             ]);
             return formatReportCompact(
-              cleanReport(await runAudit(ctx.read.asSource(), { signal: ctx.signal })),
+              cleanReport(
+                await runAudit(ctx.read.asSource(), {
+                  ...(ctx.pbs && ctx.facts.pbs
+                    ? { pbs: ctx.pbs.asSource(), pbsName: ctx.facts.pbs.host }
+                    : {}),
+                  signal: ctx.signal,
+                }),
+              ),
             );
           }),
         ),

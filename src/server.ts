@@ -44,7 +44,12 @@ const requestsOfCall = new AsyncLocalStorage<PveRequest[]>();
 
 /** Hook for the Proxmox clients: attributes each request to the tool call that made it. */
 export function recordPveRequest(r: PveRequest): void {
-  requestsOfCall.getStore()?.push({ method: r.method, path: r.path, status: r.status });
+  requestsOfCall.getStore()?.push({
+    method: r.method,
+    path: r.path,
+    status: r.status,
+    ...(r.service ? { service: r.service } : {}),
+  });
 }
 
 export interface ServerDeps {
@@ -92,6 +97,7 @@ export function serverFactory(deps: ServerDeps): ServerFactory {
   const byName = new Map(tools.map((t) => [t.name, t]));
   for (const tool of tools) if (tool.tier === "dangerous" && !adminSide) misplaced(tool.name);
   const facts = readFactsOf(config);
+  const pbsChecked = tokenCheck.checkedPbs();
   const confirmer = deps.confirmer ?? new Confirmer();
   // The secrets are masked literally too, should a guest note or an error ever carry them.
   const redactor = new Redactor(deps.secrets ?? configuredSecrets(config));
@@ -150,10 +156,12 @@ export function serverFactory(deps: ServerDeps): ServerFactory {
       const out = await requestsOfCall.run(pveRequests, async () => {
         tool.checkArgs?.(args);
         await tokenCheck.ensure();
+        if (tool.toolset === "pbs") await tokenCheck.ensurePbs();
         assertOffered(tool.name);
         const signal = ctx.mcpReq.signal;
         return tool.handle(args, {
           read: new RunReader(pve, signal),
+          ...(pbsChecked ? { pbs: new RunReader(pbsChecked, signal) } : {}),
           facts,
           signal,
           access: tokenCheck.report,
@@ -359,6 +367,7 @@ function describeIssues(error: z.ZodError): string {
  */
 function resourceReader({ config, pve, tokenCheck, audit }: ServerDeps, redactor: Redactor): ResourceReader {
   const facts = readFactsOf(config);
+  const pbsChecked = tokenCheck.checkedPbs();
   const line = (name: string, args: Record<string, unknown>, started: number, pveRequests: PveRequest[]) =>
     ({
       tool: name,
@@ -375,7 +384,13 @@ function resourceReader({ config, pve, tokenCheck, audit }: ServerDeps, redactor
       try {
         const out = await requestsOfCall.run(pveRequests, async () => {
           await tokenCheck.ensure();
-          return read({ read: new RunReader(pve, signal), facts, signal, access: tokenCheck.report });
+          return read({
+            read: new RunReader(pve, signal),
+            ...(pbsChecked ? { pbs: new RunReader(pbsChecked, signal) } : {}),
+            facts,
+            signal,
+            access: tokenCheck.report,
+          });
         });
         writeAuditSafely(audit, () =>
           audit.write({ ...line(name, args, started, pveRequests), outcome: "ok" }),

@@ -12,9 +12,12 @@
 import type { Config } from "./config/types.js";
 import { explainError } from "./explain-error.js";
 import type { PveAdmin } from "./pve/admin.js";
+import type { PbsReader } from "./pbs/client.js";
+import { beyondAudit } from "./pbs/privileges.js";
 import type { PveReader } from "./pve/client.js";
 import { READ_ONLY_PRIVILEGES } from "./pve/privileges.js";
 import { readFactsOf, type AccessReport, type AnyTool } from "./tools/define.js";
+import type { RunSource } from "./pve/model/reader.js";
 import type { Permissions } from "./pve/model/visibility.js";
 import { missingPrivileges } from "./tools/needs.js";
 
@@ -26,6 +29,19 @@ export const READ_TOKEN_RECHECK_MS = 5 * 60_000;
 
 /** Privileges no dangerous tool needs that let a token take over the cluster or its accounts. */
 const CLUSTER_ADMIN_PRIVILEGES = ["Permissions.Modify", "User.Modify", "Realm.Allocate", "Sys.Modify"];
+
+/** The proxmox-backup-manager lines for a PBS token that may only audit (README "Proxmox Backup Server"). */
+export function pbsReadOnlyTokenFix(configuredTokenId: string): string {
+  const user = configuredTokenId.split("!")[0] === "mcp@pbs" ? "mcp-audit@pbs" : "mcp@pbs";
+  const token = `${user}!readonly`;
+  return (
+    `proxmox-backup-manager user create ${user} && proxmox-backup-manager user generate-token ${user} readonly && ` +
+    `proxmox-backup-manager acl update / Audit --auth-id ${user} && ` +
+    `proxmox-backup-manager acl update / Audit --auth-id '${token}' && ` +
+    `proxmox-backup-manager acl update /remote RemoteAudit --auth-id ${user} && ` +
+    `proxmox-backup-manager acl update /remote RemoteAudit --auth-id '${token}'`
+  );
+}
 
 /** The read token can change things and the operator did not allow it. */
 export class PrivilegedTokenError extends Error {}
@@ -59,6 +75,8 @@ class OnceChecked {
 
 export interface TokenCheckDeps {
   pve: PveReader;
+  /** Present only when PBS is configured (PBS_HOST). */
+  pbs?: PbsReader;
   /** Present only in dangerous mode. */
   admin?: PveAdmin;
   config: Config;
@@ -102,6 +120,13 @@ export class TokenCheck {
   private readonly listeners: (() => void)[] = [];
   private readonly read: OnceChecked;
   private readonly adminCheck: OnceChecked;
+  private readonly pbsCheck: OnceChecked;
+  /** One per process: cursor paging keys its snapshots on the reader's identity. */
+  #checkedPbs: RunSource | undefined;
+  /** The PBS token's check, as the read token's: when it last passed, the re-check in flight, a refusal that holds. */
+  private pbsConfirmedAt = 0;
+  private pbsRecheck: Promise<void> | undefined;
+  private pbsGainedPrivileges: PrivilegedTokenError | undefined;
   private readonly now: () => number;
   private readonly log: (line: string) => void;
   /** When Proxmox last confirmed what the read token may do. */
@@ -118,6 +143,7 @@ export class TokenCheck {
     this.log = deps.log ?? ((line) => process.stderr.write(`proxmox-mcp: ${line}\n`));
     this.read = new OnceChecked(() => this.checkReadToken());
     this.adminCheck = new OnceChecked(() => this.checkAdminToken());
+    this.pbsCheck = new OnceChecked(() => this.checkPbsToken());
     for (const tool of deps.tools) {
       const reason = tool.unavailableWith?.(readFactsOf(deps.config));
       if (reason) this.hidden.set(tool.name, reason);
@@ -147,6 +173,42 @@ export class TokenCheck {
   /** Both checks, as at start-up. */
   ensureAll(): Promise<void> {
     return this.deps.admin ? this.ensureAdmin() : this.ensure();
+  }
+
+  /**
+   * Resolves once the PBS token passed its own check (pbs tools and the PBS part of an
+   * audit wait for this); PVE's tools do not wait for PBS.
+   */
+  async ensurePbs(): Promise<void> {
+    await this.pbsCheck.ensure();
+    const tokenId = this.deps.config.pbs?.tokenId;
+    if (!tokenId) return;
+    if (this.pbsGainedPrivileges || this.now() - this.pbsConfirmedAt >= READ_TOKEN_RECHECK_MS) {
+      this.pbsRecheck ??= this.recheckPbsToken(tokenId).finally(() => {
+        this.pbsRecheck = undefined;
+      });
+      await this.pbsRecheck;
+    }
+  }
+
+  /**
+   * PBS as tools and the audit read it: no request before the PBS token passed its check,
+   * so a token that can write never gets to read, whichever tool asks (security_audit too).
+   */
+  checkedPbs(): RunSource | undefined {
+    const { pbs } = this.deps;
+    if (!pbs) return undefined;
+    this.#checkedPbs ??= {
+      get: async (template, params, options) => {
+        await this.ensurePbs();
+        return pbs.get(template, params, options);
+      },
+      getWithTotal: async (template, params, options) => {
+        await this.ensurePbs();
+        return pbs.getWithTotal(template, params, options);
+      },
+    };
+    return this.#checkedPbs;
   }
 
   /** Why `name` is left out of tools/list, or undefined when it is offered. */
@@ -264,10 +326,68 @@ export class TokenCheck {
     this.hideLacking("dangerous", permissions);
   }
 
+  /**
+   * The PBS token may hold audit privileges only: anything that can write, delete, start a
+   * job or read a backup's contents refuses the start, whatever PROXMOX_ALLOW_PRIVILEGED_TOKEN
+   * says (that switch is about the PVE token; PBS has no tool that would need more).
+   */
+  private async checkPbsToken(): Promise<void> {
+    const tokenId = this.deps.config.pbs?.tokenId;
+    if (!tokenId) return;
+    const askedAt = this.now();
+    const extra = await this.pbsPrivilegesBeyondAudit(tokenId);
+    if (extra.length > 0) {
+      throw new PrivilegedTokenError(
+        `the PBS token ${tokenId} can do more than audit (${firstPaths(extra)}); refusing to start. ` +
+          `Make a token that may only audit: ${pbsReadOnlyTokenFix(tokenId)}`,
+      );
+    }
+    this.pbsConfirmedAt = askedAt;
+  }
+
+  /** The PBS start-up rule again while serving, as for the PVE read token (recheckReadToken). */
+  private async recheckPbsToken(tokenId: string): Promise<void> {
+    const askedAt = this.now();
+    let extra: string[];
+    try {
+      extra = await this.pbsPrivilegesBeyondAudit(tokenId);
+    } catch (err) {
+      if (this.pbsGainedPrivileges) throw this.pbsGainedPrivileges;
+      this.log(`${(err as Error).message}; PBS reads go on, and the next call asks again`);
+      return;
+    }
+    this.pbsConfirmedAt = askedAt;
+    const refusedBefore = this.pbsGainedPrivileges !== undefined;
+    if (extra.length > 0) {
+      this.pbsGainedPrivileges = new PrivilegedTokenError(
+        `the PBS token ${tokenId} gained privileges beyond audit since start (${firstPaths(extra)}); every PBS read is ` +
+          `refused until you remove them from the token and its user: ${pbsReadOnlyTokenFix(tokenId)}`,
+      );
+      if (!refusedBefore) this.log(this.pbsGainedPrivileges.message);
+      throw this.pbsGainedPrivileges;
+    }
+    if (refusedBefore) {
+      this.pbsGainedPrivileges = undefined;
+      this.log(`the PBS token ${tokenId} may only audit again; PBS reads resume`);
+    }
+  }
+
+  /** "path: privilege, ..." entries the PBS token holds beyond audit (GET /access/permissions on PBS). */
+  private async pbsPrivilegesBeyondAudit(tokenId: string): Promise<string[]> {
+    const { pbs, config } = this.deps;
+    if (!pbs) return [];
+    try {
+      return beyondAudit(await pbs.get<Record<string, Record<string, unknown>>>("/access/permissions"));
+    } catch (err) {
+      throw new Error(`cannot check the PBS token ${tokenId}: ${explainError(err, config)}`, { cause: err });
+    }
+  }
+
   private hideLacking(tier: "read" | "dangerous", permissions: Permissions): void {
     const token = tier === "read" ? "read token" : "admin token";
     for (const tool of this.deps.tools) {
-      if (tool.tier !== tier || this.hidden.has(tool.name)) continue;
+      // PVE's permissions say nothing of what the PBS token may do.
+      if (tool.tier !== tier || this.hidden.has(tool.name) || tool.toolset === "pbs") continue;
       const missing = missingPrivileges(tool.needs, permissions);
       if (missing.length > 0) this.hidden.set(tool.name, `the ${token} lacks ${missing.join("; ")}`);
     }

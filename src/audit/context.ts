@@ -4,11 +4,19 @@
  * whatever the checks do), and per check a context that records its visibility gaps
  * and partial failures.
  */
+import { PbsApiError } from "../pbs/errors.js";
+import type { PveApiError } from "../pve/errors.js";
+import { pbsHolds, pbsPermissions } from "../pbs/model/permissions.js";
+import { PBS_AUDIT_PRIVILEGES } from "../pbs/privileges.js";
 import type { ClusterResource } from "../pve/model/resources.js";
 import { RunReader, type RunSource } from "../pve/model/reader.js";
 import { isRefusal, neededBy, readOrGap, type PathParams, type Query } from "../pve/model/visibility.js";
 import { READ_ONLY_PRIVILEGES } from "../pve/privileges.js";
-import type { AuditContext, CheckFinding } from "./types.js";
+import { cleanText } from "../untrusted.js";
+import type { AuditCheck, AuditContext, CheckFinding, PbsAuditContext } from "./types.js";
+
+/** Which server a gap is about: its evidence and its fix name that server's tools. */
+export type GapSide = "PVE" | "PBS";
 
 /** The title every visibility-gap finding starts with (isGapFinding). */
 export const GAP_TITLE_PREFIX = "Could not check ";
@@ -28,30 +36,75 @@ export function gapRemediation(needs: string): string {
   return `${[...new Set(writes)].join(" and ")} can change things, so a read-only token lacks it by design: check this by hand on the node or in the GUI`;
 }
 
-export function gapFinding(check: string, what: string, needs: string, remediation?: string): CheckFinding {
+/** The fix of a PBS gap: proxmox-backup-manager's ACL line for a read-only role, or a check by hand. */
+export function pbsGapRemediation(needs: string): string {
+  const privileges = needs.match(/\b[A-Z][A-Za-z]*\.[A-Za-z.]*[A-Za-z]/g) ?? ([] as string[]);
+  const writes = privileges.filter((p) => !PBS_AUDIT_PRIVILEGES.has(p));
+  if (writes.length > 0) {
+    return `${[...new Set(writes)].join(" and ")} can change things, so a read-only token lacks it by design: check this by hand on the PBS (GUI or proxmox-backup-manager)`;
+  }
+  const path = /\bon (\/\S*)/.exec(needs)?.[1] ?? "/";
+  const role = privileges.includes("Remote.Audit")
+    ? "RemoteAudit"
+    : privileges.includes("Tape.Audit")
+      ? "TapeAudit"
+      : privileges.every((p) => p === "Datastore.Audit")
+        ? "DatastoreAudit"
+        : "Audit";
+  // A PBS token's rights are its own ACL intersected with its user's: both need the role.
+  return `grant ${needs} to the PBS audit token and to its user (a token gets only what its user holds too), read-only: proxmox-backup-manager acl update ${path} ${role} --auth-id <user> and proxmox-backup-manager acl update ${path} ${role} --auth-id '<user>!<token>'`;
+}
+
+export function gapFinding(
+  check: string,
+  what: string,
+  needs: string,
+  remediation?: string,
+  side: GapSide = "PVE",
+): CheckFinding {
   return {
     check,
     severity: "info",
     title: `${GAP_TITLE_PREFIX}${what}: needs ${needs}`,
     object: what,
-    evidence: `not visible to this token (PVE refuses or silently filters it): needs ${needs}`,
-    remediation: remediation ?? gapRemediation(needs),
+    evidence: `not visible to this token (${side} refuses or silently filters it): needs ${needs}`,
+    remediation: remediation ?? (side === "PBS" ? pbsGapRemediation(needs) : gapRemediation(needs)),
   };
 }
 
-/** The per-run state every check shares: one run reader (cache and limiter) and the clock. */
+/** The gap a refusal stands for, on the side that refused (a PbsApiError is PBS's). */
+export function refusalGap(check: string, what: string, err: PveApiError): CheckFinding {
+  const side: GapSide = err instanceof PbsApiError ? "PBS" : "PVE";
+  return gapFinding(
+    check,
+    what,
+    neededBy(err) ?? `a privilege ${side} did not name (${err.path})`,
+    undefined,
+    side,
+  );
+}
+
+/** The per-run state every check shares: one run reader (cache and limiter) per server, and the clock. */
 export class AuditRun {
   readonly nowSeconds: number;
   readonly reader: RunReader;
+  /** The PBS's run reader, when the audit has a PBS source. */
+  readonly pbs: RunReader | undefined;
+  /** How findings name the PBS: "PBS 192.0.2.60", or "PBS". */
+  readonly pbsName: string;
 
   constructor(
     pve: RunSource,
     concurrency: number,
     readonly now: Date,
     readonly signal: AbortSignal | undefined,
+    pbs?: RunSource,
+    pbsHost?: string,
   ) {
+    this.pbsName = pbsHost ? `PBS ${cleanText(pbsHost, 253)}` : "PBS";
     this.nowSeconds = Math.floor(now.getTime() / 1000);
     this.reader = new RunReader(pve, signal, concurrency);
+    this.pbs = pbs ? new RunReader(pbs, signal, concurrency) : undefined;
   }
 
   get<T>(template: string, params: PathParams = {}, query?: Query): Promise<T> {
@@ -67,19 +120,28 @@ export class AuditRun {
   }
 
   /** A context for one check; its gaps and failures are collected for the report. */
-  contextFor(check: string): { ctx: AuditContext; gaps: CheckFinding[]; failures: string[] } {
+  contextFor(check: Pick<AuditCheck, "id" | "service"> | string): {
+    ctx: AuditContext;
+    gaps: CheckFinding[];
+    failures: string[];
+  } {
+    const id = typeof check === "string" ? check : check.id;
+    const service = typeof check === "string" ? undefined : check.service;
     const gaps: CheckFinding[] = [];
     const failures: string[] = [];
     const seenGaps = new Set<string>();
-    const gap = (what: string, needs: string, remediation?: string) => {
-      const key = `${what}\u0000${needs}`;
+    const record = (finding: CheckFinding) => {
+      const key = `${finding.object}\u0000${finding.evidence}`;
       if (seenGaps.has(key)) return;
       seenGaps.add(key);
-      gaps.push(gapFinding(check, what, needs, remediation));
+      gaps.push(finding);
     };
+    const gap = (what: string, needs: string, remediation?: string) =>
+      record(gapFinding(id, what, needs, remediation));
     const fail = (message: string) => {
       failures.push(message);
     };
+    const pbs = service === "pbs" && this.pbs ? this.#pbsContext(this.pbs, id, record) : undefined;
     const ctx: AuditContext = {
       now: this.now,
       nowSeconds: this.nowSeconds,
@@ -99,17 +161,28 @@ export class AuditRun {
             } catch (err) {
               if (this.signal?.aborted) throw this.signal.reason;
               // A refusal is something this token cannot see, not a failure of the check.
-              if (isRefusal(err)) {
-                gap(label(item), neededBy(err) ?? `a privilege PVE did not name (${err.path})`);
-              } else {
-                fail(`${label(item)}: ${errorMessage(err)}`);
-              }
+              if (isRefusal(err)) record(refusalGap(id, label(item), err));
+              else fail(`${label(item)}: ${errorMessage(err)}`);
             }
           }),
         );
       },
+      ...(pbs ? { pbs } : {}),
     };
     return { ctx, gaps, failures };
+  }
+
+  /** The PBS side of a PBS check's context: the run's PBS reader, its gaps stated in PBS's terms. */
+  #pbsContext(reader: RunReader, check: string, record: (finding: CheckFinding) => void): PbsAuditContext {
+    const pbs: PbsAuditContext = {
+      name: this.pbsName,
+      get: (template, params, query) => reader.get(template, params, query),
+      getOrGap: <T>(template: string, params: PathParams, what: string, needs: string, query?: Query) =>
+        readOrGap<T>(pbs, template, params, what, needs, query),
+      holds: async (path, privilege) => pbsHolds(await pbsPermissions(pbs), path, privilege),
+      gap: (what, needs, remediation) => record(gapFinding(check, what, needs, remediation, "PBS")),
+    };
+    return pbs;
   }
 }
 

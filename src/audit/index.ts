@@ -8,6 +8,10 @@
  * naming what and the privilege that would show it. Gaps are kept whatever minSeverity.
  * A check that fails (network, 5xx, a node that does not answer) lands in `errors`; the
  * other checks still run. At most `concurrency` (default 4) PVE requests are in flight.
+ *
+ * With a Proxmox Backup Server source (RunAuditOptions.pbs) the PBS checks (service
+ * "pbs", codes PBS-...) run too, over a PBS cache and limiter of their own, joined with
+ * PVE's guests and backup jobs where that tells more; without one none of them runs.
  */
 export {
   SEVERITIES,
@@ -16,6 +20,7 @@ export {
   type AuditContext,
   type AuditReader,
   type AuditReport,
+  type PbsAuditContext,
   type Finding,
   type RunAuditOptions,
   type Severity,

@@ -1,8 +1,10 @@
 /**
  * Where an admin reads up on a finding: the chapters of the Proxmox VE administration
- * guide (pve-docs) and wiki pages that explain each setting a check looks at.
+ * guide (pve-docs), wiki pages that explain each setting a check looks at, and for the
+ * PBS checks the Proxmox Backup Server documentation (Sphinx: a label `a_b` is `#a-b`).
  */
 const GUIDE = "https://pve.proxmox.com/pve-docs";
+const PBS_DOCS = "https://pbs.proxmox.com/docs";
 
 export const REFERENCES = {
   userManagement: `${GUIDE}/chapter-pveum.html`,
@@ -34,4 +36,16 @@ export const REFERENCES = {
   zfs: `${GUIDE}/chapter-sysadmin.html#chapter_zfs`,
   lvm: `${GUIDE}/chapter-sysadmin.html#chapter_lvm`,
   qdevice: `${GUIDE}/chapter-pvecm.html#_corosync_external_vote_support`,
+  pbsVerification: `${PBS_DOCS}/maintenance.html#maintenance-verification`,
+  pbsPruning: `${PBS_DOCS}/maintenance.html#maintenance-pruning`,
+  pbsPruneJobs: `${PBS_DOCS}/maintenance.html#maintenance-prune-jobs`,
+  pbsGc: `${PBS_DOCS}/maintenance.html#maintenance-gc`,
+  pbsDatastores: `${PBS_DOCS}/storage.html#datastore-intro`,
+  pbsRemotes: `${PBS_DOCS}/managing-remotes.html#backup-remote`,
+  pbsSyncJobs: `${PBS_DOCS}/managing-remotes.html#syncjobs`,
+  pbsUsers: `${PBS_DOCS}/user-management.html#user-mgmt`,
+  pbsTokens: `${PBS_DOCS}/user-management.html#user-tokens`,
+  pbsAcl: `${PBS_DOCS}/user-management.html#user-acl`,
+  pbsTfa: `${PBS_DOCS}/user-management.html#user-tfa`,
+  pbsEncryption: `${PBS_DOCS}/backup-client.html#client-encryption`,
 } as const;

@@ -5,9 +5,9 @@
  */
 import { AUDIT_CHECKS } from "./checks/index.js";
 import { mapLimit } from "../pve/model/concurrency.js";
-import { isRefusal, neededBy } from "../pve/model/visibility.js";
+import { isRefusal } from "../pve/model/visibility.js";
 import { cleanText } from "../untrusted.js";
-import { AuditRun, errorMessage, gapFinding, isGapFinding } from "./context.js";
+import { AuditRun, errorMessage, isGapFinding, refusalGap } from "./context.js";
 import { buildInventory } from "./inventory.js";
 import {
   SEVERITIES,
@@ -21,17 +21,31 @@ import {
 
 export const DEFAULT_CONCURRENCY = 4;
 
-/** The checks to run; unknown ids are an error that lists the known ones. */
-export function selectChecks(ids: readonly string[] | undefined): readonly AuditCheck[] {
-  if (!ids || ids.length === 0) return AUDIT_CHECKS;
+/**
+ * The checks to run; unknown ids are an error that lists the known ones. The PBS checks
+ * (service "pbs") are left out unless `pbs` is true (the audit has a PBS source); naming
+ * one without it is an error too.
+ */
+export function selectChecks(
+  ids: readonly string[] | undefined,
+  { pbs = false }: { pbs?: boolean } = {},
+): readonly AuditCheck[] {
+  const available = pbs ? AUDIT_CHECKS : AUDIT_CHECKS.filter((c) => c.service !== "pbs");
+  if (!ids || ids.length === 0) return available;
   const known = AUDIT_CHECKS.map((c) => c.id);
   const unknown = [...new Set(ids.filter((id) => !known.includes(id)))];
+  const pbsOnly = [...new Set(ids.filter((id) => known.includes(id) && !available.some((c) => c.id === id)))];
   if (unknown.length > 0) {
     throw new Error(
       `unknown audit check(s) ${unknown.map((id) => JSON.stringify(id.slice(0, 60))).join(", ")}; known checks: ${known.join(", ")}`,
     );
   }
-  return AUDIT_CHECKS.filter((c) => ids.includes(c.id));
+  if (pbsOnly.length > 0) {
+    throw new Error(
+      `audit check(s) ${pbsOnly.join(", ")} audit a Proxmox Backup Server: configure one (PBS_HOST, PBS_TOKEN_ID, PBS_TOKEN_SECRET) to run them`,
+    );
+  }
+  return available.filter((c) => ids.includes(c.id));
 }
 
 const rank = (s: Finding["severity"]) => SEVERITIES.indexOf(s);
@@ -47,16 +61,16 @@ export function compareFindings(a: CheckFinding, b: CheckFinding): number {
 }
 
 export async function runAudit(pve: AuditReader, options: RunAuditOptions = {}): Promise<AuditReport> {
-  const checks = selectChecks(options.checks);
+  const checks = selectChecks(options.checks, { pbs: options.pbs !== undefined });
   const wanted = options.concurrency ?? DEFAULT_CONCURRENCY;
   const concurrency = Number.isFinite(wanted) ? Math.max(1, Math.floor(wanted)) : DEFAULT_CONCURRENCY;
   const now = options.now ?? new Date();
   const { signal } = options;
   signal?.throwIfAborted();
-  const run = new AuditRun(pve, concurrency, now, signal);
+  const run = new AuditRun(pve, concurrency, now, signal, options.pbs, options.pbsName);
 
   const results = await mapLimit(checks, concurrency, async (check) => {
-    const { ctx, gaps, failures } = run.contextFor(check.id);
+    const { ctx, gaps, failures } = run.contextFor(check);
     let findings: CheckFinding[] = [];
     try {
       findings = await check.run(ctx);
@@ -64,13 +78,7 @@ export async function runAudit(pve: AuditReader, options: RunAuditOptions = {}):
       if (signal?.aborted) throw signal.reason;
       // A 403 no check turned into a gap itself is still a gap: never an error, never a pass.
       if (isRefusal(err)) {
-        gaps.push(
-          gapFinding(
-            check.id,
-            `${check.id} (${check.title})`,
-            neededBy(err) ?? `a privilege PVE did not name (${err.path})`,
-          ),
-        );
+        gaps.push(refusalGap(check.id, `${check.id} (${check.title})`, err));
       } else {
         failures.push(errorMessage(err));
       }

@@ -5,7 +5,7 @@
  */
 import type { RunSource } from "../pve/model/reader.js";
 import type { ClusterResource } from "../pve/model/resources.js";
-import type { PathParams, Query } from "../pve/model/visibility.js";
+import type { ModelReader, PathParams, Query } from "../pve/model/visibility.js";
 
 export type Severity = "critical" | "high" | "medium" | "low" | "info";
 
@@ -36,7 +36,9 @@ export interface AuditCheck {
   /**
    * Stable for good (waivers and CI systems refer to it): PVE-<area>-<number>, the areas
    * being ACC access, FWL firewall, UPD updates, NOD nodes, CLU cluster, STO storage,
-   * BAK backups, GST guests.
+   * BAK backups, GST guests; PBS-<area>-<number> for a PBS check, the areas being VER
+   * verification, GC garbage collection, STO datastores, PRU pruning, ENC encryption, BAK
+   * backups, SYN sync, REM remotes, ACC access.
    */
   code: string;
   /** The severity of a typical finding (a finding may carry another one, e.g. "critical" for the worst case). */
@@ -46,6 +48,12 @@ export interface AuditCheck {
   needs: string;
   /** Where to read up on it: chapters of the PVE admin guide, wiki pages. */
   references: readonly string[];
+  /**
+   * The server the check audits: PVE (the default) or "pbs", a Proxmox Backup Server check
+   * that runs only when the audit has a PBS source (RunAuditOptions.pbs) and reads it
+   * through `ctx.pbs`; codes PBS-<area>-<number>.
+   */
+  service?: "pbs";
   run(ctx: AuditContext): Promise<CheckFinding[]>;
 }
 
@@ -149,6 +157,14 @@ export interface RunAuditOptions {
   now?: Date;
   /** Also read the inventory (storage fill, backup coverage) into the report, for the HTML report and JSON. */
   inventory?: boolean;
+  /**
+   * A Proxmox Backup Server to audit beside PVE (a PbsReader): with it the PBS checks run
+   * too, over a cache and limiter of their own; without it none runs and nothing of PBS
+   * appears in the report.
+   */
+  pbs?: AuditReader;
+  /** How findings name that PBS (its host as configured); default "PBS". */
+  pbsName?: string;
 }
 
 /** What the audit reads PVE through: GETs only (a PveReader is one, and so is a RunReader's asSource()). */
@@ -193,6 +209,32 @@ export interface AuditContext {
   holds(path: string, privilege: string | readonly string[]): Promise<boolean>;
   /** Runs `fn` for every item, each failure (other than abort) recorded with fail(`label(item): message`). */
   each<T>(items: readonly T[], label: (item: T) => string, fn: (item: T) => Promise<void>): Promise<void>;
+  /** The Proxmox Backup Server of this run; set for the PBS checks (service "pbs") only. */
+  readonly pbs?: PbsAuditContext;
+}
+
+/**
+ * A PBS check's reads of its PBS, like the PVE side's: memoised per run (one cache and
+ * limiter shared by every PBS check), a 403 or a silently filtered list stated as a gap of
+ * the check in PBS's terms ("needs Datastore.Audit on /datastore/x", fixed with
+ * proxmox-backup-manager). A ModelReader, so the PBS read model (src/pbs/model) takes it.
+ */
+export interface PbsAuditContext extends ModelReader {
+  /** How findings name this PBS: "PBS 192.0.2.60" reads well in a title. */
+  readonly name: string;
+  get<T>(template: string, params?: PathParams, query?: Query): Promise<T>;
+  /** Like get, but PBS's 403 becomes a gap of this check, and undefined is returned. */
+  getOrGap<T>(
+    template: string,
+    params: PathParams,
+    what: string,
+    needs: string,
+    query?: Query,
+  ): Promise<T | undefined>;
+  /** Whether the PBS token holds one of `privilege` on the ACL path, by PBS's /access/permissions. */
+  holds(path: string, privilege: string | readonly string[]): Promise<boolean>;
+  /** A visibility gap on the PBS side: something the PBS token could not see, and what would show it. */
+  gap(what: string, needs: string, remediation?: string): void;
 }
 
 /** A check is one declarative object; this only fixes its type. */

@@ -27,6 +27,8 @@ import {
 import { ConfigError } from "../config/load.js";
 import type { Config } from "../config/types.js";
 import { explainError } from "../explain-error.js";
+import { configuredSecrets } from "../config/redact.js";
+import { PbsReader } from "../pbs/client.js";
 import { PveReader } from "../pve/client.js";
 import { Redactor } from "../redact.js";
 import { PrivilegedTokenError, TokenCheck } from "../token-check.js";
@@ -126,10 +128,16 @@ export async function runAuditCommand(argv: string[], terminal: CommandIo = proc
   }
   const { config, warnings, simulator } = setup;
   for (const warning of warnings) io.stderr.write(`proxmox-mcp audit: warning: ${warning}\n`);
-  if (simulator) io.stderr.write(`proxmox-mcp audit: demo mode, simulated cluster at ${simulator.url}\n`);
+  if (simulator) {
+    const pbsNote = config.pbs
+      ? ` and Proxmox Backup Server at https://${config.pbs.host}:${config.pbs.port}`
+      : "";
+    io.stderr.write(`proxmox-mcp audit: demo mode, simulated cluster at ${simulator.url}${pbsNote}\n`);
+  }
   const pve = new PveReader(config);
+  const pbs = config.pbs ? new PbsReader(config.pbs) : undefined;
   try {
-    const audited = await audit(pve, config, io, format === "json" || format === "html");
+    const audited = await audit(pve, pbs, config, io, format === "json" || format === "html");
     if (typeof audited === "number") return audited;
     // Waivers see every finding, so one for a finding below --min-severity is not called unused.
     const waived = applyWaivers(cleanReport(audited), waivers, new Date(audited.generatedAt));
@@ -139,7 +147,7 @@ export async function runAuditCommand(argv: string[], terminal: CommandIo = proc
       waived: atLeast(waived.waived, minSeverity),
     };
     // What goes to a terminal or a file follows the server's rules: no secret, ever.
-    const redactor = new Redactor([config.tokenSecret.reveal()]);
+    const redactor = new Redactor(configuredSecrets(config));
     const json = (value: object) => `${JSON.stringify(redactor.value(value), null, 2)}\n`;
     io.stdout.write(
       format === "json"
@@ -165,6 +173,7 @@ export async function runAuditCommand(argv: string[], terminal: CommandIo = proc
     return EXIT_CLEAN;
   } finally {
     await pve.close();
+    await pbs?.close();
     await setup.close();
   }
 }
@@ -172,6 +181,7 @@ export async function runAuditCommand(argv: string[], terminal: CommandIo = proc
 /** The token check exactly as serve runs it, then the audit; a number is the exit code of a failure. */
 async function audit(
   pve: PveReader,
+  pbs: PbsReader | undefined,
   config: Config,
   io: CommandIo,
   inventory: boolean,
@@ -180,12 +190,21 @@ async function audit(
     io.stderr.write(`proxmox-mcp audit: ${oneLine(message)}\n`);
     return EXIT_CANNOT_RUN;
   };
-  const tokenCheck = new TokenCheck({ pve, config, tools: [] });
+  const tokenCheck = new TokenCheck({ pve, ...(pbs ? { pbs } : {}), config, tools: [] });
   try {
     await tokenCheck.ensure();
   } catch (err) {
     if (err instanceof PrivilegedTokenError) return cannotRun(err.message);
     return cannotRun(`cannot run the audit: ${explainError(err, config)}`);
+  }
+  if (pbs) {
+    try {
+      await tokenCheck.ensurePbs();
+    } catch (err) {
+      if (err instanceof PrivilegedTokenError) return cannotRun(err.message);
+      // PBS unreachable: the PVE checks still run, the PBS ones fail and the report says so.
+      io.stderr.write(`proxmox-mcp audit: warning: ${oneLine(explainError(err, config))}\n`);
+    }
   }
   const extra = tokenCheck.report.readExtraPrivileges;
   if (extra.length > 0) {
@@ -194,7 +213,10 @@ async function audit(
     );
   }
   try {
-    return await runAudit(pve, { inventory });
+    return await runAudit(pve, {
+      inventory,
+      ...(config.pbs ? { pbs: tokenCheck.checkedPbs(), pbsName: config.pbs.host } : {}),
+    });
   } catch (err) {
     return cannotRun(`the audit failed: ${explainError(err, config)}`);
   }

@@ -7,15 +7,17 @@ import { AuditLog } from "../auditlog.js";
 import { configuredSecrets, describeConfig, describeHttpConfig } from "../config/redact.js";
 import type { Config, HttpConfig } from "../config/types.js";
 import { adminClientOf } from "../pve/admin.js";
+import { PbsReader } from "../pbs/client.js";
 import { PveReader, type PveRequestRecord } from "../pve/client.js";
 import { Confirmer, UsedStatesInDirectory } from "../confirm.js";
 import { DOCTOR_HINT, explainError } from "../explain-error.js";
 import { recordPveRequest, serverFactory, type ServerDeps } from "../server.js";
 import { PrivilegedTokenError, TokenCheck } from "../token-check.js";
 import type { Simulator } from "../simulator/index.js";
+import type { PbsSimulator } from "../simulator/pbs/index.js";
 import { ALL_TOOLS, buildInventory } from "../tools/inventory.js";
 import { serveStdio, type StdioStreams } from "../transports/stdio.js";
-import { demoConfig } from "./setup.js";
+import { demoConfig, startDemo } from "./setup.js";
 
 /** Over stdio, how long the start-up check waits for a client's first tools/list before it runs anyway. */
 const FIRST_LIST_WAIT_MS = 1000;
@@ -34,6 +36,7 @@ export interface ServeOptions {
 /** Serves until the client leaves (stdio) or a signal stops it (HTTP), then exits 0. */
 export async function serve({ demo, overHttp, version, loaded, stdio }: ServeOptions): Promise<void> {
   let simulator: Simulator | undefined;
+  let pbsSimulator: PbsSimulator | undefined;
   let config: Config;
   // Printed once each: both loaders read the same files.
   const warnings = new Set<string>();
@@ -48,11 +51,12 @@ export async function serve({ demo, overHttp, version, loaded, stdio }: ServeOpt
     for (const warning of fromEnv.warnings) warnings.add(warning);
   }
   if (demo) {
-    const { startSimulator } = await import("../simulator/index.js");
-    simulator = await startSimulator({ scenario: "demo" });
-    config = demoConfig(simulator, process.env, process.cwd());
+    const started = await startDemo();
+    simulator = started.simulator;
+    pbsSimulator = started.pbsSimulator;
+    config = demoConfig(simulator, process.env, process.cwd(), pbsSimulator);
     process.stderr.write(
-      `proxmox-mcp: demo mode, simulated cluster at ${simulator.url} (fingerprint pinned)\n`,
+      `proxmox-mcp: demo mode, simulated cluster at ${simulator.url} and Proxmox Backup Server at ${pbsSimulator.url} (fingerprints pinned)\n`,
     );
   } else {
     const { config: configured, warnings: configWarnings } =
@@ -69,6 +73,7 @@ export async function serve({ demo, overHttp, version, loaded, stdio }: ServeOpt
   const tools = buildInventory(ALL_TOOLS, {
     dangerousEnabled: config.dangerous !== undefined,
     toolsets: config.toolsets,
+    pbsConfigured: config.pbs !== undefined,
   });
   const onRequest = (request: PveRequestRecord) => {
     recordPveRequest(request);
@@ -80,12 +85,13 @@ export async function serve({ demo, overHttp, version, loaded, stdio }: ServeOpt
     }
   };
   const pve = new PveReader({ ...config, onRequest });
+  const pbs = config.pbs ? new PbsReader({ ...config.pbs, onRequest }) : undefined;
   const admin = adminClientOf(config, onRequest);
   // Opening the audit log fails loudly: no server runs without one, least of all a dangerous one.
   // A model can pass a secret as an argument: the log masks the configured ones wherever they appear.
   const secrets = configuredSecrets(config, http);
   const audit = new AuditLog(config.auditLogPath, secrets);
-  const tokenCheck = new TokenCheck({ pve, admin, config, tools });
+  const tokenCheck = new TokenCheck({ pve, ...(pbs ? { pbs } : {}), admin, config, tools });
   if (config.dangerous) {
     const names = tools.filter((t) => t.tier === "dangerous").map((t) => t.name);
     process.stderr.write(
@@ -104,7 +110,16 @@ export async function serve({ demo, overHttp, version, loaded, stdio }: ServeOpt
     checking = true;
     checkTokensAtStart(config, tokenCheck);
   };
-  const deps: ServerDeps = { config, pve, admin, tokenCheck, tools, audit, version, secrets };
+  const deps: ServerDeps = {
+    config,
+    pve,
+    admin,
+    tokenCheck,
+    tools,
+    audit,
+    version,
+    secrets,
+  };
   if (http) startCheck();
   else {
     deps.afterFirstList = startCheck;
@@ -115,15 +130,38 @@ export async function serve({ demo, overHttp, version, loaded, stdio }: ServeOpt
     else await serveStdio(serverFactory(deps), stdio);
   } finally {
     await pve.close();
+    await pbs?.close();
     await admin?.close();
     audit.close();
     await simulator?.close();
+    await pbsSimulator?.close();
   }
   process.exit(0);
 }
 
 /** The start-up check's outcome on stderr; a token that can write ends the process (exit 2). */
 function checkTokensAtStart(config: Config, tokenCheck: TokenCheck): void {
+  checkPveTokensAtStart(config, tokenCheck);
+  if (config.pbs) checkPbsTokenAtStart(config.pbs.tokenId, config, tokenCheck);
+}
+
+/** PVE's tools do not wait for PBS: a PBS that cannot be reached only delays the pbs tools. */
+function checkPbsTokenAtStart(tokenId: string, config: Config, tokenCheck: TokenCheck): void {
+  void tokenCheck.ensurePbs().then(
+    () => process.stderr.write(`proxmox-mcp: ready: the PBS token ${tokenId} passed the start-up check\n`),
+    (err: unknown) => {
+      if (err instanceof PrivilegedTokenError) {
+        process.stderr.write(`proxmox-mcp: ${err.message}\n`);
+        process.exit(2);
+      }
+      process.stderr.write(
+        `proxmox-mcp: warning: ${explainError(err, config)}; every pbs tool call retries the check. ${DOCTOR_HINT}\n`,
+      );
+    },
+  );
+}
+
+function checkPveTokensAtStart(config: Config, tokenCheck: TokenCheck): void {
   void tokenCheck.ensureAll().then(
     () => {
       const { readExtraPrivileges, adminWarnings, hiddenTools } = tokenCheck.report;

@@ -8,6 +8,7 @@ import { auditLogPath, loadConfig } from "../config/load.js";
 import { Secret } from "../config/secret.js";
 import type { Config } from "../config/types.js";
 import type { Simulator } from "../simulator/index.js";
+import type { PbsSimulator } from "../simulator/pbs/index.js";
 
 /** Where a command reads its settings and writes its output (process.* in the CLI, fakes in tests). */
 export interface CommandIo {
@@ -36,14 +37,28 @@ export async function setUp(demo: boolean, io: Pick<CommandIo, "env" | "cwd">): 
     const { config, warnings } = loadConfig({ env: io.env, cwd: io.cwd });
     return { config, warnings, close: async () => {} };
   }
-  const { startSimulator } = await import("../simulator/index.js");
-  const simulator = await startSimulator({ scenario: "demo" });
+  const { simulator, pbsSimulator } = await startDemo();
   return {
-    config: demoConfig(simulator, io.env, io.cwd),
+    config: demoConfig(simulator, io.env, io.cwd, pbsSimulator),
     warnings: [],
     simulator,
-    close: () => simulator.close(),
+    close: async () => {
+      await Promise.all([simulator.close(), pbsSimulator.close()]);
+    },
   };
+}
+
+/** The demo: a simulated PVE cluster and the Proxmox Backup Server its PBS storage points at. */
+export async function startDemo(): Promise<{ simulator: Simulator; pbsSimulator: PbsSimulator }> {
+  const [{ startSimulator }, { startPbsSimulator }] = await Promise.all([
+    import("../simulator/index.js"),
+    import("../simulator/pbs/index.js"),
+  ]);
+  const [simulator, pbsSimulator] = await Promise.all([
+    startSimulator({ scenario: "demo" }),
+    startPbsSimulator({ scenario: "demo" }),
+  ]);
+  return { simulator, pbsSimulator };
 }
 
 /** Colour only for a person at a terminal who did not ask for none (https://no-color.org). */
@@ -66,7 +81,12 @@ export function demoDangerous(env: NodeJS.ProcessEnv): boolean {
  * PVEAuditor token, the setup the README recommends), with its certificate pinned;
  * ENABLE_DANGEROUS_COMMANDS=true adds the simulator's admin token (no SSH).
  */
-export function demoConfig(sim: Simulator, env: NodeJS.ProcessEnv, cwd: string): Config {
+export function demoConfig(
+  sim: Simulator,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  pbsSim?: Pick<PbsSimulator, "host" | "port" | "fingerprint" | "tokens">,
+): Config {
   const dangerous = demoDangerous(env);
   return {
     host: sim.host,
@@ -90,6 +110,18 @@ export function demoConfig(sim: Simulator, env: NodeJS.ProcessEnv, cwd: string):
             adminTokenId: sim.tokens.admin.id,
             adminTokenSecret: new Secret(sim.tokens.admin.secret),
             confirm: "required" as const,
+          },
+        }
+      : {}),
+    ...(pbsSim
+      ? {
+          pbs: {
+            host: pbsSim.host,
+            port: pbsSim.port,
+            tokenId: pbsSim.tokens.auditor.id,
+            tokenSecret: new Secret(pbsSim.tokens.auditor.secret),
+            tls: { mode: "fingerprint" as const, fingerprint: pbsSim.fingerprint },
+            timeoutMs: 15_000,
           },
         }
       : {}),

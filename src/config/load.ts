@@ -20,9 +20,17 @@ import {
   HOST_URL_EXAMPLE,
   isUrl,
   OTHER_SERVERS_NAMES,
+  EXAMPLE_PBS_CA_FILE,
+  EXAMPLE_PBS_TOKEN_ID,
+  PBS_HOST_URL_EXAMPLE,
+  PBS_RULES,
+  PBS_VARIABLES,
+  pbsSchema,
   RULES,
   splitHostUrl,
   variablesSchema,
+  type HostUrlApi,
+  type PbsVariable,
   type NameHint,
   type DangerousVariable,
   type ParsedDangerousVariables,
@@ -30,7 +38,7 @@ import {
   type Variable,
 } from "./schema.js";
 import { Secret } from "./secret.js";
-import type { Config, DangerousConfig, SshConfig, TlsMode } from "./types.js";
+import type { Config, DangerousConfig, PbsConfig, SshConfig, TlsMode } from "./types.js";
 
 /** Every bad value, one line each: names the variable, the rule and an example, never a value. */
 export class ConfigError extends Error {
@@ -85,6 +93,7 @@ const ALIAS_TARGETS = new Map<string, Variable>([
 const JSON_KEYS = new Set<string>([
   ...VARIABLES,
   ...DANGEROUS_VARIABLES,
+  ...PBS_VARIABLES,
   ...HTTP_VARIABLES,
   ...ALIAS_TARGETS.keys(),
 ]);
@@ -103,6 +112,7 @@ const KNOWN_NAMES = new Set<string>([
 ]);
 const KNOWN_PROXMOX_NAMES = [...KNOWN_NAMES].filter((name) => name.startsWith("PROXMOX_"));
 const OUR_MCP_NAMES = [...KNOWN_NAMES].filter((name) => name.startsWith("MCP_"));
+const OUR_PBS_NAMES = [...KNOWN_NAMES].filter((name) => name.startsWith("PBS_"));
 const WITHOUT_DEFAULT = new Set<string>([
   "PROXMOX_CA_FILE",
   "PROXMOX_TLS_FINGERPRINT",
@@ -112,6 +122,8 @@ const WITHOUT_DEFAULT = new Set<string>([
   "PROXMOX_SSH_KEY_PASSPHRASE",
   "PROXMOX_SSH_HOST_KEY",
   "PROXMOX_SSH_COMMAND_ALLOWLIST",
+  "PBS_CA_FILE",
+  "PBS_TLS_FINGERPRINT",
 ]);
 
 /** canvrno/ProxmoxMCP's `{proxmox: {...}, auth: {...}, logging: {...}}`, mapped to our names. */
@@ -136,6 +148,10 @@ const CANVRNO_SECTIONS = new Map<string, Map<string, string>>([
   ["logging", new Map([["level", "PROXMOX_LOG_LEVEL"]])],
 ]);
 
+const PBS_INSECURE_TLS_WARNING =
+  "PBS_VERIFY_SSL is false: certificate verification is off, so anyone on the network path can read the PBS token; " +
+  "pin the certificate with PBS_TLS_FINGERPRINT instead (`proxmox-backup-manager cert info` on the PBS host shows it)";
+
 const INSECURE_TLS_WARNING =
   "PROXMOX_VERIFY_SSL is false: certificate verification is off, so anyone on the network path can read the API token; " +
   "pin the certificate with PROXMOX_TLS_FINGERPRINT instead (`pvenode cert info` on the node shows it)";
@@ -149,11 +165,13 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const { layers, merged, configFile, unknownNames } = readSettings(env, cwd, problems, warnings);
   // Here, not in readSettings: `--demo --http` reads the HTTP settings alone and ignores the cluster's.
   takeHostFromUrl(merged, problems);
+  takeHostFromUrl(merged, problems, PBS_URL);
   problems.push(...settingsBelowTheToken(merged));
+  problems.push(...settingsBelowTheToken(merged, PBS_GUARDED, PBS_HARMLESS, ["PBS_TOKEN_SECRET"]));
   if (problems.length > 0) throw new ConfigError(problems);
 
   const values = parseVariables(merged, unknownNames);
-  const labelOf = (variable: Variable) => {
+  const labelOf = (variable: string) => {
     const found = merged.get(variable);
     return found ? label(variable, found.entry) : variable;
   };
@@ -162,6 +180,9 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     ? dangerousConfig(merged, values, cwd, unknownNames)
     : ignoredDangerousWarning(merged);
   if (typeof dangerous === "string") warnings.push(dangerous);
+  const pbs = merged.has("PBS_HOST") ? pbsConfig(merged, values, cwd, warnings, unknownNames) : undefined;
+  const ignoredPbs = pbs ? undefined : ignoredPbsWarning(merged);
+  if (ignoredPbs) warnings.push(ignoredPbs);
   if (typeof dangerous === "object" && dangerous.ssh?.allowlist.length === 0) {
     warnings.push(
       `PROXMOX_SSH_COMMAND_ALLOWLIST is not set: execute_command may run any command as ${dangerous.ssh.username}@${dangerous.ssh.host}; list the allowed ones (example: ["uptime", "pveversion( -v)?"])`,
@@ -176,7 +197,11 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
 
   const sources: Config["sources"] = {};
   if (configFile) sources["PROXMOX_MCP_CONFIG"] = configFile.source;
-  const shown = typeof dangerous === "object" ? [...VARIABLES, ...DANGEROUS_VARIABLES] : VARIABLES;
+  const shown = [
+    ...VARIABLES,
+    ...(typeof dangerous === "object" ? DANGEROUS_VARIABLES : []),
+    ...(pbs ? PBS_VARIABLES : []),
+  ];
   for (const variable of shown) {
     const source = merged.get(variable)?.source ?? (WITHOUT_DEFAULT.has(variable) ? undefined : "default");
     if (source) sources[variable] = source;
@@ -198,6 +223,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       ...(values.PROXMOX_AUDIT_WAIVERS
         ? { auditWaiversPath: resolve(cwd, values.PROXMOX_AUDIT_WAIVERS) }
         : {}),
+      ...(pbs ? { pbs } : {}),
       ...(typeof dangerous === "object" ? { dangerous } : {}),
       sources,
     },
@@ -300,6 +326,10 @@ function unknownVariables(
     } else if (name.startsWith("MCP_")) {
       guess = closestVariable(name, OUR_MCP_NAMES);
       if (!guess) continue;
+    } else if (name.startsWith("PBS_")) {
+      // proxmox-backup-client reads PBS_REPOSITORY, PBS_PASSWORD, PBS_FINGERPRINT...: only near-misses of ours.
+      guess = closestVariable(name, OUR_PBS_NAMES);
+      if (!guess) continue;
     } else {
       continue;
     }
@@ -329,7 +359,7 @@ function closestVariable(name: string, candidates: readonly string[]): NameHint 
  * PROXMOX_ or MCP_ prefix: PROXMOX_HOTS finds PROXMOX_HOST, MCP_TIMEOUT finds nothing.
  */
 export function closestName(name: string, candidates: Iterable<string>): string | undefined {
-  const significant = name.replace(/^(PROXMOX|MCP)_/, "").length;
+  const significant = name.replace(/^(PROXMOX|MCP|PBS)_/, "").length;
   let best: { name: string; distance: number } | undefined;
   for (const candidate of candidates) {
     const distance = editDistance(name, candidate);
@@ -528,32 +558,54 @@ function resolveAliases(layer: Layer, cwd: string, problems: string[]): Map<stri
   return entries;
 }
 
+/** The host/port pair an https:// URL in a host setting stands for. */
+interface HostUrlSettings {
+  host: string;
+  port: string;
+  example: string;
+  api: HostUrlApi;
+}
+
+const PVE_URL: HostUrlSettings = {
+  host: "PROXMOX_HOST",
+  port: "PROXMOX_PORT",
+  example: HOST_URL_EXAMPLE,
+  api: { product: "PVE", port: 8006 },
+};
+const PBS_URL: HostUrlSettings = {
+  host: "PBS_HOST",
+  port: "PBS_PORT",
+  example: PBS_HOST_URL_EXAMPLE,
+  api: { product: "PBS", port: 8007 },
+};
+
 /**
- * PROXMOX_HOST written as an https:// URL: its host replaces the value, and its port becomes
- * PROXMOX_PORT from PROXMOX_HOST's layer, so the guarded-setting rule covers it too. Between
- * layers the higher one wins, as for any setting (a URL in the environment overrides the
- * example file's PROXMOX_PORT 8006); within one layer two different ports are an error.
- * Without a port in the URL, PROXMOX_PORT (default 8006) stays: PVE listens on 8006, so
- * https:// without a port does not mean 443.
+ * PROXMOX_HOST (or PBS_HOST) written as an https:// URL: its host replaces the value, and
+ * its port becomes PROXMOX_PORT (PBS_PORT) from the host's layer, so the guarded-setting
+ * rule covers it too. Between layers the higher one wins, as for any setting (a URL in the
+ * environment overrides the example file's PROXMOX_PORT 8006); within one layer two
+ * different ports are an error. Without a port in the URL, the port setting (default 8006,
+ * 8007 for PBS) stays: https:// without a port does not mean 443.
  */
-function takeHostFromUrl(merged: Merged, problems: string[]): void {
-  const host = merged.get("PROXMOX_HOST");
+function takeHostFromUrl(merged: Merged, problems: string[], settings: HostUrlSettings = PVE_URL): void {
+  const { host: hostVariable, port: portVariable, example } = settings;
+  const host = merged.get(hostVariable);
   if (!host || !isUrl(host.entry.value)) return;
-  const name = label("PROXMOX_HOST", host.entry);
-  const url = splitHostUrl(host.entry.value);
+  const name = label(hostVariable, host.entry);
+  const url = splitHostUrl(host.entry.value, settings.api);
   if ("problem" in url) {
-    problems.push(`${name} ${url.problem} (example: ${HOST_URL_EXAMPLE})`);
+    problems.push(`${name} ${url.problem} (example: ${example})`);
     return;
   }
-  merged.set("PROXMOX_HOST", { ...host, entry: { ...host.entry, value: url.host } });
+  merged.set(hostVariable, { ...host, entry: { ...host.entry, value: url.host } });
   if (url.port === undefined) return;
 
-  const port = merged.get("PROXMOX_PORT");
+  const port = merged.get(portVariable);
   if (!port || LAYER_RANK[host.source] < LAYER_RANK[port.source]) {
-    merged.set("PROXMOX_PORT", { entry: { ...host.entry, value: String(url.port) }, source: host.source });
+    merged.set(portVariable, { entry: { ...host.entry, value: String(url.port) }, source: host.source });
   } else if (host.source === port.source && port.entry.value.trim() !== String(url.port)) {
     problems.push(
-      `${label("PROXMOX_PORT", port.entry)} and the port in ${name} differ; keep one, or the same port in both (example: PROXMOX_HOST=${HOST_URL_EXAMPLE} without PROXMOX_PORT)`,
+      `${label(portVariable, port.entry)} and the port in ${name} differ; keep one, or the same port in both (example: ${hostVariable}=${example} without ${portVariable})`,
     );
   }
 }
@@ -580,27 +632,57 @@ export function setInstead(variable: string, unknownNames: UnknownName[]): strin
   return instead ? `; ${instead.where} is set: ${instead.hint}` : "";
 }
 
+/** The TLS settings of one API (PVE's PROXMOX_*, PBS's PBS_*), their values and their words. */
+interface TlsSettings {
+  fingerprint: string | undefined;
+  caFile: string | undefined;
+  verify: boolean;
+  names: { fingerprint: string; caFile: string; verify: string };
+  caExample: string;
+  insecureWarning: string;
+}
+
 function tlsMode(
   values: ParsedVariables,
-  labelOf: (variable: Variable) => string,
+  labelOf: (variable: string) => string,
   cwd: string,
   warnings: string[],
 ): TlsMode {
-  const {
-    PROXMOX_TLS_FINGERPRINT: fingerprint,
-    PROXMOX_CA_FILE: caFile,
-    PROXMOX_VERIFY_SSL: verify,
-  } = values;
+  return tlsModeOf(
+    {
+      fingerprint: values.PROXMOX_TLS_FINGERPRINT,
+      caFile: values.PROXMOX_CA_FILE,
+      verify: values.PROXMOX_VERIFY_SSL,
+      names: {
+        fingerprint: "PROXMOX_TLS_FINGERPRINT",
+        caFile: "PROXMOX_CA_FILE",
+        verify: "PROXMOX_VERIFY_SSL",
+      },
+      caExample: EXAMPLE_CA_FILE,
+      insecureWarning: INSECURE_TLS_WARNING,
+    },
+    labelOf,
+    cwd,
+    warnings,
+  );
+}
+
+function tlsModeOf(
+  { fingerprint, caFile, verify, names, caExample, insecureWarning }: TlsSettings,
+  labelOf: (variable: string) => string,
+  cwd: string,
+  warnings: string[],
+): TlsMode {
   const problems: string[] = [];
   if (fingerprint && caFile) {
     problems.push(
-      `set one of PROXMOX_TLS_FINGERPRINT or PROXMOX_CA_FILE, not both (example: PROXMOX_CA_FILE=${EXAMPLE_CA_FILE} alone)`,
+      `set one of ${names.fingerprint} or ${names.caFile}, not both (example: ${names.caFile}=${caExample} alone)`,
     );
   }
-  const trustSetting = fingerprint ? "PROXMOX_TLS_FINGERPRINT" : caFile ? "PROXMOX_CA_FILE" : undefined;
+  const trustSetting = fingerprint ? names.fingerprint : caFile ? names.caFile : undefined;
   if (!verify && trustSetting) {
     problems.push(
-      `${labelOf("PROXMOX_VERIFY_SSL")} is false, which contradicts ${trustSetting}: that already trusts the self-signed certificate; remove PROXMOX_VERIFY_SSL (example: PROXMOX_VERIFY_SSL=true)`,
+      `${labelOf(names.verify)} is false, which contradicts ${trustSetting}: that already trusts the self-signed certificate; remove ${names.verify} (example: ${names.verify}=true)`,
     );
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -608,25 +690,23 @@ function tlsMode(
   if (fingerprint) return { mode: "fingerprint", fingerprint };
   if (caFile) {
     const path = resolve(cwd, caFile);
-    return { mode: "ca-file", caFile: path, caPem: readCaPem(path, labelOf("PROXMOX_CA_FILE")) };
+    return { mode: "ca-file", caFile: path, caPem: readCaPem(path, labelOf(names.caFile), caExample) };
   }
   if (!verify) {
-    warnings.push(INSECURE_TLS_WARNING);
+    warnings.push(insecureWarning);
     return { mode: "insecure" };
   }
   return { mode: "system" };
 }
 
-function readCaPem(path: string, name: string): string {
+function readCaPem(path: string, name: string, example = EXAMPLE_CA_FILE): string {
+  const what = example === EXAMPLE_CA_FILE ? "the cluster's CA certificate" : "the CA certificate of PBS";
   const pem = readText(
     path,
-    (code) =>
-      `${name} cannot be read (${code}); it must name the cluster's CA certificate (example: ${EXAMPLE_CA_FILE})`,
+    (code) => `${name} cannot be read (${code}); it must name ${what} (example: ${example})`,
   );
   if (!isPemCertificate(pem)) {
-    throw new ConfigError([
-      `${name} must be a PEM certificate file such as the cluster's CA certificate (example: ${EXAMPLE_CA_FILE})`,
-    ]);
+    throw new ConfigError([`${name} must be a PEM certificate file such as ${what} (example: ${example})`]);
   }
   return pem;
 }
@@ -687,7 +767,18 @@ const HARMLESS: Record<string, RegExp> = {
   PROXMOX_DANGEROUS_CONFIRM: /^required$/i,
 };
 const LAYER_RANK: Record<Source, number> = { env: 0, ".env": 1, json: 2, default: 3 };
-const SECRET_NAMES = ["PROXMOX_TOKEN_SECRET", "PROXMOX_TOKEN_VALUE", "PROXMOX_ADMIN_TOKEN_SECRET"];
+const SECRET_NAMES = [
+  "PROXMOX_TOKEN_SECRET",
+  "PROXMOX_TOKEN_VALUE",
+  "PROXMOX_ADMIN_TOKEN_SECRET",
+  "PBS_TOKEN_SECRET",
+];
+/** PBS's connection settings decide who may see the PBS token: guarded by its layer, like GUARDED by PVE's. */
+const PBS_GUARDED = ["PBS_HOST", "PBS_PORT", "PBS_VERIFY_SSL", "PBS_TLS_FINGERPRINT", "PBS_CA_FILE"];
+const PBS_HARMLESS: Record<string, RegExp> = {
+  PBS_PORT: /^8007$/,
+  PBS_VERIFY_SSL: /^(true|1|yes)$/i,
+};
 
 /**
  * The guarded settings (by default GUARDED) that come from a layer below the highest
@@ -697,8 +788,9 @@ export function settingsBelowTheToken(
   merged: Merged,
   guarded: readonly string[] = GUARDED,
   harmless: Record<string, RegExp> = HARMLESS,
+  secretNames: readonly string[] = ["PROXMOX_TOKEN_SECRET", "PROXMOX_ADMIN_TOKEN_SECRET"],
 ): string[] {
-  const secrets = ["PROXMOX_TOKEN_SECRET", "PROXMOX_ADMIN_TOKEN_SECRET"].flatMap((name) => {
+  const secrets = secretNames.flatMap((name) => {
     const found = merged.get(name);
     return found ? [found.source] : [];
   });
@@ -849,6 +941,70 @@ function ignoredDangerousWarning(merged: Map<string, unknown>): string | undefin
   const set = DANGEROUS_VARIABLES.filter((name) => merged.has(name));
   if (set.length === 0) return undefined;
   return `${set.join(", ")} ${set.length === 1 ? "is" : "are"} set but ENABLE_DANGEROUS_COMMANDS is not true: ignored, and no dangerous tool is offered`;
+}
+
+/**
+ * The PBS connection, read only because PBS_HOST is set: then its token is required, and
+ * a bad value is an error naming the variable, like PVE's.
+ */
+function pbsConfig(
+  merged: Merged,
+  values: ParsedVariables,
+  cwd: string,
+  warnings: string[],
+  unknownNames: UnknownName[],
+): PbsConfig {
+  const input = Object.fromEntries(PBS_VARIABLES.map((name) => [name, merged.get(name)?.entry.value]));
+  const result = pbsSchema.safeParse(input);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const variable = issue.path[0] as keyof typeof PBS_RULES;
+      const { rule, example } = PBS_RULES[variable];
+      const found = merged.get(variable);
+      return found
+        ? `${label(variable, found.entry)} ${rule} (example: ${example})`
+        : `PBS_HOST is set, so ${variable} is required${setInstead(variable, unknownNames)}: the PBS API token (example: ${example})`;
+    });
+    throw new ConfigError([...new Set(lines)]);
+  }
+  const parsed = result.data;
+  if (parsed.PBS_TOKEN_SECRET.reveal() === values.PROXMOX_TOKEN_SECRET.reveal()) {
+    throw new ConfigError([
+      `PBS_TOKEN_SECRET equals PROXMOX_TOKEN_SECRET; PBS issues its own tokens: set the secret \`proxmox-backup-manager user generate-token\` printed (example: PBS_TOKEN_ID=${EXAMPLE_PBS_TOKEN_ID})`,
+    ]);
+  }
+  const labelOf = (variable: string) => {
+    const found = merged.get(variable);
+    return found ? label(variable, found.entry) : variable;
+  };
+  const tls = tlsModeOf(
+    {
+      fingerprint: parsed.PBS_TLS_FINGERPRINT,
+      caFile: parsed.PBS_CA_FILE,
+      verify: parsed.PBS_VERIFY_SSL,
+      names: { fingerprint: "PBS_TLS_FINGERPRINT", caFile: "PBS_CA_FILE", verify: "PBS_VERIFY_SSL" },
+      caExample: EXAMPLE_PBS_CA_FILE,
+      insecureWarning: PBS_INSECURE_TLS_WARNING,
+    },
+    labelOf,
+    cwd,
+    warnings,
+  );
+  return {
+    host: parsed.PBS_HOST,
+    port: parsed.PBS_PORT,
+    tokenId: parsed.PBS_TOKEN_ID,
+    tokenSecret: parsed.PBS_TOKEN_SECRET,
+    tls,
+    timeoutMs: values.PROXMOX_TIMEOUT_MS,
+  };
+}
+
+/** PBS_HOST is not set: any other PBS_* setting is ignored, and the person is told so. */
+function ignoredPbsWarning(merged: Merged): string | undefined {
+  const set = PBS_VARIABLES.filter((name: PbsVariable) => merged.has(name));
+  if (set.length === 0) return undefined;
+  return `${set.join(", ")} ${set.length === 1 ? "is" : "are"} set but PBS_HOST is not: ignored, and no PBS tool or check is offered`;
 }
 
 /** PROXMOX_AUDIT_LOG relative to cwd, or the XDG state default. */

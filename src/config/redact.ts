@@ -7,6 +7,7 @@ import type { Config, HttpConfig } from "./types.js";
 export function configuredSecrets(config: Config, http?: HttpConfig): string[] {
   return [
     config.tokenSecret,
+    config.pbs?.tokenSecret,
     config.dangerous?.adminTokenSecret,
     config.dangerous?.ssh?.passphrase,
     config.dangerous?.ssh?.privateKey,
@@ -33,6 +34,17 @@ export function describeConfig(config: Config): Record<string, string | number |
     allowPrivilegedToken: config.allowPrivilegedToken,
     auditLogPath: config.auditLogPath,
     ...(config.auditWaiversPath ? { auditWaiversPath: config.auditWaiversPath } : {}),
+    ...(config.pbs
+      ? {
+          pbsHost: config.pbs.host,
+          pbsPort: config.pbs.port,
+          pbsTokenId: config.pbs.tokenId,
+          pbsTokenSecret: "[set]",
+          pbsTls: config.pbs.tls.mode,
+          ...(config.pbs.tls.mode === "fingerprint" ? { pbsTlsFingerprint: config.pbs.tls.fingerprint } : {}),
+          ...(config.pbs.tls.mode === "ca-file" ? { pbsCaFile: config.pbs.tls.caFile } : {}),
+        }
+      : {}),
     dangerous: config.dangerous !== undefined,
     ...(config.dangerous
       ? {

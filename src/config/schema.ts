@@ -31,6 +31,13 @@ function bareHost(value: string): string | undefined {
 }
 
 export const HOST_URL_EXAMPLE = "https://pve.example.com:8006";
+export const PBS_HOST_URL_EXAMPLE = "https://pbs.example.com:8007";
+
+/** The API a host URL names, for the words of its problems. */
+export interface HostUrlApi {
+  product: string;
+  port: number;
+}
 
 /** `https://...`, `http://...`, `ftp://...`: PROXMOX_HOST written as a URL rather than a bare host. */
 export function isUrl(value: string): boolean {
@@ -46,17 +53,19 @@ const HOST_URL_PATHS = new Set(["", "/", "/api2/json", "/api2/json/"]);
  * hand: WHATWG URL rewrites hosts ("1.2.3" becomes 1.2.0.3), and the host must pass the same
  * check as a bare PROXMOX_HOST.
  */
-export function splitHostUrl(url: string): { host: string; port: number | undefined } | { problem: string } {
+export function splitHostUrl(
+  url: string,
+  { product, port: examplePort }: HostUrlApi = { product: "PVE", port: 8006 },
+): { host: string; port: number | undefined } | { problem: string } {
   const [, scheme = "", rest = ""] = /^([^:]+):\/\/(.*)$/s.exec(url) ?? [];
   if (scheme.toLowerCase() === "http") {
     return {
-      problem:
-        "is an http:// URL, but PVE's API is HTTPS only and the token would cross the network in clear; write https://",
+      problem: `is an http:// URL, but ${product}'s API is HTTPS only and the token would cross the network in clear; write https://`,
     };
   }
   if (scheme.toLowerCase() !== "https") {
     return {
-      problem: "must be a host name, an IP address or an https:// URL: PVE's API speaks no other scheme",
+      problem: `must be a host name, an IP address or an https:// URL: ${product}'s API speaks no other scheme`,
     };
   }
   // Before anything else: a password may hold the characters that end the host part (/ ? #).
@@ -75,8 +84,7 @@ export function splitHostUrl(url: string): { host: string; port: number | undefi
   const host = bareHost(hostText);
   if (!host) {
     return {
-      problem:
-        "holds no valid host name or IP address (an IPv6 address goes in brackets: https://[2001:db8::1]:8006)",
+      problem: `holds no valid host name or IP address (an IPv6 address goes in brackets: https://[2001:db8::1]:${examplePort})`,
     };
   }
   if (portText === undefined) return { host, port: undefined };
@@ -194,6 +202,70 @@ export type ParsedVariables = z.output<typeof variablesSchema>;
 export const EXAMPLE_TOKEN_ID = "mcp@pve!readonly";
 export const EXAMPLE_SECRET = "0b4f6a1e-2c3d-4e5f-8a9b-0c1d2e3f4a5b";
 export const EXAMPLE_CA_FILE = "/etc/pve/pve-root-ca.pem";
+
+// PBS's own formats (proxmox-auth-api src/types.rs): USER_NAME `[^\s:/[:cntrl:]]+`, the realm
+// and the token name PROXMOX_SAFE_ID `[A-Za-z0-9_][A-Za-z0-9._\-]*`; userid 3..64, token name 2..64.
+const PBS_USER_ID = /^[^\s:/\p{Cc}]+@[A-Za-z0-9_][A-Za-z0-9._-]*$/u;
+const PBS_TOKEN_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{1,63}$/;
+
+function isPbsTokenId(value: string): boolean {
+  const bang = value.lastIndexOf("!");
+  const user = value.slice(0, bang);
+  return (
+    bang > 0 &&
+    user.length >= 3 &&
+    user.length <= 64 &&
+    PBS_USER_ID.test(user) &&
+    PBS_TOKEN_NAME.test(value.slice(bang + 1))
+  );
+}
+
+/**
+ * The optional Proxmox Backup Server connection: read only when PBS_HOST is set. The
+ * deadline is PROXMOX_TIMEOUT_MS, shared with PVE.
+ */
+export const pbsSchema = z.object({
+  PBS_HOST: z
+    .string()
+    .refine((value) => bareHost(value) !== undefined)
+    .transform((value) => bareHost(value) as string),
+  PBS_PORT: wholeNumber(1, 65535, 8007),
+  PBS_TOKEN_ID: z.string().refine(isPbsTokenId),
+  // PBS generates token secrets as UUIDs too (src/api2/access/user.rs, generate_token).
+  PBS_TOKEN_SECRET: z.guid().transform((secret) => new Secret(secret)),
+  PBS_VERIFY_SSL: bool(true),
+  PBS_CA_FILE: z.string().optional(),
+  // PBS shows fingerprints in lower case (aa:bb:...); stored like PROXMOX_TLS_FINGERPRINT, AA:BB:...
+  PBS_TLS_FINGERPRINT: z.string().regex(FINGERPRINT).transform(normaliseFingerprint).optional(),
+});
+
+export type PbsVariable = keyof typeof pbsSchema.shape;
+export type ParsedPbsVariables = z.output<typeof pbsSchema>;
+export const PBS_VARIABLES = Object.keys(pbsSchema.shape) as PbsVariable[];
+
+export const EXAMPLE_PBS_TOKEN_ID = "mcp@pbs!readonly";
+export const EXAMPLE_PBS_CA_FILE = "/etc/proxmox-backup/proxy.pem";
+
+export const PBS_RULES: Record<Exclude<PbsVariable, "PBS_CA_FILE">, { rule: string; example: string }> = {
+  PBS_HOST: {
+    rule: "must be a host name, an IP address or an https:// URL (https://host:port, optionally ending in /api2/json); without https://, the port goes in PBS_PORT",
+    example: "pbs.example.com",
+  },
+  PBS_PORT: { rule: "must be a whole number from 1 to 65535", example: "8007" },
+  PBS_TOKEN_ID: {
+    rule: "must look like user@realm!tokenname (a PBS API token, e.g. from `proxmox-backup-manager user generate-token`)",
+    example: EXAMPLE_PBS_TOKEN_ID,
+  },
+  PBS_TOKEN_SECRET: {
+    rule: "must be the PBS token's secret, the UUID shown once when the token was created",
+    example: EXAMPLE_SECRET,
+  },
+  PBS_VERIFY_SSL: { rule: "must be true or false (also 1/0, yes/no)", example: "true" },
+  PBS_TLS_FINGERPRINT: {
+    rule: "must be the certificate's SHA-256 fingerprint, 32 hex bytes with or without colons, in either case; `proxmox-backup-manager cert info` on the PBS host shows it",
+    example: "9a:3c:...:e1",
+  },
+};
 
 /** What an invalid value breaks, and a valid value; the path variables accept any path. */
 export const RULES: Record<

@@ -29,10 +29,26 @@ export interface Config {
   auditLogPath: string;
   /** The audit's waivers file (PROXMOX_AUDIT_WAIVERS), read by security_audit at every call. */
   auditWaiversPath?: string;
+  /** Proxmox Backup Server, read-only; absent unless PBS_HOST is set (no other PBS_* is read then). */
+  pbs?: PbsConfig;
   /** The dangerous tier; absent unless ENABLE_DANGEROUS_COMMANDS=true (the admin token is not even read then). */
   dangerous?: DangerousConfig;
   /** Where each value came from, for diagnostics and error messages (variable names, never values). */
   sources: Record<string, "env" | ".env" | "json" | "default">;
+}
+
+/** The optional Proxmox Backup Server connection (PBS_* variables), read with its own token. */
+export interface PbsConfig {
+  /** Host name or IP address; an IPv6 address comes without brackets. */
+  host: string;
+  /** Default 8007. */
+  port: number;
+  /** PBS API token, `user@realm!name`. */
+  tokenId: string;
+  tokenSecret: Secret;
+  tls: TlsMode;
+  /** Deadline per API request, body included (PROXMOX_TIMEOUT_MS, shared with PVE). */
+  timeoutMs: number;
 }
 
 export interface DangerousConfig {

@@ -6,8 +6,10 @@
  * value checked against PVE's format before any byte is sent, no retries, and a token
  * secret that never leaves its private field except into the Authorization header.
  *
- * The request machinery (PveTransport) is shared with the admin client (admin.ts); a
- * PveReader keeps its transport in a private field and only ever passes it "GET".
+ * The request machinery (PveTransport) is shared with the admin client (admin.ts) and,
+ * with PBS's flavour (token header, plain-text errors, PBS_* settings in fixes), with the
+ * PBS reader (src/pbs/client.ts); a reader keeps its transport in a private field and
+ * only ever passes it "GET".
  */
 import type { IncomingHttpHeaders } from "node:http";
 import type { TLSSocket } from "node:tls";
@@ -16,8 +18,8 @@ import type { Secret } from "../config/secret.js";
 import type { Config, TlsMode } from "../config/types.js";
 import { PveApiError, PveInputError, PveTlsMismatchError, PveTransportError } from "./errors.js";
 import { assertCheckedPath, type ApiMethod, type CheckedApiPath } from "./api-path.js";
-import { checkPathParam, isPathParamName } from "./formats.js";
-import { Redactor } from "../redact.js";
+import { checkPathParam, isPathParamName, type PathParamName } from "./formats.js";
+import { REDACTED, Redactor } from "../redact.js";
 
 export interface PveRequestRecord {
   /** Always "GET" for a PveReader. */
@@ -27,6 +29,8 @@ export interface PveRequestRecord {
   /** null when no answer arrived (timeout, TLS, network). */
   status: number | null;
   durationMs: number;
+  /** "PBS" for a request to Proxmox Backup Server (paths such as /version exist on both). */
+  service?: "PBS";
 }
 
 /** The connection settings of the configuration (timeoutMs: connect, headers and body). */
@@ -38,6 +42,59 @@ export interface PveReaderOptions extends Pick<
 }
 
 export type QueryValue = string | number | boolean | undefined;
+
+/**
+ * What differs between the Proxmox APIs a transport speaks to (PVE, PBS): the token
+ * header, how a non-2xx answer becomes an error, and the settings its fixes name.
+ * TLS, pinning, the deadline, the size cap and the redirect refusal are the same.
+ */
+export interface ApiFlavour {
+  /** "PVE" or "PBS", as messages name the API. */
+  product: string;
+  /** The Authorization header's value. */
+  authorization(tokenId: string, secret: string): string;
+  /** The settings a fix names. */
+  settings: { host: string; port: string; caFile: string; fingerprint: string; timeout: string };
+  /** Where the CA file or the fingerprint comes from, for the fix of a refused certificate. */
+  trustHint: string;
+  /** A non-2xx answer as an error; `text` is the body with the token secret already masked. */
+  apiError(
+    answer: { status: number; reason: string; headers: IncomingHttpHeaders; text: string },
+    method: ApiMethod,
+    path: string,
+  ): PveApiError;
+}
+
+/** PVE: `PVEAPIToken=id=secret`, JSON error bodies `{message, errors}`. */
+export const PVE_FLAVOUR: ApiFlavour = {
+  product: "PVE",
+  authorization: (tokenId, secret) => `PVEAPIToken=${tokenId}=${secret}`,
+  settings: {
+    host: "PROXMOX_HOST",
+    port: "PROXMOX_PORT",
+    caFile: "PROXMOX_CA_FILE",
+    fingerprint: "PROXMOX_TLS_FINGERPRINT",
+    timeout: "PROXMOX_TIMEOUT_MS",
+  },
+  trustHint:
+    "Set PROXMOX_CA_FILE to the cluster CA (/etc/pve/pve-root-ca.pem) or pin PROXMOX_TLS_FINGERPRINT.",
+  apiError: ({ status, reason, headers, text }, method, path) => {
+    const isJson = header(headers, "content-type").startsWith("application/json");
+    let json: unknown;
+    try {
+      json = isJson && text.length > 0 ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    const answer = typeof json === "object" && json !== null && !Array.isArray(json) ? json : {};
+    return apiError(status, reason, answer, method, path);
+  },
+};
+
+/** The transport's settings: the connection's, and the API's flavour (PVE when absent). */
+export interface TransportOptions extends PveReaderOptions {
+  flavour?: ApiFlavour;
+}
 
 export interface GetOptions {
   query?: Record<string, QueryValue>;
@@ -130,8 +187,9 @@ export class PveTransport {
   readonly #tokenSecret: Secret;
   readonly #timeoutMs: number;
   readonly #onRequest: ((record: PveRequestRecord) => void) | undefined;
+  readonly #flavour: ApiFlavour;
 
-  constructor(options: PveReaderOptions) {
+  constructor(options: TransportOptions) {
     const host = options.host.includes(":") ? `[${options.host}]` : options.host;
     this.#where = `${host}:${options.port}`;
     this.#tls = options.tls;
@@ -139,6 +197,7 @@ export class PveTransport {
     this.#tokenSecret = options.tokenSecret;
     this.#timeoutMs = options.timeoutMs;
     this.#onRequest = options.onRequest;
+    this.#flavour = options.flavour ?? PVE_FLAVOUR;
   }
 
   #poolsMade(): Promise<{ reads: Pool; writes: Pool }> {
@@ -147,7 +206,7 @@ export class PveTransport {
       const { buildConnector, Pool } = (
         "Pool" in loaded ? loaded : (loaded as { default: unknown }).default
       ) as typeof loaded;
-      const connect = connectOptions(this.#tls, this.#where, buildConnector);
+      const connect = connectOptions(this.#tls, this.#where, buildConnector, this.#flavour);
       return {
         // pveproxy runs 3 workers by default: a burst of parallel tool calls must not open dozens of sockets.
         reads: new Pool(`https://${this.#where}`, { connections: 4, connect }),
@@ -185,6 +244,7 @@ export class PveTransport {
     }
     signal?.throwIfAborted();
     const where = `${method} ${path} on ${this.#where}`;
+    const flavour = this.#flavour;
     const started = performance.now();
     let status: number | null = null;
     let timedOut = false;
@@ -203,7 +263,7 @@ export class PveTransport {
         method,
         path: `/api2/json${path}${search ? `?${search}` : ""}`,
         headers: {
-          Authorization: `PVEAPIToken=${this.#tokenId}=${this.#tokenSecret.reveal()}`,
+          Authorization: flavour.authorization(this.#tokenId, this.#tokenSecret.reveal()),
           Accept: "application/json",
           // No gzip: pveproxy compresses at zlib's best level, in one of its three workers;
           // for a 2,000-guest /cluster/resources that is 28 ms to save 540 KB, 4 ms at 1 Gbit/s.
@@ -214,9 +274,9 @@ export class PveTransport {
         signal: deadline.signal,
       });
       status = response.statusCode;
-      const raw = await readCapped(response.body, where);
-      refuseEncoded(response.headers, where);
-      return parseAnswer(response, raw, method, path, where);
+      const raw = await readCapped(response.body, where, flavour);
+      refuseEncoded(response.headers, where, flavour);
+      return parseAnswer(response, raw, method, path, where, flavour, this.#tokenSecret);
     } catch (err) {
       if (err instanceof PveApiError) throw err;
       if (signal?.aborted) throw signal.reason;
@@ -224,13 +284,19 @@ export class PveTransport {
         err instanceof PveTransportError
           ? err
           : timedOut
-            ? timeoutError(where, this.#timeoutMs)
-            : transportError(err, where, this.#timeoutMs);
+            ? timeoutError(where, this.#timeoutMs, flavour)
+            : transportError(err, where, this.#timeoutMs, flavour);
       throw method === "GET" || notSent(err, failure) ? failure : mayHaveReached(failure);
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener("abort", abortWithCaller);
-      this.#onRequest?.({ method, path, status, durationMs: Math.round(performance.now() - started) });
+      this.#onRequest?.({
+        method,
+        path,
+        status,
+        durationMs: Math.round(performance.now() - started),
+        ...(flavour.product === "PBS" ? { service: "PBS" as const } : {}),
+      });
     }
   }
 }
@@ -239,16 +305,31 @@ export class PveTransport {
 // ("..", "?", "#", "%") is refused even though its values bypassed the format checks.
 const TEMPLATE_RE = /^(\/([A-Za-z0-9_-]+|\{[a-z]+\}))+$/;
 
-/** The template with each `{var}` checked against PVE's format and percent-encoded. */
-export function fillPath(template: string, params: Record<string, string | number>): string {
+/** An API's path variables: which names have a format, and the check (throws PveInputError). */
+export interface PathFormats {
+  has(name: string): boolean;
+  check(name: string, value: unknown): string;
+}
+
+const PVE_PATH_FORMATS: PathFormats = {
+  has: isPathParamName,
+  check: (name, value) => checkPathParam(name as PathParamName, value),
+};
+
+/** The template with each `{var}` checked against the API's format (PVE's by default) and percent-encoded. */
+export function fillPath(
+  template: string,
+  params: Record<string, string | number>,
+  formats: PathFormats = PVE_PATH_FORMATS,
+): string {
   if (!TEMPLATE_RE.test(template)) throw new Error(`API path template ${template} is malformed`);
   const used = new Set<string>();
   const path = template.replace(/\{([a-z]+)\}/g, (_match, name: string) => {
-    if (!isPathParamName(name)) throw new Error(`API path template ${template}: {${name}} has no format`);
+    if (!formats.has(name)) throw new Error(`API path template ${template}: {${name}} has no format`);
     if (!Object.hasOwn(params, name))
       throw new Error(`API path template ${template}: {${name}} has no value`);
     used.add(name);
-    return encodeURIComponent(checkPathParam(name, params[name]));
+    return encodeURIComponent(formats.check(name, params[name]));
   });
   const unused = Object.keys(params).filter((name) => !used.has(name));
   if (unused.length > 0) throw new Error(`API path template ${template} has no {${unused.join("}, {")}}`);
@@ -273,6 +354,7 @@ function connectOptions(
   tls: TlsMode,
   where: string,
   build: BuildConnector,
+  flavour: ApiFlavour,
 ): buildConnector.BuildOptions | buildConnector.connector {
   switch (tls.mode) {
     case "system":
@@ -282,7 +364,7 @@ function connectOptions(
     case "insecure":
       return { rejectUnauthorized: false };
     case "fingerprint":
-      return pinnedConnector(tls.fingerprint, where, build);
+      return pinnedConnector(tls.fingerprint, where, build, flavour.settings.fingerprint);
   }
 }
 
@@ -291,7 +373,12 @@ function connectOptions(
  * handed to undici (which only then writes the request) only if the leaf's SHA-256 matches.
  * No session cache, so every connection shows its certificate in a full handshake.
  */
-function pinnedConnector(pinned: string, where: string, build: BuildConnector): buildConnector.connector {
+function pinnedConnector(
+  pinned: string,
+  where: string,
+  build: BuildConnector,
+  setting: string,
+): buildConnector.connector {
   const connectTls = build({ rejectUnauthorized: false, maxCachedSessions: 0 });
   const normalize = (fingerprint: string) => fingerprint.replace(/:/g, "").toUpperCase();
   return (options, callback) =>
@@ -300,7 +387,7 @@ function pinnedConnector(pinned: string, where: string, build: BuildConnector): 
       const actual = (socket as TLSSocket).getPeerCertificate().fingerprint256 ?? "none";
       if (normalize(actual) === normalize(pinned)) return callback(null, socket);
       socket.destroy();
-      callback(new PveTlsMismatchError(pinned, actual, where), null);
+      callback(new PveTlsMismatchError(pinned, actual, where, setting), null);
     });
 }
 
@@ -315,27 +402,35 @@ function header(headers: IncomingHttpHeaders, name: string): string {
  */
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
-async function readCapped(body: AsyncIterable<Buffer>, where: string): Promise<Buffer> {
+async function readCapped(body: AsyncIterable<Buffer>, where: string, flavour: ApiFlavour): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
     size += chunk.length;
     if (size > MAX_RESPONSE_BYTES)
-      throw protocolError(where, `an answer larger than ${MAX_RESPONSE_BYTES} bytes`);
+      throw protocolError(where, `an answer larger than ${MAX_RESPONSE_BYTES} bytes`, flavour);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
 }
 
-/** We ask for no encoding: an encoded answer comes from something between us and PVE. */
-function refuseEncoded(headers: IncomingHttpHeaders, where: string): void {
+/** We ask for no encoding: an encoded answer comes from something between us and the API. */
+function refuseEncoded(headers: IncomingHttpHeaders, where: string, flavour: ApiFlavour): void {
   const encoding = header(headers, "content-encoding");
   if (encoding !== "" && encoding !== "identity")
     throw protocolError(
       where,
       `a Content-Encoding "${encoding}" it was not asked for`,
-      "something in front of PVE compresses its answers unasked: turn that off, or point PROXMOX_HOST at the node",
+      flavour,
+      `something in front of ${flavour.product} compresses its answers unasked: turn that off, or point ${flavour.settings.host} at the ${flavour.product === "PVE" ? "node" : "server"}`,
     );
+}
+
+/** The token secret (and its URL-encoded form) masked in an error body, whatever else the API quotes. */
+function maskSecret(text: string, secret: Secret): string {
+  const value = secret.reveal();
+  if (value.length < 4) return text;
+  return text.replaceAll(value, REDACTED).replaceAll(encodeURIComponent(value), REDACTED);
 }
 
 function parseAnswer(
@@ -348,26 +443,37 @@ function parseAnswer(
   method: ApiMethod,
   path: string,
   where: string,
+  flavour: ApiFlavour,
+  secret: Secret,
 ): PveAnswer {
   if (status >= 300 && status < 400) {
     throw protocolError(
       where,
       `a redirect (${status})`,
-      "redirects are not followed: point PROXMOX_HOST at the PVE API itself",
+      flavour,
+      `redirects are not followed: point ${flavour.settings.host} at the ${flavour.product} API itself`,
     );
   }
+  if (status < 200 || status >= 300) {
+    const text = maskSecret(body.toString("utf8"), secret);
+    throw flavour.apiError({ status, reason, headers, text }, method, path);
+  }
   const isJson = header(headers, "content-type").startsWith("application/json");
+  if (!isJson)
+    throw protocolError(where, `an unexpected Content-Type "${header(headers, "content-type")}"`, flavour);
   let json: unknown;
   try {
-    json = isJson && body.length > 0 ? JSON.parse(body.toString("utf8")) : undefined;
+    json = body.length > 0 ? JSON.parse(body.toString("utf8")) : undefined;
   } catch {
     json = undefined;
   }
   const answer = typeof json === "object" && json !== null && !Array.isArray(json) ? json : {};
-  if (status < 200 || status >= 300) throw apiError(status, reason, answer, method, path);
-  if (!isJson) throw protocolError(where, `an unexpected Content-Type "${header(headers, "content-type")}"`);
   if (!("data" in answer))
-    throw protocolError(where, "a body that is not PVE's JSON {data: ...} (truncated?)");
+    throw protocolError(
+      where,
+      `a body that is not ${flavour.product}'s JSON {data: ...} (truncated?)`,
+      flavour,
+    );
   const total = "total" in answer && typeof answer.total === "number" ? answer.total : undefined;
   return total === undefined ? { data: answer.data } : { data: answer.data, total };
 }
@@ -389,17 +495,19 @@ function apiError(
   return new PveApiError(normalized, reason, message || reason, method, path, fieldErrors);
 }
 
-function timeoutError(where: string, timeoutMs: number): PveTransportError {
+function timeoutError(where: string, timeoutMs: number, flavour: ApiFlavour): PveTransportError {
+  const host = flavour.product === "PVE" ? "the node" : flavour.product;
   return new PveTransportError(
     "timeout",
-    `${where}: no complete answer within ${timeoutMs} ms; check that the node is up, or raise PROXMOX_TIMEOUT_MS`,
+    `${where}: no complete answer within ${timeoutMs} ms; check that ${host} is up, or raise ${flavour.settings.timeout}`,
   );
 }
 
 function protocolError(
   where: string,
   what: string,
-  fix = "check that PROXMOX_HOST and PROXMOX_PORT point at the PVE API",
+  flavour: ApiFlavour,
+  fix = `check that ${flavour.settings.host} and ${flavour.settings.port} point at the ${flavour.product} API`,
 ): PveTransportError {
   return new PveTransportError("protocol", `${where}: the server answered with ${what}; ${fix}`);
 }
@@ -428,19 +536,24 @@ function mayHaveReached(failure: PveTransportError): PveTransportError {
 
 const TLS_ERROR_CODE = /^ERR_TLS_|^ERR_SSL_|CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/;
 
-function transportError(err: unknown, where: string, timeoutMs: number): PveTransportError {
+function transportError(
+  err: unknown,
+  where: string,
+  timeoutMs: number,
+  flavour: ApiFlavour,
+): PveTransportError {
   const { code = "", message = String(err) } = err as { code?: string; message?: string };
   if (TLS_ERROR_CODE.test(code)) {
     return new PveTransportError(
       "tls",
-      `${where}: TLS certificate refused (${message}).\n` +
-        "Set PROXMOX_CA_FILE to the cluster CA (/etc/pve/pve-root-ca.pem) or pin PROXMOX_TLS_FINGERPRINT.",
+      `${where}: TLS certificate refused (${message}).\n${flavour.trustHint}`,
     );
   }
-  if (code.includes("TIMEOUT")) return timeoutError(where, timeoutMs);
-  if (code.startsWith("HPE_")) return protocolError(where, `a malformed HTTP answer (${message})`);
+  if (code.includes("TIMEOUT")) return timeoutError(where, timeoutMs, flavour);
+  if (code.startsWith("HPE_")) return protocolError(where, `a malformed HTTP answer (${message})`, flavour);
+  const { host, port } = flavour.settings;
   return new PveTransportError(
     "network",
-    `${where}: ${message}${code && !message.includes(code) ? ` (${code})` : ""}; check PROXMOX_HOST, PROXMOX_PORT and the firewall`,
+    `${where}: ${message}${code && !message.includes(code) ? ` (${code})` : ""}; check ${host}, ${port} and the firewall`,
   );
 }

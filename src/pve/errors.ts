@@ -17,7 +17,7 @@ const fromPve = (text: string, max: number) => cleanText(redactText(text), max);
  * them raw, and the message quotes them apart from ours.
  */
 export class PveApiError extends Error {
-  override readonly name = "PveApiError";
+  override readonly name: string = "PveApiError";
   /** The HTTP reason phrase (PVE puts its message there too). */
   readonly reason: string;
   /** PVE's message without the trailing newline; the reason phrase when the body has none (PVE 8). */
@@ -88,11 +88,13 @@ export class PveTlsMismatchError extends PveTransportError {
     readonly expected: string,
     readonly actual: string,
     where: string,
+    /** The setting that holds the pin (PBS_TLS_FINGERPRINT for the PBS client). */
+    setting = "PROXMOX_TLS_FINGERPRINT",
   ) {
     super(
       "tls",
       `the TLS certificate of ${where} has SHA-256 fingerprint ${actual}, but ${expected} is pinned; nothing was sent.\n` +
-        "If the certificate was renewed on purpose, pin the new fingerprint in PROXMOX_TLS_FINGERPRINT.",
+        `If the certificate was renewed on purpose, pin the new fingerprint in ${setting}.`,
     );
   }
 }

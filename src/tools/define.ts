@@ -37,6 +37,8 @@ export interface ReadFacts {
   readonly sshConfigured: boolean;
   /** The audit's waivers file (PROXMOX_AUDIT_WAIVERS), if configured. */
   readonly auditWaiversPath: string | undefined;
+  /** The Proxmox Backup Server's host (PBS_HOST) and token id, when PBS is configured. */
+  readonly pbs?: { readonly host: string; readonly tokenId: string };
 }
 
 export function readFactsOf(config: Config): ReadFacts {
@@ -47,6 +49,7 @@ export function readFactsOf(config: Config): ReadFacts {
     adminTokenId: config.dangerous?.adminTokenId,
     sshConfigured: config.dangerous?.ssh !== undefined,
     auditWaiversPath: config.auditWaiversPath,
+    ...(config.pbs ? { pbs: { host: config.pbs.host, tokenId: config.pbs.tokenId } } : {}),
   };
 }
 
@@ -56,6 +59,8 @@ export function readFactsOf(config: Config): ReadFacts {
  */
 export interface ReadContext {
   read: RunReader;
+  /** This call's reader of Proxmox Backup Server, when PBS is configured (the pbs toolset is offered only then). */
+  pbs?: RunReader;
   facts: ReadFacts;
   signal: AbortSignal;
   access: AccessReport;

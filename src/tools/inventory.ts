@@ -11,6 +11,7 @@ import { backupTools } from "./backup.js";
 import { coreTools } from "./core.js";
 import { dangerousTools } from "./dangerous/index.js";
 import { healthTools } from "./health.js";
+import { pbsTools } from "./pbs.js";
 import { securityAuditTools } from "./security-audit.js";
 import { securityTools } from "./security.js";
 import { storageTools } from "./storage.js";
@@ -27,6 +28,7 @@ export const ALL_TOOLS: readonly AnyTool[] = [
   ...securityAuditTools,
   ...healthTools,
   ...apiTools,
+  ...pbsTools,
   ...dangerousTools,
 ];
 
@@ -34,6 +36,8 @@ export interface InventoryOptions {
   dangerousEnabled: boolean;
   /** Toolsets to keep (PROXMOX_TOOLSETS); undefined keeps the toolsets that are on by default. */
   toolsets: string[] | undefined;
+  /** PBS is configured (PBS_HOST): without it no pbs tool is listed, whatever PROXMOX_TOOLSETS says. */
+  pbsConfigured?: boolean;
 }
 
 export function buildInventory(tools: readonly AnyTool[], options: InventoryOptions): AnyTool[] {
@@ -46,5 +50,10 @@ export function buildInventory(tools: readonly AnyTool[], options: InventoryOpti
     );
   }
   const on = new Set<string>(TOOLSETS.filter((t) => isToolsetOn(t, options.toolsets)).map((t) => t.id));
-  return tools.filter((t) => (t.tier === "read" || options.dangerousEnabled) && on.has(t.toolset));
+  return tools.filter(
+    (t) =>
+      (t.tier === "read" || options.dangerousEnabled) &&
+      on.has(t.toolset) &&
+      (t.toolset !== "pbs" || options.pbsConfigured === true),
+  );
 }

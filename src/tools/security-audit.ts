@@ -70,6 +70,7 @@ export const securityAudit = defineTool({
     const audited = cleanReport(
       await runAudit(ctx.read.asSource(), {
         ...(args.checks ? { checks: args.checks } : {}),
+        ...(ctx.pbs && ctx.facts.pbs ? { pbs: ctx.pbs.asSource(), pbsName: ctx.facts.pbs.host } : {}),
         signal: ctx.signal,
       }),
     );

@@ -78,6 +78,14 @@ export const TOOLSETS = [
     defaultOn: true,
   },
   {
+    id: "pbs",
+    title: "Proxmox Backup Server",
+    description:
+      "PBS datastores, snapshots with verification and encryption, jobs and tasks (with PBS_HOST set).",
+    tier: "read",
+    defaultOn: true,
+  },
+  {
     id: "dangerous",
     title: "Dangerous actions",
     description:

@@ -18,6 +18,7 @@ import { AuditLog } from "../auditlog.js";
 import { Secret } from "../config/secret.js";
 import type { Config } from "../config/types.js";
 import { adminClientOf } from "../pve/admin.js";
+import { PbsReader } from "../pbs/client.js";
 import { PveReader } from "../pve/client.js";
 import { serverFactory, type ServerFactory } from "../server.js";
 import { TokenCheck } from "../token-check.js";
@@ -72,7 +73,7 @@ export async function exchange(factory: ServerFactory, messages: readonly unknow
 
 /** A configuration for a variant: no request is ever sent, so the host need not exist. */
 function recordingConfig(variant: OpeningVariantKey, auditLogPath: string): Config {
-  const dangerous = variant !== "read-only";
+  const dangerous = variant.startsWith("dangerous");
   return {
     host: "pve.invalid",
     port: 8006,
@@ -108,6 +109,18 @@ function recordingConfig(variant: OpeningVariantKey, auditLogPath: string): Conf
           },
         }
       : {}),
+    ...(variant === "read-only+pbs"
+      ? {
+          pbs: {
+            host: "pbs.invalid",
+            port: 8007,
+            tokenId: "audit@pbs!opening",
+            tokenSecret: new Secret("22222222-2222-2222-2222-222222222222"),
+            tls: { mode: "system" as const },
+            timeoutMs: 15_000,
+          },
+        }
+      : {}),
     sources: {},
   };
 }
@@ -122,16 +135,27 @@ export function variantServer(
   const tools = buildInventory(ALL_TOOLS, {
     dangerousEnabled: config.dangerous !== undefined,
     toolsets: undefined,
+    pbsConfigured: config.pbs !== undefined,
   });
   const pve = new PveReader(config);
+  const pbs = config.pbs ? new PbsReader(config.pbs) : undefined;
   const admin = adminClientOf(config);
   const audit = new AuditLog(config.auditLogPath, []);
-  const tokenCheck = new TokenCheck({ pve, admin, config, tools });
-  const factory = serverFactory({ config, pve, admin, tokenCheck, tools, audit, version });
+  const tokenCheck = new TokenCheck({ pve, ...(pbs ? { pbs } : {}), admin, config, tools });
+  const factory = serverFactory({
+    config,
+    pve,
+    admin,
+    tokenCheck,
+    tools,
+    audit,
+    version,
+  });
   return {
     factory,
     close: async () => {
       await pve.close();
+      await pbs?.close();
       await admin?.close();
       audit.close();
     },

@@ -42,11 +42,12 @@ export interface OpeningVariant {
 }
 
 /**
- * The configurations whose opening differs: the dangerous tools, and execute_command only
+ * The configurations whose opening differs: the pbs tools where PBS is configured (read-only
+ * servers only: the demo's and the usual setup), the dangerous tools, and execute_command only
  * where SSH is configured. Other toolsets than the default ones are not recorded (their
  * resources and prompts change the capabilities too): those servers answer everything.
  */
-export const OPENING_VARIANTS = ["read-only", "dangerous", "dangerous+ssh"] as const;
+export const OPENING_VARIANTS = ["read-only", "read-only+pbs", "dangerous", "dangerous+ssh"] as const;
 export type OpeningVariantKey = (typeof OPENING_VARIANTS)[number];
 
 /** The recorded variant that fits a configuration, or undefined when none does. */
@@ -54,9 +55,11 @@ export function openingVariantKey(settings: {
   toolsets: readonly string[] | undefined;
   dangerous: boolean;
   ssh: boolean;
+  pbs: boolean;
 }): OpeningVariantKey | undefined {
   if (settings.toolsets !== undefined) return undefined;
-  if (!settings.dangerous) return "read-only";
+  if (!settings.dangerous) return settings.pbs ? "read-only+pbs" : "read-only";
+  if (settings.pbs) return undefined;
   return settings.ssh ? "dangerous+ssh" : "dangerous";
 }
 

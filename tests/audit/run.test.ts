@@ -75,7 +75,8 @@ describe("a failing check is reported, the others still run", () => {
       true,
     );
     expect(report.findings.some((f) => f.check === "firewall-open-rule")).toBe(true);
-    expect(report.checksRun).toBe(AUDIT_CHECKS.length);
+    // The PBS checks (service "pbs") run only with a PBS source.
+    expect(report.checksRun).toBe(AUDIT_CHECKS.filter((c) => c.service !== "pbs").length);
   });
 
   it("one node failing a per-node read: that node in errors, the other node still checked", async () => {
@@ -307,9 +308,13 @@ describe("the check table", () => {
     const codes = AUDIT_CHECKS.map((c) => c.code);
     expect(new Set(codes).size).toBe(codes.length);
     for (const check of AUDIT_CHECKS) {
-      expect(check.code).toMatch(/^PVE-(?:ACC|FWL|UPD|NOD|CLU|STO|BAK|GST|CTR)-\d{3}$/);
+      expect(check.code).toMatch(
+        check.service === "pbs"
+          ? /^PBS-(?:VER|GC|STO|PRU|ENC|BAK|SYN|REM|ACC)-\d{3}$/
+          : /^PVE-(?:ACC|FWL|UPD|NOD|CLU|STO|BAK|GST|CTR)-\d{3}$/,
+      );
       expect(check.references.length).toBeGreaterThan(0);
-      for (const url of check.references) expect(url).toMatch(/^https:\/\/pve\.proxmox\.com\//);
+      for (const url of check.references) expect(url).toMatch(/^https:\/\/(?:pve|pbs)\.proxmox\.com\//);
     }
   });
 

@@ -36,7 +36,8 @@ const marks = (stdout: string) =>
     .filter((line) => /^[✓✗!-] /.test(line))
     .map((line) => line.slice(0, line.indexOf(":")));
 
-const readToolsets = TOOLSETS.filter((t) => t.tier === "read").map((t) => t.id);
+/** PVE's read toolsets; pbs has its own walk (doctor-pbs.test.ts). */
+const readToolsets = TOOLSETS.filter((t) => t.tier === "read" && t.id !== "pbs").map((t) => t.id);
 /** A toolset's step name: its id and its declared title. */
 const toolsetStep = (id: ToolsetId) => `toolset ${id} (${TOOLSETS.find((t) => t.id === id)?.title})`;
 
@@ -54,6 +55,7 @@ describe("doctor", () => {
       "✓ privileges",
       ...readToolsets.map((t) => `✓ ${toolsetStep(t)}`),
       "- dangerous mode",
+      "- PBS",
     ]);
     expect(stdout).toContain(`PROXMOX_TLS_FINGERPRINT=${sim.fingerprint}`);
     expect(stdout).toContain("get_vm_config");
@@ -160,7 +162,7 @@ describe("doctor", () => {
       expect(stdout).toContain(
         `fix: pin it (check the fingerprint with \`pvenode cert info\` on the node): PROXMOX_TLS_FINGERPRINT=${sim.fingerprint}`,
       );
-      expect(marks(stdout).at(-1)).toBe("✗ TLS");
+      expect(marks(stdout).slice(-2)).toEqual(["✗ TLS", "- PBS"]);
       expect(sim.requests()).toEqual([]);
     });
 
@@ -201,7 +203,7 @@ describe("doctor", () => {
     expect(stdout).toMatch(
       /✗ DNS: pve\.invalid does not resolve \(\w+\)\n {4}fix: check the spelling of PROXMOX_HOST/,
     );
-    expect(marks(stdout)).toEqual(["✓ configuration", "✗ DNS"]);
+    expect(marks(stdout)).toEqual(["✓ configuration", "✗ DNS", "- PBS"]);
   });
 
   it("a host name that resolves: ✓ DNS with its addresses", async () => {

@@ -31,6 +31,8 @@ function signature(tool: AnyTool): string {
 }
 
 function privileges(tool: AnyTool): string {
+  // PVE privileges only: what a pbs tool needs of the PBS token is in its description.
+  if (tool.toolset === "pbs") return "PBS token (see the description)";
   if (tool.needs.length === 0) return "none";
   return tool.needs.map((need) => `${need.privileges.join(" or ")} on \`${need.path}\``).join(", ");
 }

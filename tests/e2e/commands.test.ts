@@ -75,7 +75,7 @@ describe("healthy: the simulator with its auditor token", () => {
   it("doctor: every step ✓ (DNS skipped for an IP address), exit 0", async () => {
     const { code, stdout } = await runCli(["doctor"], simEnv(sim));
     expect(code, stdout).toBe(0);
-    expect(steps(stdout).filter((s) => !s.startsWith("✓"))).toEqual(["- DNS", "- dangerous mode"]);
+    expect(steps(stdout).filter((s) => !s.startsWith("✓"))).toEqual(["- DNS", "- dangerous mode", "- PBS"]);
     expect(stdout).toContain(`PROXMOX_TLS_FINGERPRINT=${sim.fingerprint}`);
     expect(stdout).toMatch(/All good\.\n$/);
   });
@@ -116,7 +116,7 @@ describe("healthy: the simulator with its auditor token", () => {
       fileURLToPath(new URL("../../scripts/demo-audit.mjs", import.meta.url)),
     );
     expect(stdout).toMatch(
-      new RegExp(`^Security audit of cluster lab at .*: ${AUDIT_CHECKS.length} checks; 2 critical, `, "m"),
+      new RegExp(`^Security audit of cluster lab at .*: ${AUDIT_CHECKS.length} checks; 5 critical, `, "m"),
     );
     expect(stderr).toContain(
       "proxmox-mcp audit exited 1: findings at or above high, planted in the demo cluster",
@@ -137,7 +137,7 @@ describe("wrong secret (401)", () => {
   it("doctor: ✗ token with the fix, after ✓ TCP and TLS", async () => {
     const { code, stdout } = await runCli(["doctor"], env());
     expect(code).toBe(1);
-    expect(steps(stdout)).toEqual(["✓ configuration", "- DNS", "✓ TCP", "✓ TLS", "✗ token"]);
+    expect(steps(stdout)).toEqual(["✓ configuration", "- DNS", "✓ TCP", "✓ TLS", "✗ token", "- PBS"]);
     expect(stdout).toContain(
       `✗ token: Proxmox refused the token ${sim.tokens.auditor.id} (401): the secret is wrong, or the token or its user is expired or disabled. Check PROXMOX_TOKEN_ID and PROXMOX_TOKEN_SECRET`,
     );
@@ -162,7 +162,7 @@ describe("wrong fingerprint", () => {
   it("doctor: ✗ TLS with the pinned and the served fingerprint, and the line to pin", async () => {
     const { code, stdout } = await runCli(["doctor"], env());
     expect(code).toBe(1);
-    expect(steps(stdout)).toEqual(["✓ configuration", "- DNS", "✓ TCP", "✗ TLS"]);
+    expect(steps(stdout)).toEqual(["✓ configuration", "- DNS", "✓ TCP", "✗ TLS", "- PBS"]);
     expect(stdout).toContain(`    pinned (PROXMOX_TLS_FINGERPRINT): ${otherFingerprint(sim.fingerprint)}\n`);
     expect(stdout).toContain(`    server's certificate:             ${sim.fingerprint}\n`);
     expect(stdout).toContain(`pin the new one: PROXMOX_TLS_FINGERPRINT=${sim.fingerprint}\n`);
@@ -182,7 +182,7 @@ describe("port closed", () => {
   it("doctor: ✗ TCP with the fix, TLS not tried", async () => {
     const { code, stdout } = await runCli(["doctor"], env());
     expect(code).toBe(1);
-    expect(steps(stdout)).toEqual(["✓ configuration", "- DNS", "✗ TCP"]);
+    expect(steps(stdout)).toEqual(["✓ configuration", "- DNS", "✗ TCP", "- PBS"]);
     expect(stdout).toContain(`✗ TCP: nothing listens on 127.0.0.1:${closedPort} (connection refused)\n`);
     expect(stdout).toContain(
       "    fix: check PROXMOX_PORT (the API listens on 8006) and that pveproxy runs on the node",
@@ -209,7 +209,15 @@ describe("privileged read token (root@pam)", () => {
   it("doctor: ✗ privileges with the fix; the tools are not listed", async () => {
     const { code, stdout } = await runCli(["doctor"], env());
     expect(code).toBe(1);
-    expect(steps(stdout)).toEqual(["✓ configuration", "- DNS", "✓ TCP", "✓ TLS", "✓ token", "✗ privileges"]);
+    expect(steps(stdout)).toEqual([
+      "✓ configuration",
+      "- DNS",
+      "✓ TCP",
+      "✓ TLS",
+      "✓ token",
+      "✗ privileges",
+      "- PBS",
+    ]);
     expect(stdout).toContain("pveum user token add mcp@pve readonly --privsep 1");
     expect(stdout).not.toContain("token add root@pam");
   });

@@ -52,6 +52,15 @@ export const READ_TOOLS = [
   "proxmox_api_get",
 ] as const;
 
+/** The pbs tools, offered only where PBS is configured (PBS_HOST; --demo serves one). */
+export const PBS_TOOLS = [
+  "pbs_datastores",
+  "pbs_snapshots",
+  "pbs_jobs",
+  "pbs_tasks",
+  "pbs_task_log",
+] as const;
+
 function assertBuilt(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` before the e2e tests`);
 }

@@ -1,11 +1,14 @@
 /**
  * The adversarial end-to-end scan: the built server over stdio against the leaky
  * cluster (tests/helpers/leaky-scenario.ts), which holds secrets of every shape and
- * hostile text in every place PVE lets someone write. Every read tool the server lists
- * is called with arguments that reach the planted data (a listed tool without a call
- * recipe fails the scan), every resource and prompt is read, and the `audit` (JSON and
- * terminal) and `doctor` commands run against the same simulator, also with PVE errors
- * that carry secrets and escape sequences. Then everything that came out is scanned:
+ * hostile text in every place PVE lets someone write, and the leaky Proxmox Backup Server
+ * (tests/helpers/leaky-pbs-scenario.ts), the same in every place PBS lets someone write
+ * (PBS_* points the server at the PBS simulator, pinned by fingerprint). Every read tool
+ * the server lists, the pbs tools included, is called with arguments that reach the
+ * planted data (a listed tool without a call recipe fails the scan), every resource and
+ * prompt is read, and the `audit` (JSON and terminal, PBS checks included) and `doctor`
+ * (PBS walk included) commands run against the same simulators, also with PVE and PBS
+ * errors that carry secrets and escape sequences. Then everything that came out is scanned:
  * tool text, structuredContent, errors, resources, prompts, command output, the
  * server's stderr and its audit log. Zero planted secrets (whole, a 16-character middle
  * slice, or URL-encoded), zero control, bidi or zero-width characters, and no line of
@@ -16,10 +19,28 @@ import type { CallToolResult, Tool } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { storageOnNode } from "../../src/simulator/routes/cluster.js";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";
+import { startPbsSimulator, type PbsSimulator } from "../../src/simulator/pbs/index.js";
+import { leakyPbsScenario } from "../helpers/leaky-pbs-scenario.js";
 import { leakyScenario, type PlantedField } from "../helpers/leaky-scenario.js";
 import { killLeftovers, runCli, serve, simEnv, textOf, type RunResult, type Served } from "./harness.js";
 
 const leaky = leakyScenario();
+const leakyPbs = leakyPbsScenario();
+/** Both scenarios' secrets, one entry per value (the PVE token secret is planted in both). */
+const allSecrets = (() => {
+  const byValue = new Map<string, { shape: string; value: string; places: string[] }>();
+  for (const [product, list] of [
+    ["PVE", leaky.secrets],
+    ["PBS", leakyPbs.secrets],
+  ] as const) {
+    for (const { shape, value, places } of list) {
+      const entry = byValue.get(value) ?? { shape, value, places: [] };
+      entry.places.push(...places.map((p) => (product === "PBS" && !p.startsWith("PBS") ? `PBS ${p}` : p)));
+      byValue.set(value, entry);
+    }
+  }
+  return [...byValue.values()];
+})();
 
 /** What came out, and how it is read: text line by line (a model, a terminal), JSON as data. */
 interface Output {
@@ -51,6 +72,10 @@ interface Context {
   storages: { storage: string; shared: boolean; nodes: string[] }[];
   upids: string[];
   rawGets: { path: string; params?: Record<string, string | number> }[];
+  pbsStores: string[];
+  pbsUpids: string[];
+  /** PVE guests with backup groups on the PBS (vm/<vmid>, ct/<vmid>). */
+  pbsVmids: number[];
 }
 
 /**
@@ -101,6 +126,21 @@ const RECIPES: Record<string, (c: Context) => Record<string, unknown>[]> = {
   get_disks: (c) => c.nodes.map((node) => ({ node })),
   get_network: (c) => c.nodes.map((node) => ({ node })),
   proxmox_api_get: (c) => c.rawGets.map(({ path, params }) => (params ? { path, params } : { path })),
+  pbs_datastores: () => [{}],
+  pbs_snapshots: (c) => [
+    { limit: 100 },
+    ...c.pbsStores.map((store) => ({ store, limit: 100 })),
+    ...c.pbsVmids.map((vmid) => ({ vmid, limit: 100 })),
+    { store: "main", ns: "prod", limit: 100 },
+  ],
+  pbs_jobs: () => [{}, { kind: "sync" }, { store: "vault" }],
+  pbs_tasks: () => [
+    { limit: 100 },
+    { errors_only: true, limit: 100 },
+    { store: "vault", limit: 100 },
+    { typefilter: "backup", limit: 100 },
+  ],
+  pbs_task_log: (c) => c.pbsUpids.map((upid) => ({ upid, limit: 200 })),
 };
 
 /** Prompt arguments, by name: the guest that carries the most planted text. */
@@ -148,6 +188,7 @@ const callLabel = (tool: string, args: Record<string, unknown>) =>
     .join(", ")})`;
 
 let sim: Simulator;
+let pbsSim: PbsSimulator;
 let server: Served;
 let tools: Tool[] = [];
 const missingRecipes: string[] = [];
@@ -206,8 +247,38 @@ async function withPlantedError(path: string, run: () => Promise<unknown>, times
   }
 }
 
+/** The same on the PBS simulator; without `times`, every matching request while `run` goes. */
+async function withPlantedPbsError(path: string, run: () => Promise<unknown>, times?: number): Promise<void> {
+  const planted = leakyPbs.errors.find((e) => e.path === path);
+  if (!planted) throw new Error(`no planted PBS error for ${path}`);
+  const id = pbsSim.faults.add({
+    kind: "status",
+    path,
+    status: planted.status,
+    message: planted.message,
+    ...(times === undefined ? {} : { times }),
+  });
+  try {
+    await run();
+  } finally {
+    pbsSim.faults.remove(id);
+  }
+}
+
+/** PVE's auditor settings plus the PBS simulator's audit token, pinned by fingerprint. */
+function serverEnv(): Record<string, string> {
+  return {
+    ...simEnv(sim),
+    PBS_HOST: "127.0.0.1",
+    PBS_PORT: String(pbsSim.port),
+    PBS_TOKEN_ID: pbsSim.tokens.auditor.id,
+    PBS_TOKEN_SECRET: pbsSim.tokens.auditor.secret,
+    PBS_TLS_FINGERPRINT: pbsSim.fingerprint,
+  };
+}
+
 async function cli(args: string[]): Promise<RunResult> {
-  const result = await runCli(args, simEnv(sim));
+  const result = await runCli(args, serverEnv());
   const label = `proxmox-mcp ${args.join(" ")}`;
   if (args.includes("--json")) {
     try {
@@ -245,12 +316,25 @@ function context(): Context {
     const params = RAW_GET_PARAMS[path];
     return params ? { path, params } : { path };
   });
-  return { nodes, guests, storages, upids, rawGets };
+  const pbsStores = pbsSim.state.scenario.datastores.map((d) => d.name).sort();
+  const pbsUpids = pbsSim.state.tasks.map((t) => t.upid);
+  const pbsVmids = [
+    ...new Set(
+      [...pbsSim.state.groups.values()]
+        .flat()
+        .filter((g) => g.type !== "host" && guests.some((guest) => String(guest.vmid) === g.id))
+        .map((g) => Number(g.id)),
+    ),
+  ].sort((a, b) => a - b);
+  return { nodes, guests, storages, upids, rawGets, pbsStores, pbsUpids, pbsVmids };
 }
 
 beforeAll(async () => {
-  sim = await startSimulator({ scenario: leaky.scenario });
-  server = await serve({ env: simEnv(sim) });
+  [sim, pbsSim] = await Promise.all([
+    startSimulator({ scenario: leaky.scenario }),
+    startPbsSimulator({ scenario: leakyPbs.scenario }),
+  ]);
+  server = await serve({ env: serverEnv() });
   tools = server.tools;
   const c = context();
 
@@ -274,6 +358,24 @@ beforeAll(async () => {
     const id = sim.faults.add({ kind: "truncate", path, times: 1 });
     await call(tool, args);
     sim.faults.remove(id);
+  }
+
+  // PBS errors carrying secrets and hostile text (plain-text bodies), and malformed PBS answers.
+  await withPlantedPbsError("/admin/datastore/vault/snapshots", () =>
+    call("pbs_snapshots", { store: "vault", limit: 100 }),
+  );
+  await withPlantedPbsError("/admin/gc", () => call("pbs_datastores", {}));
+  await withPlantedPbsError("/admin/sync", () => call("pbs_jobs", { kind: "sync" }));
+  const pbsTruncated: [string, string, Record<string, unknown>][] = [
+    ["/admin/datastore/vault/snapshots", "pbs_snapshots", { store: "vault", limit: 100 }],
+    ["/nodes/localhost/tasks", "pbs_tasks", { limit: 100 }],
+    ["/admin/verify", "pbs_jobs", {}],
+    ["/admin/datastore", "pbs_datastores", {}],
+  ];
+  for (const [path, tool, args] of pbsTruncated) {
+    const id = pbsSim.faults.add({ kind: "truncate", path, times: 1 });
+    await call(tool, args);
+    pbsSim.faults.remove(id);
   }
 
   // Every read tool the server lists, with arguments that reach the planted data.
@@ -343,17 +445,22 @@ beforeAll(async () => {
   }
 
   // The commands, as a person runs them, side by side (each is a process start): both audits
-  // read pve2's disk list once and get the planted error, only doctor reads /version.
+  // read pve2's disk list once and get the planted error, only doctor reads /version. On the
+  // PBS side the audits' user list fails while they run, and doctor's PBS /version once.
   await withPlantedError(
     "/nodes/pve2/disks/list",
     () =>
-      Promise.all([
-        cli(["audit", "--json"]),
-        cli(["audit"]),
-        withPlantedError("/version", () => cli(["doctor"])),
-      ]),
+      withPlantedPbsError("/access/users", () =>
+        Promise.all([
+          cli(["audit", "--json"]),
+          cli(["audit"]),
+          withPlantedError("/version", () => withPlantedPbsError("/version", () => cli(["doctor"]), 1)),
+        ]),
+      ),
     2,
   );
+  // Then each once more without errors: the PBS checks that read users, and doctor's whole PBS walk.
+  await Promise.all([cli(["audit", "--json"]), cli(["doctor"])]);
 
   textOutput("server stderr", server.stderr());
   const log = readFileSync(server.auditLog, "utf8");
@@ -370,13 +477,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   await sim?.close();
+  await pbsSim?.close();
   killLeftovers();
 });
 
 /** Each secret, a 16-character middle slice of long ones, and its URL-encoded form. */
 function needles(): { shape: string; value: string; needle: string }[] {
   const out: { shape: string; value: string; needle: string }[] = [];
-  for (const { shape, value } of leaky.secrets) {
+  for (const { shape, value } of allSecrets) {
     const forms = new Set([value, encodeURIComponent(value)]);
     if (value.length >= 24) {
       const start = Math.floor((value.length - 16) / 2);
@@ -391,6 +499,12 @@ function needles(): { shape: string; value: string; needle: string }[] {
 function answered(field: PlantedField, status: number): boolean {
   const patterns = field.servedBy.map(globRegex);
   return sim.requests().some((r) => r.status === status && patterns.some((p) => p.test(r.path)));
+}
+
+/** Whether PBS answered a request for one of the field's paths with `status`. */
+function answeredByPbs(field: PlantedField, status: number): boolean {
+  const patterns = field.servedBy.map(globRegex);
+  return pbsSim.requests().some((r) => r.status === status && patterns.some((p) => p.test(r.path)));
 }
 
 const INVISIBLE = /(?![\n\t])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
@@ -455,6 +569,20 @@ describe("adversarial scan: every read tool, resource, prompt and command over t
       return answers.length > 0 && !answers.some((r) => r.status === 200);
     });
     expect(unseen, "endpoints the raw GET sent but the simulator cannot serve: add them to it").toEqual([]);
+    const unreachedPbs = leakyPbs.fields
+      .filter((f) => !leakyPbs.errors.some((e) => e.place === f.place) && !leakyPbs.unread[f.place])
+      .filter((f) => !answeredByPbs(f, 200))
+      .map((f) => `${f.place} (served by ${f.servedBy.join(", ")})`);
+    expect(unreachedPbs, "planted PBS places no request read").toEqual([]);
+    expect(
+      Object.keys(leakyPbs.unread).filter((place) => !leakyPbs.fields.some((f) => f.place === place)),
+      "places called unread that the PBS scenario does not plant",
+    ).toEqual([]);
+    const unansweredPbs = leakyPbs.errors
+      .filter((e) => !pbsSim.requests().some((r) => r.path === e.path && r.status === e.status))
+      .map((e) => `${e.place} (${e.path})`);
+    expect(unansweredPbs, "planted PBS errors never sent").toEqual([]);
+    expect(leakyPbs.secrets.length).toBeGreaterThanOrEqual(40);
     expect(leaky.secrets.length).toBeGreaterThanOrEqual(60);
     expect(new Set(leaky.secrets.map((s) => s.shape)).size).toBeGreaterThanOrEqual(50);
     expect(outputs.length).toBeGreaterThan(300);
@@ -465,7 +593,7 @@ describe("adversarial scan: every read tool, resource, prompt and command over t
     for (const { shape, value, needle } of needles()) {
       for (const out of outputs) {
         if (!out.raw.includes(needle) && !out.strings.some((s) => s.includes(needle))) continue;
-        const planted = leaky.secrets.find((s) => s.value === value)!;
+        const planted = allSecrets.find((s) => s.value === value)!;
         const entry = bySecret.get(value) ?? { shape, places: planted.places, sources: new Set<string>() };
         entry.sources.add(out.source);
         bySecret.set(value, entry);
@@ -474,7 +602,7 @@ describe("adversarial scan: every read tool, resource, prompt and command over t
     const leaked = [...bySecret.values()];
     if (leaked.length > 0) {
       const shapes = new Set(leaked.map((l) => l.shape));
-      const allShapes = new Set(leaky.secrets.map((s) => s.shape));
+      const allShapes = new Set(allSecrets.map((s) => s.shape));
       const rows = leaked.map(
         (l) =>
           `${l.shape}\n    planted in: ${l.places.join("; ")}\n    leaked to (${l.sources.size}): ${[...l.sources].join("; ")}`,
@@ -491,7 +619,7 @@ describe("adversarial scan: every read tool, resource, prompt and command over t
         .map(([source, s]) => `  ${String(s.size).padStart(3)}  ${source}: ${[...s].join(", ")}`);
       console.warn(
         [
-          `LEAK TABLE: ${shapes.size} of ${allShapes.size} planted shapes leaked (${leaked.length} of ${leaky.secrets.length} values)`,
+          `LEAK TABLE: ${shapes.size} of ${allShapes.size} planted shapes leaked (${leaked.length} of ${allSecrets.length} values)`,
           "",
           "by shape:",
           ...rows.map((r) => `  ${r}`),

@@ -12,6 +12,7 @@ import { startSimulator, type Simulator } from "../../src/simulator/index.js";
 import { TEST_TOKENS, testScenario } from "../helpers/scenarios.js";
 import {
   auditLines,
+  PBS_TOOLS,
   READ_TOOLS,
   killLeftovers,
   runCli,
@@ -488,10 +489,10 @@ describe("PROXMOX_CA_FILE instead of a pinned fingerprint", () => {
 });
 
 describe("--demo", () => {
-  it("serves the built-in demo cluster with no PROXMOX_* variable but the audit log", async () => {
+  it("serves the built-in demo cluster and its PBS with no PROXMOX_* variable but the audit log", async () => {
     const demo = await serve({ args: ["--demo"] });
     try {
-      expect(demo.tools.map((t) => t.name).sort()).toEqual([...READ_TOOLS].sort());
+      expect(demo.tools.map((t) => t.name).sort()).toEqual([...READ_TOOLS, ...PBS_TOOLS].sort());
       const version = await demo.call("get_version");
       expect(version.structuredContent).toMatchObject({
         version: "9.1.9",
@@ -504,12 +505,16 @@ describe("--demo", () => {
       const config = await demo.call("get_vm_config", { vmid: 9000 });
       expect(textOf(config)).toContain("cipassword: [redacted]");
       expect(demo.stderr()).toMatch(
-        /^proxmox-mcp: demo mode, simulated cluster at https:\/\/127\.0\.0\.1:\d+/,
+        /^proxmox-mcp: demo mode, simulated cluster at https:\/\/127\.0\.0\.1:\d+ and Proxmox Backup Server at https:\/\/127\.0\.0\.1:\d+/,
       );
+      const datastores = await demo.call("pbs_datastores");
+      expect(datastores.isError, textOf(datastores)).toBeFalsy();
+      expect(textOf(datastores)).toContain("archive");
       expect(auditLines(demo.auditLog).map((l) => l["tool"])).toEqual([
         "get_version",
         "get_vms",
         "get_vm_config",
+        "pbs_datastores",
       ]);
     } finally {
       await demo.close();

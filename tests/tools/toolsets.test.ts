@@ -73,12 +73,18 @@ describe("isToolsetOn", () => {
 describe("buildInventory with the declarations", () => {
   const readIds = TOOLSETS.filter((t) => t.tier === "read" && t.defaultOn).map((t) => t.id);
   const allIds = TOOLSETS.filter((t) => t.defaultOn).map((t) => t.id);
-  const names = (dangerousEnabled: boolean, toolsets: string[] | undefined) =>
-    buildInventory(ALL_TOOLS, { dangerousEnabled, toolsets }).map((t) => t.name);
+  const names = (dangerousEnabled: boolean, toolsets: string[] | undefined, pbsConfigured = true) =>
+    buildInventory(ALL_TOOLS, { dangerousEnabled, toolsets, pbsConfigured }).map((t) => t.name);
 
   it("offers every default-on toolset of the allowed tiers when PROXMOX_TOOLSETS is unset", () => {
     expect(names(false, undefined)).toEqual(namesIn(readIds));
     expect(names(true, undefined)).toEqual(namesIn(allIds));
+  });
+
+  it("lists no pbs tool without PBS configured, even when PROXMOX_TOOLSETS names pbs", () => {
+    expect(names(false, undefined, false)).toEqual(namesIn(readIds.filter((id) => id !== "pbs")));
+    expect(names(false, ["core", "pbs"], false)).toEqual(namesIn(["core"]));
+    expect(names(false, ["core", "pbs"])).toEqual(namesIn(["core", "pbs"]));
   });
 
   it("offers only the named toolsets, and a dangerous one only with its tier on", () => {

@@ -84,10 +84,13 @@ describe("the recorded opening", () => {
     expect(readRecordedOpening(opening, "read-only", VERSION)).toEqual(recorded["read-only"].variant);
     expect(readRecordedOpening(opening, "read-only", "0.0.0-other")).toBeUndefined();
     expect(readRecordedOpening(new URL("nowhere/", ROOT), "read-only", VERSION)).toBeUndefined();
-    expect(openingVariantKey({ toolsets: undefined, dangerous: false, ssh: false })).toBe("read-only");
-    expect(openingVariantKey({ toolsets: undefined, dangerous: true, ssh: false })).toBe("dangerous");
-    expect(openingVariantKey({ toolsets: undefined, dangerous: true, ssh: true })).toBe("dangerous+ssh");
-    expect(openingVariantKey({ toolsets: ["core"], dangerous: false, ssh: false })).toBeUndefined();
+    const plain = { toolsets: undefined, dangerous: false, ssh: false, pbs: false };
+    expect(openingVariantKey(plain)).toBe("read-only");
+    expect(openingVariantKey({ ...plain, pbs: true })).toBe("read-only+pbs");
+    expect(openingVariantKey({ ...plain, dangerous: true })).toBe("dangerous");
+    expect(openingVariantKey({ ...plain, dangerous: true, ssh: true })).toBe("dangerous+ssh");
+    expect(openingVariantKey({ ...plain, dangerous: true, pbs: true })).toBeUndefined();
+    expect(openingVariantKey({ ...plain, toolsets: ["core"] })).toBeUndefined();
   });
 });
 

@@ -50,7 +50,7 @@ export const guestSecrets = defineCheck({
 });
 
 /** Tags that say a guest is production (PVE tags are free text; these are the usual ones). */
-const PRODUCTION_TAG = /^(?:prod|production|prd)$/i;
+export const PRODUCTION_TAG = /^(?:prod|production|prd)$/i;
 
 export const productionUnprotected = defineCheck({
   id: "guest-unprotected",

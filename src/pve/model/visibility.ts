@@ -37,10 +37,21 @@ export function isRefusal(err: unknown): err is PveApiError {
   return err instanceof PveApiError && err.status === 403;
 }
 
-/** PVE's 403 text "Permission check failed (/nodes/pve1, Sys.Modify)" -> "Sys.Modify on /nodes/pve1". */
+/**
+ * The privilege a refusal names: PVE's 403 "Permission check failed (/nodes/pve1, Sys.Modify)"
+ * -> "Sys.Modify on /nodes/pve1"; PBS's "permission check failed - missing
+ * Datastore.Audit|Datastore.Backup on /datastore/x" and "missing permissions
+ * 'Datastore.Audit|Datastore.Verify' on '/datastore/x'" -> "Datastore.Audit or
+ * Datastore.Backup on /datastore/x". PBS's bare "permission check failed" names none.
+ */
 export function neededBy(err: PveApiError): string | undefined {
-  const m = /^Permission check failed \(([^,]+), ([^)]+)\)/.exec(err.pveMessage);
-  return m ? `${(m[2] ?? "").split("|").join(" or ")} on ${m[1]}` : undefined;
+  const pve = /^Permission check failed \(([^,]+), ([^)]+)\)/.exec(err.pveMessage);
+  if (pve) return `${(pve[2] ?? "").split("|").join(" or ")} on ${pve[1]}`;
+  const pbs =
+    /^(?:permission check failed - )?missing (?:permissions )?'?([A-Za-z][A-Za-z.|]*)'? on '?(\/[^'\s]*)'?$/.exec(
+      err.pveMessage,
+    );
+  return pbs ? `${(pbs[1] ?? "").split("|").join(" or ")} on ${pbs[2]}` : undefined;
 }
 
 /**
