@@ -6,6 +6,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { Secret } from "./secret.js";
+import { isPbsTokenId } from "../pbs/formats.js";
 
 const bool = (fallback: boolean) =>
   z
@@ -202,23 +203,6 @@ export type ParsedVariables = z.output<typeof variablesSchema>;
 export const EXAMPLE_TOKEN_ID = "mcp@pve!readonly";
 export const EXAMPLE_SECRET = "0b4f6a1e-2c3d-4e5f-8a9b-0c1d2e3f4a5b";
 export const EXAMPLE_CA_FILE = "/etc/pve/pve-root-ca.pem";
-
-// PBS's own formats (proxmox-auth-api src/types.rs): USER_NAME `[^\s:/[:cntrl:]]+`, the realm
-// and the token name PROXMOX_SAFE_ID `[A-Za-z0-9_][A-Za-z0-9._\-]*`; userid 3..64, token name 2..64.
-const PBS_USER_ID = /^[^\s:/\p{Cc}]+@[A-Za-z0-9_][A-Za-z0-9._-]*$/u;
-const PBS_TOKEN_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{1,63}$/;
-
-function isPbsTokenId(value: string): boolean {
-  const bang = value.lastIndexOf("!");
-  const user = value.slice(0, bang);
-  return (
-    bang > 0 &&
-    user.length >= 3 &&
-    user.length <= 64 &&
-    PBS_USER_ID.test(user) &&
-    PBS_TOKEN_NAME.test(value.slice(bang + 1))
-  );
-}
 
 /**
  * The optional Proxmox Backup Server connection: read only when PBS_HOST is set. The

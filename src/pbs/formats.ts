@@ -81,6 +81,21 @@ export const pbsAuthId = ruleString(PBS_RULES.authid, AUTH_ID_RE, 3, 129).refine
   },
   { error: PBS_RULES.authid },
 );
+/** An API token id, `user@realm!name`: a userid (3..64) and a token name (2..64), as PBS_TOKEN_ID needs it. */
+export function isPbsTokenId(value: string): boolean {
+  const bang = value.lastIndexOf("!");
+  const user = value.slice(0, bang);
+  const token = value.slice(bang + 1);
+  return (
+    bang > 0 &&
+    user.length >= 3 &&
+    user.length <= 64 &&
+    USER_ID_RE.test(user) &&
+    token.length >= 2 &&
+    token.length <= 64 &&
+    SAFE_ID_RE.test(token)
+  );
+}
 export const pbsNamespace = ruleString(PBS_RULES.ns, NS_RE, 0, 256);
 export const pbsBackupType = z.enum(["vm", "ct", "host"], { error: PBS_RULES["backup-type"] });
 export const pbsBackupId = ruleString(PBS_RULES["backup-id"], BACKUP_ID_RE, 1, 256);

@@ -5,7 +5,7 @@
  *   // sim.url, sim.fingerprint, sim.caPem, sim.tokens.auditor, sim.requests(), sim.faults, sim.close()
  */
 import { randomUUID } from "node:crypto";
-import { closeSync, openSync, writeSync } from "node:fs";
+import { openRequestLogFile } from "./request-log.js";
 import { splitTokenId } from "./acl.js";
 import type { AddressInfo } from "node:net";
 import { Cluster } from "./cluster.js";
@@ -86,7 +86,8 @@ export function resolveScenario(options: SimulatorOptions): Scenario {
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const scenario = resolveScenario(options);
   if (options.freshSecrets) for (const u of scenario.users) for (const t of u.tokens) t.secret = randomUUID();
-  const logFd = options.logFile === undefined ? undefined : openLogFile(options.logFile);
+  const logFile =
+    options.logFile === undefined ? undefined : openRequestLogFile(options.logFile, "simulator");
   const maxLogEntries = options.maxLogEntries ?? 100_000;
   const cluster = new Cluster(scenario, {
     version: options.pve ?? 9,
@@ -108,7 +109,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       onRequest: (entry) => {
         log.push(entry);
         if (log.length > maxLogEntries) log.splice(0, log.length - maxLogEntries);
-        if (logFd !== undefined) appendLogLine(logFd, entry);
+        logFile?.append(entry);
       },
     },
   );
@@ -147,28 +148,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       new Promise<void>((resolve) => {
         cluster.dispose();
         server.close(() => {
-          if (logFd !== undefined) closeSync(logFd);
+          logFile?.close();
           resolve();
         });
       }),
   };
-}
-
-function openLogFile(file: string): number {
-  try {
-    return openSync(file, "a", 0o600);
-  } catch (err) {
-    throw new Error(`cannot open the request log file ${file}: ${(err as Error).message}`);
-  }
-}
-
-let logWriteFailed = false;
-/** A failing log write must never change an API answer: warn once on stderr and go on. */
-function appendLogLine(fd: number, entry: RequestLogEntry): void {
-  try {
-    writeSync(fd, `${JSON.stringify(entry)}\n`);
-  } catch (err) {
-    if (!logWriteFailed) console.warn(`simulator: cannot write the request log: ${(err as Error).message}`);
-    logWriteFailed = true;
-  }
 }

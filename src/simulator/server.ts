@@ -20,6 +20,7 @@ import { ALL_ROUTES } from "./routes/index.js";
 import type { Route, RouteContext } from "./routes/route.js";
 import { validateParameters } from "./validate.js";
 import { splitTokenId } from "./acl.js";
+import { logOnStatus } from "./request-log.js";
 
 export interface RequestLogEntry {
   time: string;
@@ -104,20 +105,7 @@ async function handle(
     tokenId: null,
     status: 0,
   };
-  // Logged when the status line is written, so the entry exists before the client sees
-  // the answer; a request that never gets one (hang, reset) is logged with status 0.
-  let logged = false;
-  const log = (status: number) => {
-    if (logged) return;
-    logged = true;
-    o.onRequest({ ...entry, status });
-  };
-  const writeHead = res.writeHead.bind(res) as (status: number, ...rest: unknown[]) => ServerResponse;
-  res.writeHead = ((status: number, ...rest: unknown[]) => {
-    log(status);
-    return writeHead(status, ...rest);
-  }) as typeof res.writeHead;
-  res.on("close", () => log(0));
+  logOnStatus(res, (status) => o.onRequest({ ...entry, status }));
 
   const faults = o.faults.match(method, relPath);
   const latency = o.latencyMs + faults.reduce((sum, f) => sum + (f.kind === "latency" ? (f.ms ?? 0) : 0), 0);

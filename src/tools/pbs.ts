@@ -51,7 +51,7 @@ import type { RunReader } from "../pve/model/reader.js";
 import { cleanText, fence, LIMITS, quoted } from "../untrusted.js";
 import { defineTool, type ReadContext } from "./define.js";
 import { paginate, PAGED_RESULT_CHARS, pagingInput, pagingOutput } from "./paging.js";
-import { isoTime, nowSeconds, shortTime } from "./tasks.js";
+import { EXIT_STATUS_MAX, isoTime, nowSeconds, shortTime, taskLogFields, taskLogPage } from "./tasks.js";
 import { gapsField, gapText } from "./visibility.js";
 
 /** This call's PBS reader, or a clear error when PBS is not configured. */
@@ -97,9 +97,7 @@ const age = (seconds: number) => formatDuration(seconds, SHORT_AGE);
 const name = (text: string) => cleanText(text, LIMITS.name);
 const NS_MAX = 256;
 const UPID_MAX = 200;
-const EXIT_STATUS_MAX = 200;
 const COMMENT_MAX = 200;
-const LOG_LINE_MAX = 500;
 
 /**
  * A name PBS shows that is free text in places (a task's type from a UPID, an auth id):
@@ -771,15 +769,7 @@ export const pbsTaskLogTool = defineTool({
     type: z.string(),
     id: z.string().optional(),
     user: z.string(),
-    status: z.enum(["ok", "warning", "error", "running", "unknown"]),
-    failed: z.boolean(),
-    exitStatus: z.string().optional(),
-    total: z.number().int(),
-    start: z.number().int(),
-    returned: z.number().int(),
-    truncated: z.boolean(),
-    nextStart: z.number().int().optional(),
-    lines: z.array(z.object({ n: z.number().int(), t: z.string() })),
+    ...taskLogFields,
   },
   needs: [],
   async handle({ upid, start, limit }, ctx) {
@@ -822,13 +812,13 @@ export const pbsTaskLogTool = defineTool({
         ? `${taskStatus.user}!${taskStatus.tokenid}`
         : taskStatus.user
       : (parts?.authid ?? "");
-    const lines = logResult.value.lines.map((l) => ({
-      n: l.n,
-      t: cleanText(String(l.t ?? ""), LOG_LINE_MAX),
-    }));
-    const total = logResult.value.total;
-    const end = start + lines.length;
-    const truncated = end < total;
+    const page = taskLogPage({
+      status,
+      exit,
+      start,
+      total: logResult.value.total,
+      lines: logResult.value.lines,
+    });
     const type = cleanText(taskStatus.type ?? parts?.type ?? "", 40);
     const id = cleanText(taskStatus.id ?? parts?.id ?? "", 120);
     const out = {
@@ -836,32 +826,14 @@ export const pbsTaskLogTool = defineTool({
       type,
       ...(id ? { id } : {}),
       user: cleanText(user, 130),
-      status,
-      failed: status === "error",
-      ...(exit !== undefined ? { exitStatus: cleanText(exit, EXIT_STATUS_MAX) } : {}),
-      total,
-      start,
-      returned: lines.length,
-      truncated,
-      ...(truncated ? { nextStart: end } : {}),
-      lines,
+      ...page.fields,
     };
-    const state = {
-      running: "RUNNING",
-      error: `FAILED (exit ${quoted(out.exitStatus ?? "", EXIT_STATUS_MAX)})`,
-      warning: `finished with ${quoted(out.exitStatus ?? "", EXIT_STATUS_MAX)}`,
-      ok: "OK",
-      unknown: "status unknown",
-    }[status];
-    const range =
-      lines.length === 0
-        ? `no lines from line ${start} on (the log has ${total})`
-        : `lines ${start + 1}-${end} of ${total}` +
-          (truncated ? ` (TRUNCATED: call again with start=${end})` : "");
     const text = [
-      `PBS task ${safeName(type, 40)}${id ? ` ${quoted(id, 120)}` : ""} by ${safeName(out.user, 130)}: ${state}`,
-      range,
-      ...(lines.length ? [fence("task log", lines.map((l) => l.t).join("\n"), "the PBS task's output")] : []),
+      `PBS task ${safeName(type, 40)}${id ? ` ${quoted(id, 120)}` : ""} by ${safeName(out.user, 130)}: ${page.state}`,
+      page.range,
+      ...(out.lines.length
+        ? [fence("task log", out.lines.map((l) => l.t).join("\n"), "the PBS task's output")]
+        : []),
     ].join("\n");
     return { text, structured: out };
   },

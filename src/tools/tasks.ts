@@ -39,10 +39,69 @@ export const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** RESTEnvironment's MAX_FINISHED: finished tasks each node keeps in the cluster task list. */
 const CLUSTER_LIST_FINISHED = 25;
-const EXIT_STATUS_MAX = 200;
+export const EXIT_STATUS_MAX = 200;
 /** PVE's UPIDs are about 60 characters; one it did not make is capped, not trusted. */
 const UPID_MAX = 200;
 const LOG_LINE_MAX = 500;
+
+export type TaskLogStatus = "ok" | "warning" | "error" | "running" | "unknown";
+
+/** What every task log answer carries after its task's identity (get_task_log, pbs_task_log). */
+export const taskLogFields = {
+  status: z.enum(["ok", "warning", "error", "running", "unknown"]),
+  failed: z.boolean(),
+  exitStatus: z.string().optional(),
+  total: z.number().int(),
+  start: z.number().int(),
+  returned: z.number().int(),
+  truncated: z.boolean(),
+  nextStart: z.number().int().optional(),
+  lines: z.array(z.object({ n: z.number().int(), t: z.string() })),
+};
+
+/**
+ * One page of a task log, PVE's or PBS's: the lines cleaned and capped, the paging (the
+ * API's `total`, else what was read), and the words of the answer's status and range lines.
+ * The lines still go into a fence by the caller: they are the task's output, not ours.
+ */
+export function taskLogPage(page: {
+  status: TaskLogStatus;
+  exit: string | undefined;
+  start: number;
+  total: number | undefined;
+  lines: { n: number; t?: unknown }[];
+}) {
+  const { status, start } = page;
+  const lines = page.lines.map((l) => ({ n: l.n, t: cleanText(String(l.t ?? ""), LOG_LINE_MAX) }));
+  const total = page.total ?? start + lines.length;
+  const end = start + lines.length;
+  const truncated = end < total;
+  const exitStatus = page.exit === undefined ? undefined : cleanText(page.exit, EXIT_STATUS_MAX);
+  const fields = {
+    status,
+    failed: status === "error",
+    ...(exitStatus !== undefined ? { exitStatus } : {}),
+    total,
+    start,
+    returned: lines.length,
+    truncated,
+    ...(truncated ? { nextStart: end } : {}),
+    lines,
+  };
+  const state = {
+    running: "RUNNING",
+    error: `FAILED (exit ${JSON.stringify(exitStatus)})`,
+    warning: `finished with ${JSON.stringify(exitStatus)}`,
+    ok: "OK",
+    unknown: "status unknown",
+  }[status];
+  const range =
+    lines.length === 0
+      ? `no lines from line ${start} on (the log has ${total})`
+      : `lines ${start + 1}-${end} of ${total}` +
+        (truncated ? ` (TRUNCATED: call again with start=${end})` : "");
+  return { fields, state, range };
+}
 
 type TaskStatus = "ok" | "warning" | "error" | "running";
 
@@ -346,15 +405,7 @@ export const getTaskLog = defineTool({
     type: z.string(),
     id: z.string().optional(),
     user: z.string(),
-    status: z.enum(["ok", "warning", "error", "running", "unknown"]),
-    failed: z.boolean(),
-    exitStatus: z.string().optional(),
-    total: z.number().int(),
-    start: z.number().int(),
-    returned: z.number().int(),
-    truncated: z.boolean(),
-    nextStart: z.number().int().optional(),
-    lines: z.array(z.object({ n: z.number().int(), t: z.string() })),
+    ...taskLogFields,
   },
   needs: [],
   async handle({ upid, start, limit }, ctx) {
@@ -396,7 +447,7 @@ export const getTaskLog = defineTool({
     }
     const running = taskStatus.status === "running";
     const exit = running ? undefined : taskStatus.exitstatus;
-    const status: "ok" | "warning" | "error" | "running" | "unknown" = running
+    const status: TaskLogStatus = running
       ? "running"
       : exit === undefined
         ? "unknown"
@@ -410,48 +461,27 @@ export const getTaskLog = defineTool({
         ? `${taskStatus.user}!${taskStatus.tokenid}`
         : taskStatus.user
       : parts.user;
-    const lines = logResult.value.data.map((l) => ({
-      n: l.n,
-      t: cleanText(String(l.t ?? ""), LOG_LINE_MAX),
-    }));
-    const total = logResult.value.total ?? start + lines.length;
-    const end = start + lines.length;
-    const truncated = end < total;
+    const page = taskLogPage({
+      status,
+      exit,
+      start,
+      total: logResult.value.total,
+      lines: logResult.value.data,
+    });
     const out = {
       upid,
       node,
       type: cleanText(parts.type, 40),
       ...(parts.id ? { id: cleanText(parts.id, 64) } : {}),
       user: cleanText(user, 130),
-      status,
-      failed: status === "error",
-      ...(exit !== undefined ? { exitStatus: cleanText(exit, EXIT_STATUS_MAX) } : {}),
-      total,
-      start,
-      returned: lines.length,
-      truncated,
-      ...(truncated ? { nextStart: end } : {}),
-      lines,
+      ...page.fields,
     };
-    const state =
-      status === "running"
-        ? "RUNNING"
-        : status === "error"
-          ? `FAILED (exit ${JSON.stringify(out.exitStatus)})`
-          : status === "warning"
-            ? `finished with ${JSON.stringify(out.exitStatus)}`
-            : status === "ok"
-              ? "OK"
-              : "status unknown";
-    const range =
-      lines.length === 0
-        ? `no lines from line ${start} on (the log has ${total})`
-        : `lines ${start + 1}-${end} of ${total}` +
-          (truncated ? ` (TRUNCATED: call again with start=${end})` : "");
     const text = [
-      `task ${out.type}${out.id ? ` ${out.id}` : ""} on ${node} by ${out.user}: ${state}`,
-      range,
-      ...(lines.length ? [fence("task log", lines.map((l) => l.t).join("\n"), "the task's output")] : []),
+      `task ${out.type}${out.id ? ` ${out.id}` : ""} on ${node} by ${out.user}: ${page.state}`,
+      page.range,
+      ...(out.lines.length
+        ? [fence("task log", out.lines.map((l) => l.t).join("\n"), "the task's output")]
+        : []),
     ].join("\n");
     return { text, structured: out };
   },

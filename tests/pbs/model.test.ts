@@ -18,7 +18,6 @@ import {
   parsePbsUpid,
   pbsAcl,
   pbsAllSnapshots,
-  pbsBoolean,
   pbsDatastoreConfigs,
   pbsDatastoreUsage,
   pbsDatastores,
@@ -45,6 +44,7 @@ import {
   type PbsStoredSnapshot,
 } from "../../src/pbs/model/index.js";
 import { RunReader } from "../../src/pve/model/reader.js";
+import { isOn } from "../../src/pve/model/values.js";
 
 type Answer = unknown | ((query: Record<string, unknown>) => unknown);
 
@@ -355,8 +355,8 @@ describe("snapshots", () => {
 
 describe("values", () => {
   it("reads PBS's booleans and verify-new (default off)", () => {
-    for (const on of [true, 1, "1", "true", "on", "yes"]) expect(pbsBoolean(on)).toBe(true);
-    for (const off of [false, 0, "0", "no", undefined, null, "maybe"]) expect(pbsBoolean(off)).toBe(false);
+    for (const on of [true, 1, "1", "true", "on", "yes"]) expect(isOn(on)).toBe(true);
+    for (const off of [false, 0, "0", "no", undefined, null, "maybe"]) expect(isOn(off)).toBe(false);
     expect(verifyNewOn({})).toBe(false);
     expect(verifyNewOn({ "verify-new": true })).toBe(true);
   });

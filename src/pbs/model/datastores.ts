@@ -5,7 +5,8 @@
  * as a gap.
  */
 import { PveApiError } from "../../pve/errors.js";
-import { readOrGap, type ModelReader, type Query } from "../../pve/model/visibility.js";
+import { isOn } from "../../pve/model/values.js";
+import { readOrGap, type ModelReader } from "../../pve/model/visibility.js";
 import { cleanText, LIMITS } from "../../untrusted.js";
 import { PBS_NEEDS, pbsHolds, pbsHoldsBelow, pbsPermissions } from "./permissions.js";
 import type {
@@ -74,7 +75,7 @@ export async function pbsGcStatuses(reader: ModelReader): Promise<PbsGcJobStatus
 
 /** GC state of one store (GET /admin/datastore/{store}/gc, Datastore.Audit), or undefined with a gap. */
 export function pbsGcStatus(reader: ModelReader, store: string): Promise<PbsGcJobStatus | undefined> {
-  return readOrGapPbs<PbsGcJobStatus>(
+  return readOrGap<PbsGcJobStatus>(
     reader,
     "/admin/datastore/{store}/gc",
     { store },
@@ -92,7 +93,7 @@ export function pbsGcStatus(reader: ModelReader, store: string): Promise<PbsGcJo
 export async function pbsNamespaces(reader: ModelReader, store: string): Promise<PbsNamespace[] | undefined> {
   const name = storeName(store);
   const [list, perms] = await Promise.all([
-    readOrGapPbs<PbsNamespace[]>(
+    readOrGap<PbsNamespace[]>(
       reader,
       "/admin/datastore/{store}/namespace",
       { store },
@@ -113,29 +114,9 @@ export async function pbsMayAudit(reader: ModelReader, store: string, ns = ""): 
   return pbsHolds(perms, ns ? `/datastore/${store}/${ns}` : `/datastore/${store}`, "Datastore.Audit");
 }
 
-/**
- * readOrGap for PBS: a 403 becomes a gap of the run (PBS's message names the privilege
- * when a handler refused; a router refusal names none, then `needs` is used).
- */
-export function readOrGapPbs<T>(
-  reader: ModelReader,
-  template: string,
-  params: Record<string, string | number>,
-  what: string,
-  needs: string,
-  query?: Query,
-): Promise<T | undefined> {
-  return readOrGap<T>(reader, template, params, what, needs, query);
-}
-
-/** PBS's booleans as its config and API carry them: true, 1, "1", "true", "yes", "on". */
-export function pbsBoolean(value: unknown): boolean {
-  return value === true || value === 1 || (typeof value === "string" && /^(?:1|true|yes|on)$/i.test(value));
-}
-
 /** Whether the store verifies every new snapshot right after its backup (datastore.cfg verify-new, default off). */
 export function verifyNewOn(config: Pick<PbsDatastoreConfig, "verify-new">): boolean {
-  return pbsBoolean(config["verify-new"]);
+  return isOn(config["verify-new"]);
 }
 
 /** Percent used (one decimal), or undefined without both numbers. */

@@ -3,9 +3,9 @@
  * of them: encryption mode, verification state, age, the newest snapshot of each backup
  * group, and the key that joins a backup group to a PVE guest.
  */
-import type { ModelReader } from "../../pve/model/visibility.js";
+import { readOrGap, type ModelReader } from "../../pve/model/visibility.js";
 import { cleanText, LIMITS } from "../../untrusted.js";
-import { pbsNamespaces, readOrGapPbs } from "./datastores.js";
+import { pbsNamespaces } from "./datastores.js";
 import { PBS_NEEDS, pbsHolds, pbsPermissions, datastoreAclPath } from "./permissions.js";
 import type { PbsBackupType, PbsSnapshot, PbsStoredSnapshot } from "./types.js";
 
@@ -32,7 +32,7 @@ export async function pbsSnapshots(
   const needs = PBS_NEEDS.datastore(cleanText(store, LIMITS.name), ns ? cleanText(ns, 256) : "");
   const query = { ns: ns || undefined, ...filter };
   const [list, perms] = await Promise.all([
-    readOrGapPbs<PbsSnapshot[]>(
+    readOrGap<PbsSnapshot[]>(
       reader,
       "/admin/datastore/{store}/snapshots",
       { store },

@@ -8,7 +8,7 @@
  * See server.ts for the request pipeline, routes.ts for the endpoints, acl.ts for the
  * privilege evaluation and scenarios/demo.ts for the demo's planted problems.
  */
-import { closeSync, openSync, writeSync } from "node:fs";
+import { openRequestLogFile } from "../request-log.js";
 import type { AddressInfo } from "node:net";
 import { Faults } from "../faults.js";
 import { fingerprint256, issueCertificate, newClusterKeys } from "../tls.js";
@@ -90,7 +90,8 @@ export async function startPbsSimulator(options: PbsSimulatorOptions = {}): Prom
     publicKey: node.publicKey,
     signingKey: ca.privateKey,
   });
-  const logFd = options.logFile === undefined ? undefined : openLogFile(options.logFile);
+  const logFile =
+    options.logFile === undefined ? undefined : openRequestLogFile(options.logFile, "pbs simulator");
   const log: PbsRequestLogEntry[] = [];
   const faults = new Faults();
   const server = createPbsServer(
@@ -102,7 +103,7 @@ export async function startPbsSimulator(options: PbsSimulatorOptions = {}): Prom
       onRequest: (entry) => {
         log.push(entry);
         if (log.length > MAX_LOG) log.splice(0, log.length - MAX_LOG);
-        if (logFd !== undefined) appendLogLine(logFd, entry);
+        logFile?.append(entry);
       },
     },
   );
@@ -139,28 +140,9 @@ export async function startPbsSimulator(options: PbsSimulatorOptions = {}): Prom
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => {
-          if (logFd !== undefined) closeSync(logFd);
+          logFile?.close();
           resolve();
         });
       }),
   };
-}
-
-function openLogFile(file: string): number {
-  try {
-    return openSync(file, "a", 0o600);
-  } catch (err) {
-    throw new Error(`cannot open the request log file ${file}: ${(err as Error).message}`);
-  }
-}
-
-let logWriteFailed = false;
-function appendLogLine(fd: number, entry: PbsRequestLogEntry): void {
-  try {
-    writeSync(fd, `${JSON.stringify(entry)}\n`);
-  } catch (err) {
-    if (!logWriteFailed)
-      console.warn(`pbs simulator: cannot write the request log: ${(err as Error).message}`);
-    logWriteFailed = true;
-  }
 }

@@ -27,6 +27,7 @@ import { resolveTime } from "./scenario.js";
 import { ParameterError, verifyParameters, SCHEMAS, checkValue } from "./schema.js";
 import { HttpError, RawText, ROUTES, routerAllows, type PbsRoute } from "./routes.js";
 import type { PbsState } from "./state.js";
+import { logOnStatus } from "../request-log.js";
 
 export interface PbsRequestLogEntry {
   time: string;
@@ -153,18 +154,7 @@ async function handle(
     authId: null,
     status: 0,
   };
-  let logged = false;
-  const log = (status: number) => {
-    if (logged) return;
-    logged = true;
-    o.onRequest({ ...entry, status });
-  };
-  const writeHead = res.writeHead.bind(res) as (status: number, ...rest: unknown[]) => ServerResponse;
-  res.writeHead = ((status: number, ...rest: unknown[]) => {
-    log(status);
-    return writeHead(status, ...rest);
-  }) as typeof res.writeHead;
-  res.on("close", () => log(0));
+  logOnStatus(res, (status) => o.onRequest({ ...entry, status }));
 
   const faults = o.faults.match(method, relPath);
   const latency = o.latencyMs + faults.reduce((sum, f) => sum + (f.kind === "latency" ? (f.ms ?? 0) : 0), 0);
